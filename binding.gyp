@@ -1,0 +1,28 @@
+{
+  "targets": [
+    {
+      "target_name": "uva_core",
+      "type": "static_library",
+      "sources": [
+        "src/core/backoff.c",
+        "src/core/error.c",
+        "src/core/sched.c",
+        "src/core/timer.c"
+      ],
+      "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-fvisibility=hidden"],
+      "cflags!": ["-fno-exceptions"],
+      "xcode_settings": {"OTHER_CFLAGS": ["-std=gnu11"]}
+    },
+    {
+      "target_name": "uvasync",
+      "sources": ["src/binding/addon.cc", "src/binding/sched.cc"],
+      "dependencies": [
+        "uva_core",
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"],
+      "libraries": ["-lm"]
+    }
+  ]
+}

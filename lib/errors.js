@@ -1,0 +1,38 @@
+'use strict';
+// The error classes. Every failure the package produces carries a stable
+// `code`; messages may change, codes do not.
+
+class UvasyncError extends Error {
+  constructor(message, options) {
+    super(message, options && options.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = 'UvasyncError';
+    this.code = (options && options.code) || 'EUVASYNC';
+  }
+}
+
+/** A deadline passed. `timeout` is the limit in ms. */
+class TimeoutError extends UvasyncError {
+  constructor(message, timeout, options) {
+    super(message, { code: 'ETIMEDOUT', cause: options && options.cause });
+    this.name = 'TimeoutError';
+    this.timeout = timeout;
+  }
+}
+
+/** The operation was aborted through an AbortSignal; `cause` is the signal's reason. */
+class AbortError extends UvasyncError {
+  constructor(message = 'The operation was aborted', options) {
+    super(message, { code: 'ABORT_ERR', cause: options && options.cause });
+    this.name = 'AbortError';
+  }
+}
+
+function abortError(signal) {
+  return new AbortError('The operation was aborted', { cause: signal.reason });
+}
+
+function isAbortError(err) {
+  return err !== null && typeof err === 'object' && (err.name === 'AbortError' || err.code === 'ABORT_ERR');
+}
+
+module.exports = { UvasyncError, TimeoutError, AbortError, abortError, isAbortError };

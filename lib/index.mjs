@@ -1,0 +1,14 @@
+// ESM entry: a thin re-export of the CommonJS build.
+import uvasync from './index.js';
+
+export const {
+  delay,
+  withTimeout,
+  retry,
+  allSettled,
+  mapWithLimit,
+  UvasyncError,
+  TimeoutError,
+  AbortError,
+} = uvasync;
+export default uvasync;

@@ -1,0 +1,144 @@
+// addon.cc: per-environment state, init and teardown.
+//
+// Every Node environment (the main thread and each worker) gets its own
+// Addon and its own timer set on that environment's loop.  An async cleanup
+// hook closes the timer set when the environment goes away, so terminating
+// a worker with timers pending neither crashes nor leaks.
+#include "addon.h"
+
+#include <node_api.h>
+
+namespace uvasync {
+
+static constexpr size_t kFiredCap = 4096;
+
+static void OnCoreTimers(uva_timers_t *timers, const uint32_t *ids,
+                         size_t count) {
+  EnvCore *core = static_cast<EnvCore *>(timers->data);
+  if (core->exiting || core->addon == nullptr) return;
+  core->addon->OnTimers(ids, count);
+}
+
+static void OnCoreClosed(void *handle) {
+  EnvCore *core =
+      static_cast<EnvCore *>(static_cast<uva_timers_t *>(handle)->data);
+  core->closed = true;
+  if (core->hook != nullptr) {
+    napi_remove_async_cleanup_hook(core->hook);
+    core->hook = nullptr;
+  }
+  if (core->addon == nullptr) delete core;
+}
+
+static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  EnvCore *core = static_cast<EnvCore *>(arg);
+  core->exiting = true;
+  core->hook = handle;
+  uva_timers_close(&core->timers, OnCoreClosed);
+}
+
+Addon::Addon(Napi::Env env, Napi::Object exports) : core_(new EnvCore()) {
+  uv_loop_t *loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok)
+    throw Napi::Error::New(env, "uvasync: cannot reach the event loop");
+  core_->timers.data = core_;
+  int err = uva_timers_init(loop, &core_->timers, OnCoreTimers);
+  if (err != 0) {
+    delete core_;
+    throw Napi::Error::New(env, uva_strerror(err));
+  }
+  core_->addon = this;
+  napi_add_async_cleanup_hook(env, OnEnvCleanup, core_, nullptr);
+
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, kFiredCap * 4);
+  fired_ = static_cast<uint32_t *>(ab.Data());
+  fired_cap_ = kFiredCap;
+  Napi::Uint32Array fired = Napi::Uint32Array::New(env, kFiredCap, ab, 0);
+  fired_ref_ = Napi::Persistent(fired.As<Napi::Object>());
+
+  sched_ctor = Napi::Persistent(InitSched(env));
+
+  DefineAddon(exports,
+              {
+                  InstanceMethod("timerStart", &Addon::TimerStart),
+                  InstanceMethod("timerClear", &Addon::TimerClear),
+                  InstanceMethod("timersPending", &Addon::TimersPending),
+                  InstanceMethod("setTimerCallback", &Addon::SetTimerCallback),
+                  InstanceMethod("backoffWait", &Addon::BackoffWait),
+                  InstanceMethod("errName", &Addon::ErrName),
+                  InstanceValue("fired", fired, napi_enumerable),
+                  InstanceValue("Sched", sched_ctor.Value(), napi_enumerable),
+              });
+}
+
+Addon::~Addon() {
+  delete async_ctx_;
+  core_->addon = nullptr;
+  if (core_->closed) delete core_;
+}
+
+Napi::Value Addon::TimerStart(const Napi::CallbackInfo &info) {
+  double ms = info[0].As<Napi::Number>().DoubleValue();
+  return Napi::Number::New(info.Env(),
+                           (double)uva_timers_start(&core_->timers, ms));
+}
+
+Napi::Value Addon::TimerClear(const Napi::CallbackInfo &info) {
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  return Napi::Boolean::New(info.Env(),
+                            uva_timers_clear(&core_->timers, id) != 0);
+}
+
+Napi::Value Addon::TimersPending(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), uva_timers_pending(&core_->timers));
+}
+
+Napi::Value Addon::SetTimerCallback(const Napi::CallbackInfo &info) {
+  on_timers_ = Napi::Persistent(info[0].As<Napi::Function>());
+  delete async_ctx_;
+  async_ctx_ = new Napi::AsyncContext(info.Env(), "uvasync:timers");
+  return info.Env().Undefined();
+}
+
+// The JS side reads the ids from the shared `fired` array; a batch larger
+// than the array is handed over in several calls.
+void Addon::OnTimers(const uint32_t *ids, size_t count) {
+  if (on_timers_.IsEmpty()) return;
+  Napi::Env env = on_timers_.Env();
+  Napi::HandleScope scope(env);
+  for (size_t off = 0; off < count; off += fired_cap_) {
+    size_t n = count - off < fired_cap_ ? count - off : fired_cap_;
+    memcpy(fired_, ids + off, n * sizeof(*ids));
+    try {
+      on_timers_.MakeCallback(env.Global(), {Napi::Number::New(env, n)},
+                              *async_ctx_);
+    } catch (const Napi::Error &e) {
+      napi_fatal_exception(env, e.Value());
+    }
+    if (core_->exiting) return;
+  }
+}
+
+// backoffWait(kind, attempt, delay, factor, maxDelay, jitter, rnd)
+Napi::Value Addon::BackoffWait(const Napi::CallbackInfo &info) {
+  uva_backoff_t b;
+  b.data = nullptr;
+  b.kind = static_cast<uva_backoff_kind>(info[0].As<Napi::Number>().Int32Value());
+  uint32_t attempt = info[1].As<Napi::Number>().Uint32Value();
+  b.delay = info[2].As<Napi::Number>().DoubleValue();
+  b.factor = info[3].As<Napi::Number>().DoubleValue();
+  b.max_delay = info[4].As<Napi::Number>().DoubleValue();
+  b.jitter = info[5].As<Napi::Number>().DoubleValue();
+  double rnd = info[6].As<Napi::Number>().DoubleValue();
+  return Napi::Number::New(info.Env(), uva_backoff_wait(&b, attempt, rnd));
+}
+
+Napi::Value Addon::ErrName(const Napi::CallbackInfo &info) {
+  return Napi::String::New(info.Env(),
+                           uva_err_name(info[0].As<Napi::Number>().Int32Value()));
+}
+
+}  // namespace uvasync
+
+using UvasyncAddon = uvasync::Addon;
+NODE_API_ADDON(UvasyncAddon)

@@ -1,0 +1,52 @@
+// addon.h: per-environment state of the binding.
+#ifndef UVASYNC_ADDON_H
+#define UVASYNC_ADDON_H
+
+#include <napi.h>
+
+#include "../core/uva.h"
+
+namespace uvasync {
+
+class Addon;
+
+// What the core needs to outlive the Addon object: the timer set is closed
+// asynchronously, so it lives on its own and frees itself when the last
+// party (the close callback or the Addon's destructor) lets go.
+struct EnvCore {
+  uva_timers_t timers;
+  napi_async_cleanup_hook_handle hook = nullptr;
+  Addon *addon = nullptr;
+  bool exiting = false;
+  bool closed = false;
+};
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports);
+  ~Addon();
+
+  void OnTimers(const uint32_t *ids, size_t count);
+  Napi::FunctionReference sched_ctor;
+
+ private:
+  Napi::Value TimerStart(const Napi::CallbackInfo &info);
+  Napi::Value TimerClear(const Napi::CallbackInfo &info);
+  Napi::Value TimersPending(const Napi::CallbackInfo &info);
+  Napi::Value SetTimerCallback(const Napi::CallbackInfo &info);
+  Napi::Value BackoffWait(const Napi::CallbackInfo &info);
+  Napi::Value ErrName(const Napi::CallbackInfo &info);
+
+  EnvCore *core_;
+  Napi::FunctionReference on_timers_;
+  Napi::ObjectReference fired_ref_;
+  uint32_t *fired_ = nullptr;
+  size_t fired_cap_ = 0;
+  Napi::AsyncContext *async_ctx_ = nullptr;
+};
+
+Napi::Function InitSched(Napi::Env env);
+
+}  // namespace uvasync
+
+#endif  // UVASYNC_ADDON_H

@@ -1,0 +1,77 @@
+// sched.cc: the Sched object, a thin wrapper of uva_sched_t.
+#include <cmath>
+
+#include "addon.h"
+
+namespace uvasync {
+
+class Sched : public Napi::ObjectWrap<Sched> {
+ public:
+  explicit Sched(const Napi::CallbackInfo &info);
+  static Napi::Function Init(Napi::Env env);
+
+ private:
+  static uint32_t Limit(const Napi::Value &v);
+  Napi::Value Settle(const Napi::CallbackInfo &info);
+  Napi::Value SetTotal(const Napi::CallbackInfo &info);
+  Napi::Value SetLimit(const Napi::CallbackInfo &info);
+  Napi::Value Active(const Napi::CallbackInfo &info);
+  Napi::Value Started(const Napi::CallbackInfo &info);
+
+  uva_sched_t sched_;
+};
+
+uint32_t Sched::Limit(const Napi::Value &v) {
+  double d = v.As<Napi::Number>().DoubleValue();
+  return std::isinf(d) || d >= (double)UVA_SCHED_UNLIMITED
+             ? UVA_SCHED_UNLIMITED
+             : static_cast<uint32_t>(d);
+}
+
+// new Sched(limit, total /* -1 unknown */, stopOnError)
+Sched::Sched(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Sched>(info) {
+  sched_.data = this;
+  uva_sched_init(&sched_, Limit(info[0]),
+                 info[1].As<Napi::Number>().Int64Value(),
+                 info[2].ToBoolean().Value() ? 1 : 0);
+}
+
+Napi::Value Sched::Settle(const Napi::CallbackInfo &info) {
+  uint32_t ok = info[0].As<Napi::Number>().Uint32Value();
+  uint32_t failed = info[1].As<Napi::Number>().Uint32Value();
+  return Napi::Number::New(info.Env(),
+                           (double)uva_sched_settle(&sched_, ok, failed));
+}
+
+Napi::Value Sched::SetTotal(const Napi::CallbackInfo &info) {
+  uva_sched_set_total(&sched_, info[0].As<Napi::Number>().Int64Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value Sched::SetLimit(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(
+      info.Env(), (double)uva_sched_set_limit(&sched_, Limit(info[0])));
+}
+
+Napi::Value Sched::Active(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), sched_.active);
+}
+
+Napi::Value Sched::Started(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), (double)sched_.started);
+}
+
+Napi::Function InitSched(Napi::Env env) { return Sched::Init(env); }
+
+Napi::Function Sched::Init(Napi::Env env) {
+  return DefineClass(env, "Sched",
+                            {
+                                InstanceMethod("settle", &Sched::Settle),
+                                InstanceMethod("setTotal", &Sched::SetTotal),
+                                InstanceMethod("setLimit", &Sched::SetLimit),
+                                InstanceAccessor("active", &Sched::Active, nullptr),
+                                InstanceAccessor("started", &Sched::Started, nullptr),
+                            });
+}
+
+}  // namespace uvasync
