@@ -67,9 +67,11 @@ function mapWithLimit(items, concurrency, fn, options) {
         results[index] = value;
         progress();
       },
-      fail(index, err) {
+      fail(index, err, stopped) {
         if (stopOnError) {
-          finish(err);
+          // The scheduler stops the run on the first failure; later ones
+          // (already running) are dropped with their results.
+          if (stopped) finish(err);
           return;
         }
         (errors ??= []).push({ index, err });

@@ -1,10 +1,11 @@
 'use strict';
 // Pool: runs items through a start function with bounded concurrency.
 //
-// The counts and the decisions (how many may start, when to stop, when all
-// is done) live in the core's scheduler.  Completions are counted here and
-// reported to it once per microtask batch, so a run of N items crosses into
-// native code about N / batch times rather than N.
+// A slot is a worker that takes items one after another.  The core's
+// scheduler decides how many slots open, when a failure stops the run and
+// when the run is done; the workers loop in JS and report to it only when
+// an item fails or a worker closes (closes are batched per microtask).  A
+// run of N items so crosses into native code O(concurrency) times, not O(N).
 
 const { Sched } = require('./native');
 
@@ -13,11 +14,15 @@ const STOPPED = -2;
 
 class Pool {
   /**
-   * @param source an array, or a sync or async iterator
-   * @param hooks { start(item, index), ok(index, value), fail(index, err),
+   * @param source an array, or a sync or async iterable
+   * @param hooks { start(item, index), ok(index, value), fail(index, err, stopped),
    *                sourceError(err), done() }
    */
   constructor(source, limit, stopOnError, hooks) {
+    // With no limit a sync iterable is taken whole at once anyway.
+    if (limit === Infinity && !Array.isArray(source) && typeof source[Symbol.asyncIterator] !== 'function') {
+      source = Array.from(source);
+    }
     this.array = Array.isArray(source) ? source : null;
     this.iterator = null;
     this.async = false;
@@ -29,148 +34,112 @@ class Pool {
         this.iterator = source[Symbol.iterator]();
       }
     }
+    this.grow = limit === Infinity && this.array === null;
     this.hooks = hooks;
     this.sched = new Sched(limit, this.array === null ? -1 : this.array.length, stopOnError);
     this.index = 0;
-    this.nOk = 0;
-    this.nFailed = 0;
-    this.queued = false;
     this.ended = false;
-    this.pulling = false;
-    this.want = 0;
+    this.exhausted = false;
+    this.closedSlots = 0;
+    this.closedOk = 0;
+    this.flushQueued = false;
     this.flush = () => {
-      this.queued = false;
-      const ok = this.nOk;
-      const failed = this.nFailed;
-      this.nOk = 0;
-      this.nFailed = 0;
-      this.apply(this.sched.settle(ok, failed));
+      this.flushQueued = false;
+      const slots = this.closedSlots;
+      const ok = this.closedOk;
+      this.closedSlots = 0;
+      this.closedOk = 0;
+      if (this.sched.close(slots, ok, 0) === DONE && !this.ended) {
+        this.ended = true;
+        this.hooks.done();
+      }
     };
   }
 
   begin() {
-    this.apply(this.sched.settle(0, 0));
+    const n = this.sched.open();
+    if (n === 0) {
+      this.ended = true;
+      this.hooks.done();
+      return;
+    }
+    for (let k = 0; k < n; k++) this.worker();
   }
 
-  /** Stops starting new items; what is running keeps its handlers. */
+  /** Stops taking new items; what is running keeps its handlers. */
   end() {
     if (this.ended) return;
     this.ended = true;
+    this.sched.stop();
+    this.closeIterator();
+  }
+
+  closeIterator() {
     const it = this.iterator;
-    if (it !== null && typeof it.return === 'function') {
-      try {
-        const r = it.return();
-        if (r !== null && typeof r === 'object' && typeof r.then === 'function') r.then(undefined, () => {});
-      } catch { /* The run has ended; a failing return() changes nothing. */ }
-    }
-  }
-
-  apply(r) {
-    if (this.ended) return;
-    if (r > 0) this.startN(r);
-    else if (r === DONE) {
-      this.ended = true;
-      this.hooks.done();
-    }
-    // STOPPED: the hooks already ended the run on the failure itself.
-  }
-
-  settled(ok) {
-    if (ok) this.nOk++;
-    else this.nFailed++;
-    if (!this.queued) {
-      this.queued = true;
-      queueMicrotask(this.flush);
-    }
-  }
-
-  startN(n) {
-    if (this.array !== null) {
-      const items = this.array;
-      for (let k = 0; k < n && !this.ended; k++) {
-        const i = this.index++;
-        this.launch(items[i], i);
-      }
-    } else if (!this.async) {
-      for (let k = 0; k < n && !this.ended; k++) {
-        let r;
-        try {
-          r = this.iterator.next();
-        } catch (err) {
-          this.sourceError(err);
-          return;
-        }
-        if (r.done) {
-          this.exhausted();
-          return;
-        }
-        this.launch(r.value, this.index++);
-      }
-    } else {
-      this.want += n;
-      if (!this.pulling) this.pull();
-    }
-  }
-
-  async pull() {
-    this.pulling = true;
-    while (this.want > 0 && !this.ended) {
-      let r;
-      try {
-        r = await this.iterator.next();
-      } catch (err) {
-        this.pulling = false;
-        this.sourceError(err);
-        return;
-      }
-      if (this.ended) break;
-      if (r.done) {
-        this.want = 0;
-        this.pulling = false;
-        this.exhausted();
-        return;
-      }
-      this.want--;
-      this.launch(r.value, this.index++);
-    }
-    this.pulling = false;
-  }
-
-  exhausted() {
     this.iterator = null;
-    this.sched.setTotal(this.index);
-    this.apply(this.sched.settle(0, 0));
+    if (it === null || this.exhausted || typeof it.return !== 'function') return;
+    try {
+      const r = it.return();
+      if (r !== null && typeof r === 'object' && typeof r.then === 'function') r.then(undefined, () => {});
+    } catch { /* The run has ended; a failing return() changes nothing. */ }
   }
 
   sourceError(err) {
-    this.iterator = null;
+    if (this.ended) return;
+    this.exhausted = true;
     this.end();
     this.hooks.sourceError(err);
   }
 
-  launch(item, i) {
-    let p;
-    try {
-      p = this.hooks.start(item, i);
-    } catch (err) {
-      this.failed(i, err);
-      return;
+  async worker() {
+    const array = this.array;
+    const hooks = this.hooks;
+    let ok = 0; // Successes not yet reported to the scheduler.
+    for (;;) {
+      if (this.ended || this.exhausted) break;
+      let item;
+      let index;
+      if (array !== null) {
+        index = this.index;
+        if (index >= array.length) break;
+        item = array[index];
+        this.index = index + 1;
+      } else {
+        let r;
+        try {
+          r = this.async ? await this.iterator.next() : this.iterator.next();
+        } catch (err) {
+          this.sourceError(err);
+          break;
+        }
+        if (this.ended) break;
+        if (r.done) {
+          this.exhausted = true;
+          this.iterator = null;
+          break;
+        }
+        item = r.value;
+        index = this.index++; // Taken now: other workers may take more.
+        if (this.grow) {
+          for (let n = this.sched.open(); n > 0; n--) this.worker();
+        }
+      }
+      try {
+        const value = await hooks.start(item, index);
+        ok++;
+        hooks.ok(index, value);
+      } catch (err) {
+        const r = this.sched.report(ok, 1);
+        ok = 0;
+        hooks.fail(index, err, r === STOPPED);
+      }
     }
-    if (p !== null && typeof p === 'object' && typeof p.then === 'function') {
-      p.then((value) => this.succeeded(i, value), (err) => this.failed(i, err));
-    } else {
-      this.succeeded(i, p);
+    this.closedSlots++;
+    this.closedOk += ok;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flush);
     }
-  }
-
-  succeeded(i, value) {
-    this.hooks.ok(i, value);
-    this.settled(true);
-  }
-
-  failed(i, err) {
-    this.hooks.fail(i, err);
-    this.settled(false);
   }
 }
 

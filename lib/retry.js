@@ -6,34 +6,44 @@ const validate = require('./validate');
 
 const BACKOFF = { fixed: 0, linear: 1, exponential: 2 };
 
-// Options are read into fixed fields once per call (no spreads, no copies).
+// Options are read into the fixed fields of one class (no spreads, no
+// shape changes), so reading them costs a few property loads.
+class RetryOptions {
+  constructor() {
+    this.retries = 3;
+    this.delay = 1000;
+    this.kind = BACKOFF.exponential;
+    this.backoffFn = null;
+    this.factor = 2;
+    this.maxDelay = Infinity;
+    this.jitter = 0;
+    this.retryIf = null;
+    this.onRetry = null;
+    this.signal = undefined;
+  }
+}
+
 function readOptions(options) {
-  const o = {
-    retries: 3, delay: 1000, kind: BACKOFF.exponential, backoffFn: undefined, factor: 2,
-    maxDelay: Infinity, jitter: 0, retryIf: undefined, onRetry: undefined, signal: undefined,
-  };
+  const o = new RetryOptions();
   if (options === undefined) return o;
   validate.options('options', options);
-  if (options.retries !== undefined) { validate.integer('options.retries', options.retries, 0, true); o.retries = options.retries; }
-  if (options.delay !== undefined) { validate.ms('options.delay', options.delay); o.delay = options.delay; }
-  const backoff = options.backoff;
+  const { retries, delay, backoff, factor, maxDelay, jitter, retryIf, onRetry, signal } = options;
+  if (retries !== undefined) { validate.integer('options.retries', retries, 0, true); o.retries = retries; }
+  if (delay !== undefined) { validate.ms('options.delay', delay); o.delay = delay; }
   if (typeof backoff === 'function') {
     o.backoffFn = backoff;
   } else if (backoff !== undefined) {
-    if (!Object.hasOwn(BACKOFF, backoff)) {
+    if (backoff !== 'fixed' && backoff !== 'linear' && backoff !== 'exponential') {
       throw validate.typeError('options.backoff', "'exponential', 'linear', 'fixed' or a function", backoff);
     }
     o.kind = BACKOFF[backoff];
   }
-  if (options.factor !== undefined) { validate.between('options.factor', options.factor, 1, 1e6); o.factor = options.factor; }
-  if (options.maxDelay !== undefined) { validate.ms('options.maxDelay', options.maxDelay, true); o.maxDelay = options.maxDelay; }
-  if (options.jitter !== undefined) { validate.between('options.jitter', options.jitter, 0, 1); o.jitter = options.jitter; }
-  validate.optionalFn('options.retryIf', options.retryIf);
-  validate.optionalFn('options.onRetry', options.onRetry);
-  validate.signal('options.signal', options.signal);
-  o.retryIf = options.retryIf;
-  o.onRetry = options.onRetry;
-  o.signal = options.signal;
+  if (factor !== undefined) { validate.between('options.factor', factor, 1, 1e6); o.factor = factor; }
+  if (maxDelay !== undefined) { validate.ms('options.maxDelay', maxDelay, true); o.maxDelay = maxDelay; }
+  if (jitter !== undefined) { validate.between('options.jitter', jitter, 0, 1); o.jitter = jitter; }
+  if (retryIf !== undefined) { validate.fn('options.retryIf', retryIf); o.retryIf = retryIf; }
+  if (onRetry !== undefined) { validate.fn('options.onRetry', onRetry); o.onRetry = onRetry; }
+  if (signal !== undefined) { validate.signal('options.signal', signal); o.signal = signal; }
   return o;
 }
 
@@ -48,7 +58,7 @@ function tag(err, attempts) {
 
 function waitFor(o, attempt, err) {
   let ms;
-  if (o.backoffFn !== undefined) {
+  if (o.backoffFn !== null) {
     ms = o.backoffFn(attempt, err);
     if (typeof ms !== 'number' || !(ms >= 0) || ms > validate.MAX_MS) {
       throw validate.rangeError('the result of options.backoff', `a number of milliseconds from 0 to ${validate.MAX_MS}`, ms);
@@ -88,9 +98,9 @@ async function run(fn, o) {
     } catch (err) {
       if (isAbortError(err) || attempt > o.retries) throw tag(err, attempt);
       if (signal !== undefined && signal.aborted) throw tag(abortError(signal), attempt);
-      if (o.retryIf !== undefined && !(await o.retryIf(err, attempt))) throw tag(err, attempt);
+      if (o.retryIf !== null && !(await o.retryIf(err, attempt))) throw tag(err, attempt);
       const ms = waitFor(o, attempt, err);
-      if (o.onRetry !== undefined) await o.onRetry(err, attempt, ms);
+      if (o.onRetry !== null) await o.onRetry(err, attempt, ms);
       await sleep(ms, signal, undefined);
     }
   }

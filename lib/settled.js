@@ -38,6 +38,7 @@ function allSettled(items, options) {
       return item;
     };
 
+  if (concurrency === Infinity || concurrency >= list.length) return settleAll(list, start);
   return new Promise((resolve) => {
     const results = new Array(list.length);
     const pool = new Pool(list, concurrency, false, {
@@ -54,6 +55,39 @@ function allSettled(items, options) {
       },
     });
     pool.begin();
+  });
+}
+
+// With no limit there is nothing to schedule: every item starts now and
+// each settles into its own place.
+function settleAll(list, start) {
+  const n = list.length;
+  const results = new Array(n);
+  if (n === 0) return Promise.resolve(results);
+  let left = n;
+  return new Promise((resolve) => {
+    for (let i = 0; i < n; i++) {
+      let p;
+      try {
+        p = start(list[i]);
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+        if (--left === 0) resolve(results);
+        continue;
+      }
+      if (p === null || typeof p !== 'object' || typeof p.then !== 'function') {
+        results[i] = { status: 'fulfilled', value: p };
+        if (--left === 0) resolve(results);
+        continue;
+      }
+      p.then((value) => {
+        results[i] = { status: 'fulfilled', value };
+        if (--left === 0) resolve(results);
+      }, (reason) => {
+        results[i] = { status: 'rejected', reason };
+        if (--left === 0) resolve(results);
+      });
+    }
   });
 }
 

@@ -12,11 +12,13 @@ class Sched : public Napi::ObjectWrap<Sched> {
 
  private:
   static uint32_t Limit(const Napi::Value &v);
-  Napi::Value Settle(const Napi::CallbackInfo &info);
-  Napi::Value SetTotal(const Napi::CallbackInfo &info);
+  Napi::Value Open(const Napi::CallbackInfo &info);
+  Napi::Value Report(const Napi::CallbackInfo &info);
+  Napi::Value Close(const Napi::CallbackInfo &info);
+  Napi::Value Stop(const Napi::CallbackInfo &info);
   Napi::Value SetLimit(const Napi::CallbackInfo &info);
   Napi::Value Active(const Napi::CallbackInfo &info);
-  Napi::Value Started(const Napi::CallbackInfo &info);
+  Napi::Value Settled(const Napi::CallbackInfo &info);
 
   uva_sched_t sched_;
 };
@@ -36,29 +38,40 @@ Sched::Sched(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Sched>(info) {
                  info[2].ToBoolean().Value() ? 1 : 0);
 }
 
-Napi::Value Sched::Settle(const Napi::CallbackInfo &info) {
-  uint32_t ok = info[0].As<Napi::Number>().Uint32Value();
-  uint32_t failed = info[1].As<Napi::Number>().Uint32Value();
-  return Napi::Number::New(info.Env(),
-                           (double)uva_sched_settle(&sched_, ok, failed));
+Napi::Value Sched::Open(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), uva_sched_open(&sched_));
 }
 
-Napi::Value Sched::SetTotal(const Napi::CallbackInfo &info) {
-  uva_sched_set_total(&sched_, info[0].As<Napi::Number>().Int64Value());
+// report(ok, failed) and close(slots, ok, failed)
+Napi::Value Sched::Report(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(
+      info.Env(), uva_sched_report(&sched_, info[0].As<Napi::Number>().Uint32Value(),
+                                   info[1].As<Napi::Number>().Uint32Value()));
+}
+
+Napi::Value Sched::Close(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(
+      info.Env(), uva_sched_close(&sched_, info[0].As<Napi::Number>().Uint32Value(),
+                                  info[1].As<Napi::Number>().Uint32Value(),
+                                  info[2].As<Napi::Number>().Uint32Value()));
+}
+
+Napi::Value Sched::Stop(const Napi::CallbackInfo &info) {
+  uva_sched_stop(&sched_);
   return info.Env().Undefined();
 }
 
 Napi::Value Sched::SetLimit(const Napi::CallbackInfo &info) {
-  return Napi::Number::New(
-      info.Env(), (double)uva_sched_set_limit(&sched_, Limit(info[0])));
+  return Napi::Number::New(info.Env(),
+                           uva_sched_set_limit(&sched_, Limit(info[0])));
 }
 
 Napi::Value Sched::Active(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), sched_.active);
 }
 
-Napi::Value Sched::Started(const Napi::CallbackInfo &info) {
-  return Napi::Number::New(info.Env(), (double)sched_.started);
+Napi::Value Sched::Settled(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), (double)sched_.settled);
 }
 
 Napi::Function InitSched(Napi::Env env) { return Sched::Init(env); }
@@ -66,11 +79,13 @@ Napi::Function InitSched(Napi::Env env) { return Sched::Init(env); }
 Napi::Function Sched::Init(Napi::Env env) {
   return DefineClass(env, "Sched",
                             {
-                                InstanceMethod("settle", &Sched::Settle),
-                                InstanceMethod("setTotal", &Sched::SetTotal),
+                                InstanceMethod("open", &Sched::Open),
+                                InstanceMethod("report", &Sched::Report),
+                                InstanceMethod("close", &Sched::Close),
+                                InstanceMethod("stop", &Sched::Stop),
                                 InstanceMethod("setLimit", &Sched::SetLimit),
                                 InstanceAccessor("active", &Sched::Active, nullptr),
-                                InstanceAccessor("started", &Sched::Started, nullptr),
+                                InstanceAccessor("settled", &Sched::Settled, nullptr),
                             });
 }
 

@@ -1,11 +1,10 @@
-/* sched.c: the bookkeeping of a bounded-concurrency run. */
+/* sched.c: the bookkeeping of a bounded-concurrency run, in slots. */
 #include "uva.h"
 
 void uva_sched_init(uva_sched_t *s, uint32_t limit, int64_t total,
                     int stop_on_error) {
-  s->limit = limit;
+  s->limit = limit == 0 ? 1 : limit;
   s->active = 0;
-  s->started = 0;
   s->settled = 0;
   s->failed = 0;
   s->total = total;
@@ -13,50 +12,49 @@ void uva_sched_init(uva_sched_t *s, uint32_t limit, int64_t total,
   s->stopped = 0;
 }
 
-void uva_sched_set_total(uva_sched_t *s, int64_t total) {
-  /* Slots handed out beyond the end of the source were never used. */
-  if (total >= 0 && (uint64_t) total < s->started) {
-    uint64_t unused = s->started - (uint64_t) total;
-    s->active = unused > s->active ? 0 : s->active - (uint32_t) unused;
-    s->started = (uint64_t) total;
-  }
-  s->total = total;
-}
-
-static int64_t sched_room(uva_sched_t *s) {
+uint32_t uva_sched_open(uva_sched_t *s) {
   uint64_t room;
 
-  if (s->stopped)
+  if (s->stopped || s->active >= s->limit)
     return 0;
-  room = s->limit == UVA_SCHED_UNLIMITED ? UINT32_MAX : s->limit - s->active;
-  if (s->limit != UVA_SCHED_UNLIMITED && s->active >= s->limit)
-    return 0;
-  if (s->total >= 0 && (uint64_t) s->total - s->started < room)
-    room = (uint64_t) s->total - s->started;
+  room = s->limit - s->active;
+  if (s->limit == UVA_SCHED_UNLIMITED && s->total < 0)
+    room = 1;
+  if (s->total >= 0) {
+    /* Every open slot may hold an item not yet settled. */
+    uint64_t busy = s->settled + s->active;
+    uint64_t left = (uint64_t) s->total > busy ? (uint64_t) s->total - busy : 0;
+    if (left < room)
+      room = left;
+  }
   s->active += (uint32_t) room;
-  s->started += room;
-  return (int64_t) room;
+  return (uint32_t) room;
 }
 
-int64_t uva_sched_settle(uva_sched_t *s, uint32_t ok, uint32_t failed) {
-  int64_t room;
-  uint32_t n = ok + failed;
-
-  s->active = n > s->active ? 0 : s->active - n;
-  s->settled += n;
+int uva_sched_report(uva_sched_t *s, uint32_t ok, uint32_t failed) {
+  s->settled += (uint64_t) ok + failed;
   s->failed += failed;
   if (failed > 0 && s->stop_on_error && !s->stopped) {
     s->stopped = 1;
     return UVA_SCHED_STOPPED;
   }
-  room = sched_room(s);
-  if (room == 0 && s->active == 0 &&
-      (s->stopped || (s->total >= 0 && s->started >= (uint64_t) s->total)))
-    return UVA_SCHED_DONE;
-  return room;
+  return 0;
 }
 
-int64_t uva_sched_set_limit(uva_sched_t *s, uint32_t limit) {
-  s->limit = limit;
-  return sched_room(s);
+int uva_sched_close(uva_sched_t *s, uint32_t slots, uint32_t ok,
+                    uint32_t failed) {
+  int r = uva_sched_report(s, ok, failed);
+  s->active = slots > s->active ? 0 : s->active - slots;
+  if (s->active == 0)
+    return UVA_SCHED_DONE;
+  return r;
+}
+
+void uva_sched_stop(uva_sched_t *s) {
+  s->stopped = 1;
+}
+
+uint32_t uva_sched_set_limit(uva_sched_t *s, uint32_t limit) {
+  s->limit = limit == 0 ? 1 : limit;
+  return uva_sched_open(s);
 }

@@ -91,9 +91,12 @@ typedef struct uva_backoff_s {
 double uva_backoff_wait(const uva_backoff_t *b, uint32_t attempt, double rnd);
 
 /* ---- Scheduler --------------------------------------------------------
- * The bookkeeping of a bounded-concurrency run: how many may start now,
- * when to stop, when everything is done.  Completions are reported in
- * batches, so a caller crosses into the core once per batch.
+ * The bookkeeping of a bounded-concurrency run, in slots: a slot is one
+ * worker that runs items one after another.  The core decides how many
+ * slots are open (never more than `limit`, never more than there are items),
+ * when a failure stops the run, and when the last slot closing means the run
+ * is done.  A slot reports its counts when it fails or closes, so a run of N
+ * items crosses into the core O(limit) times, not O(N).
  */
 #define UVA_SCHED_UNLIMITED UINT32_MAX
 #define UVA_SCHED_DONE (-1)
@@ -102,8 +105,7 @@ double uva_backoff_wait(const uva_backoff_t *b, uint32_t attempt, double rnd);
 typedef struct uva_sched_s {
   void *data;
   uint32_t limit;     /* UVA_SCHED_UNLIMITED for Infinity. */
-  uint32_t active;
-  uint64_t started;
+  uint32_t active;    /* Open slots. */
   uint64_t settled;
   uint64_t failed;
   int64_t total;      /* -1 while the source length is unknown. */
@@ -113,16 +115,22 @@ typedef struct uva_sched_s {
 
 void uva_sched_init(uva_sched_t *s, uint32_t limit, int64_t total,
                     int stop_on_error);
-/* Marks the source's length known (an iterator ran dry); slots handed
- * out past that end are taken back. */
-void uva_sched_set_total(uva_sched_t *s, int64_t total);
-/* Reports `ok` + `failed` completions and returns how many new items the
- * caller starts now (counted as started), or UVA_SCHED_DONE when nothing is
- * active and nothing is left, or UVA_SCHED_STOPPED once a failure stopped a
- * stop-on-error run (returned once; later calls return DONE/0). */
-int64_t uva_sched_settle(uva_sched_t *s, uint32_t ok, uint32_t failed);
-/* Changes the limit; returns how many may start because of it. */
-int64_t uva_sched_set_limit(uva_sched_t *s, uint32_t limit);
+/* How many slots to open now; they are counted as open.  With no limit and
+ * an unknown total it opens one at a time: the caller asks again after each
+ * item it takes, so slots grow with the items the source yields. */
+uint32_t uva_sched_open(uva_sched_t *s);
+/* Reports completions from an open slot.  Returns UVA_SCHED_STOPPED the
+ * first time a failure stops a stop-on-error run, else 0. */
+int uva_sched_report(uva_sched_t *s, uint32_t ok, uint32_t failed);
+/* Closes `slots` slots with their last counts.  Returns UVA_SCHED_DONE when
+ * no slot is left open, UVA_SCHED_STOPPED as uva_sched_report does, else 0.
+ */
+int uva_sched_close(uva_sched_t *s, uint32_t slots, uint32_t ok,
+                    uint32_t failed);
+/* Stops the run: no slot opens from now on. */
+void uva_sched_stop(uva_sched_t *s);
+/* Changes the limit; returns how many slots to open because of it. */
+uint32_t uva_sched_set_limit(uva_sched_t *s, uint32_t limit);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,161 @@
+// bench/combinators.mjs: uvasync's combinators against the peers, one run.
+//
+//   node --expose-gc bench/combinators.mjs [--quick] [--markdown]
+//
+// Each row is a median of ns per operation over several interleaved
+// repetitions (after a warm-up), so every contender meets the same machine
+// state.  Peak RSS is measured in a fresh child process per contender.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import asyncLib from 'async';
+import pLimit from 'p-limit';
+import pMap from 'p-map';
+import pRetry from 'p-retry';
+import pSettle from 'p-settle';
+import pTimeout from 'p-timeout';
+import * as uva from '../lib/index.mjs';
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const N = QUICK ? 20_000 : 100_000;
+const REPS = QUICK ? 3 : 7;
+const self = fileURLToPath(import.meta.url);
+
+const noop = async (x) => x;
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+
+// ---- hand-written floors ----
+async function handPool(items, c, fn) {
+  const res = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const k = next++;
+      res[k] = await fn(items[k]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(c, items.length) }, worker));
+  return res;
+}
+
+function handTimeout(promise, ms) {
+  let t;
+  return Promise.race([promise, new Promise((_, rej) => { t = setTimeout(() => rej(new Error('timeout')), ms); })])
+    .finally(() => clearTimeout(t));
+}
+
+async function handRetry(fn, retries) {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= retries) throw e;
+    }
+  }
+}
+
+// ---- cases: name -> { contender: async () => void } ----
+function mapCases(c) {
+  const items = range(N);
+  return {
+    uvasync: () => uva.mapWithLimit(items, c, noop),
+    'p-map': () => pMap(items, noop, { concurrency: c }),
+    'p-limit': () => { const limit = pLimit(c); return Promise.all(items.map((x) => limit(noop, x))); },
+    'async.mapLimit': () => asyncLib.mapLimit(items, c, noop),
+    'hand pool': () => handPool(items, c, noop),
+  };
+}
+
+const never = new Promise(() => {});
+const cases = [];
+for (const c of [1, 8, 64, 1024]) cases.push([`mapWithLimit, concurrency ${c}`, mapCases(c)]);
+cases.push(['withTimeout, resolves', {
+  uvasync: () => Promise.all(range(N).map((i) => uva.withTimeout(Promise.resolve(i), 60_000))),
+  'p-timeout': () => Promise.all(range(N).map((i) => pTimeout(Promise.resolve(i), { milliseconds: 60_000 }))),
+  'hand-written': () => Promise.all(range(N).map((i) => handTimeout(Promise.resolve(i), 60_000))),
+}]);
+cases.push(['withTimeout, times out at 1 ms', {
+  uvasync: () => Promise.all(range(N).map(() => uva.withTimeout(never, 1).catch(() => {}))),
+  'p-timeout': () => Promise.all(range(N).map(() => pTimeout(never, { milliseconds: 1 }).catch(() => {}))),
+  'hand-written': () => Promise.all(range(N).map(() => handTimeout(never, 1).catch(() => {}))),
+}]);
+cases.push(['retry, first try succeeds', {
+  uvasync: () => Promise.all(range(N).map((i) => uva.retry(() => Promise.resolve(i), { retries: 3 }))),
+  'p-retry': () => Promise.all(range(N).map((i) => pRetry(() => Promise.resolve(i), { retries: 3 }))),
+  'plain loop': () => Promise.all(range(N).map((i) => handRetry(() => Promise.resolve(i), 3))),
+}]);
+const mixed = () => range(N).map((i) => (i % 2 ? Promise.reject(new Error('x')) : Promise.resolve(i)));
+cases.push(['allSettled, half rejected', {
+  uvasync: () => uva.allSettled(mixed()),
+  'Promise.allSettled': () => Promise.allSettled(mixed()),
+  'p-settle': () => pSettle(mixed()),
+}]);
+
+// Creating the inputs is part of every contender's time alike (the same
+// mixed() or range()); the cost that differs is the library's.
+async function measure(fn) {
+  globalThis.gc?.();
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / N;
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
+
+// ---- peak RSS child ----
+const RSS_ITEMS = 1_000_000;
+async function rssChild(name) {
+  const items = { length: RSS_ITEMS, *[Symbol.iterator]() { for (let i = 0; i < RSS_ITEMS; i++) yield i; } };
+  const arr = range(RSS_ITEMS);
+  const fns = {
+    uvasync: () => uva.mapWithLimit(arr, 64, noop),
+    'uvasync (iterable)': () => uva.mapWithLimit(items, 64, noop),
+    'p-map': () => pMap(arr, noop, { concurrency: 64 }),
+    'hand pool': () => handPool(arr, 64, noop),
+  };
+  let peak = process.memoryUsage.rss();
+  const iv = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 5);
+  await fns[name]();
+  peak = Math.max(peak, process.memoryUsage.rss());
+  clearInterval(iv);
+  process.stdout.write(String(peak));
+}
+
+async function main() {
+  if (argv[0] === '--rss') return rssChild(argv[1]);
+  const rows = [];
+  for (const [title, contenders] of cases) {
+    const names = Object.keys(contenders);
+    const samples = Object.fromEntries(names.map((n) => [n, []]));
+    for (const n of names) await contenders[n](); // warm-up
+    for (let r = 0; r < REPS; r++) {
+      for (const n of names) samples[n].push(await measure(contenders[n]));
+    }
+    const med = Object.fromEntries(names.map((n) => [n, median(samples[n])]));
+    const peers = names.filter((n) => n !== 'uvasync');
+    const floorName = peers[peers.length - 1];
+    const libPeers = peers.length > 1 ? peers.slice(0, -1) : peers;
+    const fastest = libPeers.reduce((a, b) => (med[a] <= med[b] ? a : b));
+    rows.push({ title, med, fastest, floorName });
+    process.stderr.write(`${title}: ${names.map((n) => `${n} ${med[n].toFixed(0)}`).join(', ')}\n`);
+  }
+  const rss = {};
+  for (const name of ['uvasync', 'uvasync (iterable)', 'p-map', 'hand pool']) {
+    const r = spawnSync(process.execPath, [self, '--rss', name], { encoding: 'utf8' });
+    rss[name] = Number(r.stdout) / 1048576;
+    process.stderr.write(`peak RSS ${name}: ${rss[name].toFixed(0)} MB\n`);
+  }
+  const out = [];
+  out.push('| case | uvasync ns/op | fastest library peer | ratio | floor | ratio to floor | all contenders (ns/op) |');
+  out.push('|---|---:|---|---:|---|---:|---|');
+  for (const { title, med, fastest, floorName } of rows) {
+    const u = med.uvasync;
+    out.push(`| ${title} | ${u.toFixed(0)} | ${fastest} ${med[fastest].toFixed(0)} | ${(u / med[fastest]).toFixed(2)} | ${floorName} ${med[floorName].toFixed(0)} | ${(u / med[floorName]).toFixed(2)} | ${Object.entries(med).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')} |`);
+  }
+  out.push('');
+  out.push(`Peak RSS, mapWithLimit over ${RSS_ITEMS.toLocaleString('en')} items at concurrency 64 (MB): ` +
+    Object.entries(rss).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', '));
+  console.log(out.join('\n'));
+}
+
+await main();
