@@ -30,25 +30,28 @@ const callbacks = [];
 
 binding.setTimerCallback((count) => {
   // Take every callback of the batch out first: a callback may start new
-  // timers, and a callback's own exception must not cost the others theirs.
+  // timers.  An exception is reported as uncaught from a fresh tick, as Node
+  // does for its own callbacks, and never costs the others their turn.
   const batch = new Array(count);
   for (let i = 0; i < count; i++) {
     const slot = fired[i] & ID_MASK;
     batch[i] = callbacks[slot];
     callbacks[slot] = undefined;
   }
-  let failure;
   for (let i = 0; i < count; i++) {
     const cb = batch[i];
     if (cb === undefined) continue;
     try {
       cb();
     } catch (err) {
-      if (failure === undefined) failure = { err };
+      process.nextTick(rethrow, err);
     }
   }
-  if (failure !== undefined) throw failure.err;
 });
+
+function rethrow(err) {
+  throw err;
+}
 
 /** Calls `cb` once after at least `ms`; returns the timer's id. */
 function startTimer(ms, cb) {

@@ -101,22 +101,38 @@ Napi::Value Addon::SetTimerCallback(const Napi::CallbackInfo &info) {
 }
 
 // The JS side reads the ids from the shared `fired` array; a batch larger
-// than the array is handed over in several calls.
+// than the array is handed over in several calls.  This runs from the loop,
+// so it uses plain napi_* calls and never throws: while a worker is being
+// terminated every call may fail, and that must end quietly.
 void Addon::OnTimers(const uint32_t *ids, size_t count) {
-  if (on_timers_.IsEmpty()) return;
-  Napi::Env env = on_timers_.Env();
-  Napi::HandleScope scope(env);
+  if (on_timers_.IsEmpty() || async_ctx_ == nullptr) return;
+  napi_env env = on_timers_.Env();
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn = on_timers_.Value();
+  napi_value recv;
+  napi_get_global(env, &recv);
   for (size_t off = 0; off < count; off += fired_cap_) {
     size_t n = count - off < fired_cap_ ? count - off : fired_cap_;
     memcpy(fired_, ids + off, n * sizeof(*ids));
-    try {
-      on_timers_.MakeCallback(env.Global(), {Napi::Number::New(env, n)},
-                              *async_ctx_);
-    } catch (const Napi::Error &e) {
-      napi_fatal_exception(env, e.Value());
+    napi_value argv[1];
+    napi_value result;
+    if (napi_create_uint32(env, (uint32_t)n, &argv[0]) != napi_ok) break;
+    napi_status st = napi_make_callback(env, *async_ctx_, recv, fn, 1, argv, &result);
+    if (st != napi_ok) {
+      // The dispatcher reports user errors itself; a failure here means
+      // the environment is going away.  Clear what is pending and stop.
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value err;
+        napi_get_and_clear_last_exception(env, &err);
+      }
+      break;
     }
-    if (core_->exiting) return;
+    if (core_->exiting) break;
   }
+  napi_close_handle_scope(env, scope);
 }
 
 // backoffWait(kind, attempt, delay, factor, maxDelay, jitter, rnd)

@@ -1,0 +1,44 @@
+'use strict';
+// Helpers shared by the tests.
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..', '..');
+
+/** Runs `code` in a fresh node process; resolves with { code, stdout, stderr, ms }. */
+function runNode(code, { args = [], timeout = 15000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [...args, '-e', code], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`child did not exit within ${timeout} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeout);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 });
+    });
+  });
+}
+
+/** Counts the listeners an AbortSignal has for 'abort'. */
+function abortListeners(signal) {
+  const sym = Object.getOwnPropertySymbols(signal).find((s) => s.description === 'kEvents');
+  const events = sym && signal[sym];
+  const entry = events && events.get('abort');
+  return entry ? entry.size : 0;
+}
+
+/** A sync busy wait, to block the loop the way heavy synchronous work does. */
+function block(ms) {
+  const end = performance.now() + ms;
+  while (performance.now() < end) { /* spin */ }
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+module.exports = { root, runNode, abortListeners, block, tick };

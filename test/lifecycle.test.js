@@ -1,0 +1,93 @@
+'use strict';
+// Life cycle: worker threads, teardown with work in flight, prompt exit.
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { Worker } = require('node:worker_threads');
+const { runNode, root } = require('./helpers');
+
+const entry = JSON.stringify(path.join(root, 'lib', 'index.js'));
+
+function worker(code) {
+  return new Worker(`const u = require(${entry}); const { parentPort } = require('node:worker_threads');\n${code}`, { eval: true });
+}
+
+const once = (w, ev) => new Promise((resolve) => w.once(ev, resolve));
+
+describe('life cycle', () => {
+  it('runs the combinators in worker threads, each with its own native state', async () => {
+    const ws = [0, 1, 2].map((n) => worker(`
+      (async () => {
+        const r = await u.mapWithLimit([1, 2, 3], 2, async (x) => { await u.delay(5); return x * ${n}; });
+        const t = await u.withTimeout(new Promise(() => {}), 5, { fallback: 'fb' });
+        parentPort.postMessage({ r, t });
+      })();
+    `));
+    const exits = ws.map((w) => once(w, 'exit'));
+    const msgs = await Promise.all(ws.map((w) => once(w, 'message')));
+    assert.deepEqual(msgs.map((m) => m.r), [[0, 0, 0], [1, 2, 3], [2, 4, 6]]);
+    assert.deepEqual(msgs.map((m) => m.t), ['fb', 'fb', 'fb']);
+    assert.deepEqual(await Promise.all(exits), [0, 0, 0]);
+  });
+
+  it('lets a worker exit by itself when its work is done', async () => {
+    const w = worker('u.delay(10).then(() => parentPort.postMessage("done"));');
+    const exit = once(w, 'exit');
+    assert.equal(await once(w, 'message'), 'done');
+    assert.equal(await exit, 0);
+  });
+
+  for (const [stage, code] of [
+    ['right after loading', 'parentPort.postMessage("ready");'],
+    ['with 1,000 timers pending', 'for (let i = 0; i < 1000; i++) u.delay(60000 + i); parentPort.postMessage("ready");'],
+    ['inside a timer batch', 'u.delay(1).then(() => { parentPort.postMessage("ready"); const end = Date.now() + 200; while (Date.now() < end); });'],
+    ['in the middle of mapWithLimit', 'u.mapWithLimit(Array.from({ length: 1e5 }, (_, i) => i), 16, (x) => u.delay(x % 3)); parentPort.postMessage("ready");'],
+    ['with withTimeout and retry waiting', 'u.withTimeout(new Promise(() => {}), 60000).catch(() => {}); u.retry(() => Promise.reject(new Error("x")), { delay: 60000 }).catch(() => {}); parentPort.postMessage("ready");'],
+  ]) {
+    it(`terminates a worker ${stage} without a crash`, async () => {
+      const w = worker(code);
+      await once(w, 'message');
+      const exit = once(w, 'exit');
+      await w.terminate();
+      assert.equal(typeof (await exit), 'number');
+    });
+  }
+
+  it('survives 30 cycles of workers terminated with timers in flight, and the process then exits at once', async () => {
+    const r = await runNode(`
+      const { Worker } = require('node:worker_threads');
+      const code = 'const u = require(${entry.replace(/"/g, '\\"')}); for (let i = 0; i < 500; i++) u.delay(60000); require("node:worker_threads").parentPort.postMessage(1);';
+      (async () => {
+        for (let i = 0; i < 30; i++) {
+          const w = new Worker(code, { eval: true });
+          await new Promise((r) => w.once('message', r));
+          await w.terminate();
+        }
+        process.stdout.write('cycled');
+      })();
+    `, { timeout: 60000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'cycled', r.stderr);
+  });
+
+  it('exits at once when nothing is pending, even after heavy use', async () => {
+    const r = await runNode(`
+      const u = require('.');
+      (async () => {
+        await u.mapWithLimit(Array.from({ length: 5000 }, (_, i) => i), 64, async (x) => u.withTimeout(u.delay(x % 2), 60000));
+        await u.allSettled([u.delay(1), Promise.reject(new Error('x'))], { timeout: 60000 });
+        await u.retry(async (n) => { if (n < 2) throw new Error('again'); }, { delay: 1 });
+        globalThis.t = performance.now();
+        process.on('exit', () => process.stdout.write(String(performance.now() - globalThis.t)));
+      })();
+    `);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Number(r.stdout) < 1000, `exited ${r.stdout} ms after the work`);
+  });
+
+  it('loads through the ESM entry with the same exports', async () => {
+    const esm = await import('../lib/index.mjs');
+    const cjs = require('..');
+    for (const key of Object.keys(cjs)) assert.equal(esm[key], cjs[key], key);
+    assert.equal(esm.default, cjs);
+  });
+});

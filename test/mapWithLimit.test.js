@@ -1,0 +1,206 @@
+'use strict';
+const assert = require('node:assert/strict');
+const { mapWithLimit, delay, AbortError } = require('..');
+const { binding } = require('../lib/native');
+const { abortListeners } = require('./helpers');
+
+function tracker() {
+  const t = { active: 0, peak: 0, calls: 0 };
+  t.fn = async (x, i, signal) => {
+    t.calls++;
+    t.active++;
+    t.peak = Math.max(t.peak, t.active);
+    await delay((x * 7) % 5);
+    t.active--;
+    return x * 10 + (signal instanceof AbortSignal ? 0 : 1000);
+  };
+  return t;
+}
+
+describe('mapWithLimit', () => {
+  afterEach(() => assert.equal(binding.timersPending(), 0, 'a native timer was left pending'));
+
+  for (const c of [1, 3, 8, Infinity]) {
+    it(`never runs more than ${c} calls at once and keeps input order`, async () => {
+      const t = tracker();
+      const items = Array.from({ length: 40 }, (_, i) => i);
+      const r = await mapWithLimit(items, c, t.fn);
+      assert.deepEqual(r, items.map((x) => x * 10));
+      assert.equal(t.peak, Math.min(c, 40));
+      assert.equal(t.calls, 40);
+    });
+  }
+
+  it('passes (item, index, signal) to fn', async () => {
+    const seen = [];
+    await mapWithLimit(['a', 'b'], 2, (item, index, signal) => { seen.push([item, index, signal.aborted]); });
+    assert.deepEqual(seen, [['a', 0, false], ['b', 1, false]]);
+  });
+
+  it('accepts sync values and sync throws from fn', async () => {
+    assert.deepEqual(await mapWithLimit([1, 2], 1, (x) => x + 1), [2, 3]);
+    await assert.rejects(mapWithLimit([1, 2], 1, () => { throw new Error('sync'); }), /sync/);
+  });
+
+  it('pulls a sync iterable lazily: at most `concurrency` items taken ahead', async () => {
+    let pulled = 0;
+    let done = 0;
+    let maxAhead = 0;
+    function* source() {
+      for (let i = 0; i < 30; i++) {
+        pulled++;
+        maxAhead = Math.max(maxAhead, pulled - done);
+        yield i;
+      }
+    }
+    const r = await mapWithLimit(source(), 4, async (x) => { await delay(1); done++; return x; });
+    assert.equal(r.length, 30);
+    assert.ok(maxAhead <= 4, `took ${maxAhead} ahead`);
+  });
+
+  it('pulls an async iterable lazily and keeps input order', async () => {
+    let pulled = 0;
+    let done = 0;
+    let maxAhead = 0;
+    async function* source() {
+      for (let i = 0; i < 25; i++) {
+        await delay(i % 2);
+        pulled++;
+        maxAhead = Math.max(maxAhead, pulled - done);
+        yield i;
+      }
+    }
+    const r = await mapWithLimit(source(), 3, async (x) => { await delay((x * 3) % 4); done++; return x * 2; });
+    assert.deepEqual(r, Array.from({ length: 25 }, (_, i) => i * 2));
+    assert.ok(maxAhead <= 3, `took ${maxAhead} ahead`);
+  });
+
+  it('runs an async iterable with Infinity concurrency', async () => {
+    async function* source() { for (let i = 0; i < 10; i++) yield i; }
+    const t = tracker();
+    const r = await mapWithLimit(source(), Infinity, t.fn);
+    assert.deepEqual(r, Array.from({ length: 10 }, (_, i) => i * 10));
+  });
+
+  it('handles empty inputs', async () => {
+    assert.deepEqual(await mapWithLimit([], 2, async () => 1), []);
+    assert.deepEqual(await mapWithLimit(new Set(), 2, async () => 1), []);
+    assert.deepEqual(await mapWithLimit((async function* () {})(), 2, async () => 1), []);
+  });
+
+  it('with stopOnError, rejects with the first error and starts no new call', async () => {
+    let started = 0;
+    let unhandled = 0;
+    const on = () => unhandled++;
+    process.on('unhandledRejection', on);
+    try {
+      await assert.rejects(mapWithLimit(Array.from({ length: 100 }, (_, i) => i), 4, async (x) => {
+        started++;
+        await delay(2);
+        if (x >= 5) throw new Error(`item ${x}`);
+        return x;
+      }), /item 5/);
+      const at = started;
+      await delay(20);
+      assert.equal(started, at, 'a call started after the failure');
+      assert.ok(started < 12, `started ${started}`);
+      assert.equal(unhandled, 0);
+    } finally {
+      process.off('unhandledRejection', on);
+    }
+  });
+
+  it('aborts the signal it gave to running calls when the run stops on an error', async () => {
+    const signals = [];
+    await assert.rejects(mapWithLimit([0, 1, 2], 3, async (x, i, signal) => {
+      signals.push(signal);
+      if (x === 0) throw new Error('first');
+      await delay(20);
+    }), /first/);
+    assert.equal(signals[1].aborted, true);
+    await delay(30); // The calls still running finish their own delays.
+  });
+
+  it('with stopOnError false, runs everything and rejects with an AggregateError in input order', async () => {
+    let calls = 0;
+    await assert.rejects(mapWithLimit([5, 1, 3, 0], 2, async (x) => {
+      calls++;
+      await delay(x);
+      if (x !== 1) throw new Error(`e${x}`);
+      return x;
+    }, { stopOnError: false }), (err) => {
+      assert.ok(err instanceof AggregateError);
+      assert.deepEqual(err.errors.map((e) => e.message), ['e5', 'e3', 'e0']);
+      return true;
+    });
+    assert.equal(calls, 4);
+  });
+
+  it('reports progress as (done, total)', async () => {
+    const seen = [];
+    await mapWithLimit([1, 2, 3], 2, async (x) => x, { onProgress: (d, t) => seen.push([d, t]) });
+    assert.deepEqual(seen, [[1, 3], [2, 3], [3, 3]]);
+    const iterSeen = [];
+    await mapWithLimit(new Set([1, 2]), 2, async (x) => x, { onProgress: (d, t) => iterSeen.push([d, t]) });
+    assert.deepEqual(iterSeen, [[1, undefined], [2, undefined]]);
+  });
+
+  it('rejects with AbortError when aborted before, during, and does nothing after', async () => {
+    const before = new AbortController();
+    before.abort();
+    let calls = 0;
+    await assert.rejects(mapWithLimit([1], 1, () => { calls++; }, { signal: before.signal }), AbortError);
+    assert.equal(calls, 0);
+
+    const during = new AbortController();
+    let inner;
+    const p = mapWithLimit([1, 2, 3, 4], 1, async (x, i, s) => { inner = s; calls++; await delay(20); }, { signal: during.signal });
+    setTimeout(() => during.abort(), 5);
+    await assert.rejects(p, (err) => err instanceof AbortError && err.code === 'ABORT_ERR');
+    assert.equal(inner.aborted, true);
+    await delay(50);
+    assert.equal(calls, 1, 'no call starts after the abort');
+    assert.equal(abortListeners(during.signal), 0);
+
+    const after = new AbortController();
+    assert.deepEqual(await mapWithLimit([1], 1, async (x) => x, { signal: after.signal }), [1]);
+    assert.equal(abortListeners(after.signal), 0);
+    after.abort();
+  });
+
+  it('closes a generator source when the run stops early', async () => {
+    let closed = false;
+    function* source() {
+      try {
+        for (let i = 0; ; i++) yield i;
+      } finally {
+        closed = true;
+      }
+    }
+    await assert.rejects(mapWithLimit(source(), 2, async (x) => { if (x === 3) throw new Error('stop'); }), /stop/);
+    assert.equal(closed, true);
+  });
+
+  it('rejects with the error a source throws', async () => {
+    function* source() { yield 1; throw new Error('source broke'); }
+    await assert.rejects(mapWithLimit(source(), 2, async (x) => x), /source broke/);
+    async function* asource() { yield 1; throw new Error('async source broke'); }
+    await assert.rejects(mapWithLimit(asource(), 2, async (x) => x), /async source broke/);
+  });
+
+  it('rejects when onProgress throws', async () => {
+    await assert.rejects(mapWithLimit([1, 2], 1, async (x) => x, { onProgress: () => { throw new Error('progress'); } }), /progress/);
+  });
+
+  it('throws TypeError or RangeError naming the argument for bad input', () => {
+    const f = async () => {};
+    assert.throws(() => mapWithLimit(5, 1, f), { name: 'TypeError', message: /`items`/ });
+    assert.throws(() => mapWithLimit([], 0, f), { name: 'RangeError', message: /`concurrency`.*`0` \(number\)/ });
+    assert.throws(() => mapWithLimit([], 1.5, f), { name: 'RangeError', message: /`concurrency`/ });
+    assert.throws(() => mapWithLimit([], '2', f), { name: 'TypeError', message: /`concurrency`/ });
+    assert.throws(() => mapWithLimit([], 1, 'f'), { name: 'TypeError', message: /`fn`/ });
+    assert.throws(() => mapWithLimit([], 1, f, { stopOnError: 'no' }), { name: 'TypeError', message: /`options.stopOnError`/ });
+    assert.throws(() => mapWithLimit([], 1, f, { onProgress: 1 }), { name: 'TypeError', message: /`options.onProgress`/ });
+    assert.throws(() => mapWithLimit([], 1, f, { signal: {} }), { name: 'TypeError', message: /`options.signal`/ });
+  });
+});

@@ -1,0 +1,121 @@
+'use strict';
+const assert = require('node:assert/strict');
+const { retry, AbortError } = require('..');
+const { binding } = require('../lib/native');
+const { abortListeners } = require('./helpers');
+
+function failing(times, value = 'ok') {
+  const calls = [];
+  const fn = async (attempt, signal) => {
+    calls.push({ attempt, signal, at: performance.now() });
+    if (calls.length <= times) throw new Error(`fail ${calls.length}`);
+    return value;
+  };
+  return { fn, calls };
+}
+
+describe('retry', () => {
+  afterEach(() => assert.equal(binding.timersPending(), 0, 'a native timer was left pending'));
+
+  it('returns the first success without waiting', async () => {
+    const { fn, calls } = failing(0);
+    assert.equal(await retry(fn), 'ok');
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].attempt, 1);
+  });
+
+  it('retries up to `retries` times and rejects with the last error itself, with attempts set', async () => {
+    const { fn, calls } = failing(10);
+    await assert.rejects(retry(fn, { retries: 2, delay: 1 }), (err) => {
+      assert.equal(err.message, 'fail 3');
+      assert.equal(err.attempts, 3);
+      return true;
+    });
+    assert.deepEqual(calls.map((c) => c.attempt), [1, 2, 3]);
+  });
+
+  it('waits the documented exponential delays (never less)', async () => {
+    const { fn, calls } = failing(3);
+    await retry(fn, { retries: 3, delay: 20, factor: 2 });
+    const gaps = calls.slice(1).map((c, i) => c.at - calls[i].at);
+    [20, 40, 80].forEach((want, i) => assert.ok(gaps[i] >= want, `gap ${i}: ${gaps[i]} < ${want}`));
+  });
+
+  it('keeps the seed call shape retry(fn, retries, delayMs) with linear delays', async () => {
+    const { fn, calls } = failing(2);
+    assert.equal(await retry(fn, 2, 20), 'ok');
+    const gaps = calls.slice(1).map((c, i) => c.at - calls[i].at);
+    assert.ok(gaps[0] >= 20 && gaps[1] >= 40, `gaps ${gaps}`);
+  });
+
+  it('reports each wait through onRetry(err, attempt, waitMs): fixed, linear, capped, function', async () => {
+    const seen = async (opts) => {
+      const waits = [];
+      const { fn } = failing(3);
+      await retry(fn, { retries: 3, delay: 2, ...opts, onRetry: (err, attempt, ms) => waits.push([err.message, attempt, ms]) });
+      return waits;
+    };
+    assert.deepEqual(await seen({ backoff: 'fixed' }), [['fail 1', 1, 2], ['fail 2', 2, 2], ['fail 3', 3, 2]]);
+    assert.deepEqual((await seen({ backoff: 'linear' })).map((w) => w[2]), [2, 4, 6]);
+    assert.deepEqual((await seen({ backoff: 'exponential', factor: 3, maxDelay: 10 })).map((w) => w[2]), [2, 6, 10]);
+    assert.deepEqual((await seen({ backoff: (attempt) => attempt * 1.5 })).map((w) => w[2]), [1.5, 3, 4.5]);
+  });
+
+  it('draws jittered waits within [d × (1 − jitter), d]', async () => {
+    const waits = [];
+    const { fn } = failing(5);
+    await retry(fn, { retries: 5, delay: 10, backoff: 'fixed', jitter: 0.5, onRetry: (e, a, ms) => waits.push(ms) });
+    for (const w of waits) assert.ok(w >= 5 && w <= 10, `wait ${w}`);
+  });
+
+  it('stops when retryIf returns false', async () => {
+    const { fn, calls } = failing(5);
+    await assert.rejects(retry(fn, { retries: 5, delay: 1, retryIf: (err, attempt) => attempt < 2 }), (err) => err.attempts === 2);
+    assert.equal(calls.length, 2);
+  });
+
+  it('stops at once when fn throws an AbortError', async () => {
+    let n = 0;
+    await assert.rejects(retry(async () => { n++; throw new AbortError(); }, { retries: 5, delay: 1 }), AbortError);
+    assert.equal(n, 1);
+    const dom = new DOMException('stopped', 'AbortError');
+    await assert.rejects(retry(async () => { throw dom; }, { retries: 5, delay: 1 }), (e) => e === dom);
+  });
+
+  it('passes the signal to fn, rejects at once if aborted before, and stops while waiting', async () => {
+    const before = new AbortController();
+    before.abort();
+    await assert.rejects(retry(async () => 1, { signal: before.signal }), AbortError);
+
+    const c = new AbortController();
+    const { fn, calls } = failing(10);
+    const p = retry(fn, { retries: 10, delay: 10_000, signal: c.signal });
+    setTimeout(() => c.abort(), 20);
+    await assert.rejects(p, AbortError);
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].signal, c.signal);
+    assert.equal(abortListeners(c.signal), 0);
+  });
+
+  it('retries a primitive rejection and rejects with it', async () => {
+    await assert.rejects(retry(() => Promise.reject('plain'), { retries: 1, delay: 1 }), (e) => e === 'plain');
+  });
+
+  it('throws TypeError or RangeError naming the argument for bad input', () => {
+    assert.throws(() => retry(), { name: 'TypeError', message: /`fn`/ });
+    assert.throws(() => retry(async () => 1, -1), { name: 'RangeError', message: /`retries`/ });
+    assert.throws(() => retry(async () => 1, 1, -1), { name: 'RangeError', message: /`delayMs`/ });
+    assert.throws(() => retry(async () => 1, { retries: 1.5 }), { name: 'RangeError', message: /`options.retries`/ });
+    assert.throws(() => retry(async () => 1, { delay: '1' }), { name: 'TypeError', message: /`options.delay`/ });
+    assert.throws(() => retry(async () => 1, { backoff: 'quadratic' }), { name: 'TypeError', message: /`options.backoff`/ });
+    assert.throws(() => retry(async () => 1, { factor: 0.5 }), { name: 'RangeError', message: /`options.factor`/ });
+    assert.throws(() => retry(async () => 1, { jitter: 2 }), { name: 'RangeError', message: /`options.jitter`/ });
+    assert.throws(() => retry(async () => 1, { retryIf: true }), { name: 'TypeError', message: /`options.retryIf`/ });
+    assert.throws(() => retry(async () => 1, { onRetry: 1 }), { name: 'TypeError', message: /`options.onRetry`/ });
+    assert.throws(() => retry(async () => 1, { signal: 1 }), { name: 'TypeError', message: /`options.signal`/ });
+  });
+
+  it('rejects with a RangeError when a backoff function returns a bad wait', async () => {
+    await assert.rejects(retry(() => Promise.reject(new Error('x')), { retries: 1, backoff: () => -5 }), RangeError);
+  });
+});
