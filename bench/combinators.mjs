@@ -68,28 +68,28 @@ function mapCases(c) {
 
 const never = new Promise(() => {});
 const cases = [];
-for (const c of [1, 8, 64, 1024]) cases.push([`mapWithLimit, concurrency ${c}`, mapCases(c)]);
+for (const c of [1, 8, 64, 1024]) cases.push([`mapWithLimit, concurrency ${c}`, mapCases(c), 'hand pool']);
 cases.push(['withTimeout, resolves', {
   uvasync: () => Promise.all(range(N).map((i) => uva.withTimeout(Promise.resolve(i), 60_000))),
   'p-timeout': () => Promise.all(range(N).map((i) => pTimeout(Promise.resolve(i), { milliseconds: 60_000 }))),
   'hand-written': () => Promise.all(range(N).map((i) => handTimeout(Promise.resolve(i), 60_000))),
-}]);
+}, 'hand-written']);
 cases.push(['withTimeout, times out at 1 ms', {
   uvasync: () => Promise.all(range(N).map(() => uva.withTimeout(never, 1).catch(() => {}))),
   'p-timeout': () => Promise.all(range(N).map(() => pTimeout(never, { milliseconds: 1 }).catch(() => {}))),
   'hand-written': () => Promise.all(range(N).map(() => handTimeout(never, 1).catch(() => {}))),
-}]);
+}, 'hand-written']);
 cases.push(['retry, first try succeeds', {
   uvasync: () => Promise.all(range(N).map((i) => uva.retry(() => Promise.resolve(i), { retries: 3 }))),
   'p-retry': () => Promise.all(range(N).map((i) => pRetry(() => Promise.resolve(i), { retries: 3 }))),
   'plain loop': () => Promise.all(range(N).map((i) => handRetry(() => Promise.resolve(i), 3))),
-}]);
+}, 'plain loop']);
 const mixed = () => range(N).map((i) => (i % 2 ? Promise.reject(new Error('x')) : Promise.resolve(i)));
 cases.push(['allSettled, half rejected', {
   uvasync: () => uva.allSettled(mixed()),
   'Promise.allSettled': () => Promise.allSettled(mixed()),
   'p-settle': () => pSettle(mixed()),
-}]);
+}, 'Promise.allSettled']);
 
 // Creating the inputs is part of every contender's time alike (the same
 // mixed() or range()); the cost that differs is the library's.
@@ -103,28 +103,42 @@ async function measure(fn) {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 
 // ---- peak RSS child ----
-const RSS_ITEMS = 1_000_000;
-async function rssChild(name) {
-  const items = { length: RSS_ITEMS, *[Symbol.iterator]() { for (let i = 0; i < RSS_ITEMS; i++) yield i; } };
-  const arr = range(RSS_ITEMS);
+// Each contender runs in a fresh process.  The input is made only as the
+// contender needs it: an array for the array-taking peers, a generator for
+// the iterable rows, so those rows show what the run itself keeps.
+const RSS_ROWS = [
+  ['uvasync, array', 1_000_000, 64],
+  ['uvasync, iterable', 1_000_000, 64],
+  ['uvasync, iterable', 250_000, 64],
+  ['uvasync, iterable', 1_000_000, 1024],
+  ['p-map, array', 1_000_000, 64],
+  ['p-map, iterable', 1_000_000, 64],
+  ['hand pool, array', 1_000_000, 64],
+];
+async function rssChild(name, n, c) {
+  function* gen() { for (let i = 0; i < n; i++) yield i; }
   const fns = {
-    uvasync: () => uva.mapWithLimit(arr, 64, noop),
-    'uvasync (iterable)': () => uva.mapWithLimit(items, 64, noop),
-    'p-map': () => pMap(arr, noop, { concurrency: 64 }),
-    'hand pool': () => handPool(arr, 64, noop),
+    'uvasync, array': () => uva.mapWithLimit(range(n), c, noop),
+    'uvasync, iterable': () => uva.mapWithLimit(gen(), c, noop),
+    'p-map, array': () => pMap(range(n), noop, { concurrency: c }),
+    'p-map, iterable': () => pMap(gen(), noop, { concurrency: c }),
+    'hand pool, array': () => handPool(range(n), c, noop),
   };
-  let peak = process.memoryUsage.rss();
-  const iv = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 5);
+  const base = process.memoryUsage.rss();
+  let peak = base;
+  const iv = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 2);
   await fns[name]();
   peak = Math.max(peak, process.memoryUsage.rss());
   clearInterval(iv);
-  process.stdout.write(String(peak));
+  process.stdout.write(JSON.stringify({ peak, base }));
 }
 
 async function main() {
-  if (argv[0] === '--rss') return rssChild(argv[1]);
+  if (argv[0] === '--rss') return rssChild(argv[1], Number(argv[2]), Number(argv[3]));
+  const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : '';
   const rows = [];
-  for (const [title, contenders] of cases) {
+  for (const [title, contenders, floorName] of cases) {
+    if (only && !title.startsWith(only)) continue;
     const names = Object.keys(contenders);
     const samples = Object.fromEntries(names.map((n) => [n, []]));
     for (const n of names) await contenders[n](); // warm-up
@@ -132,29 +146,31 @@ async function main() {
       for (const n of names) samples[n].push(await measure(contenders[n]));
     }
     const med = Object.fromEntries(names.map((n) => [n, median(samples[n])]));
-    const peers = names.filter((n) => n !== 'uvasync');
-    const floorName = peers[peers.length - 1];
-    const libPeers = peers.length > 1 ? peers.slice(0, -1) : peers;
-    const fastest = libPeers.reduce((a, b) => (med[a] <= med[b] ? a : b));
+    const peers = names.filter((n) => n !== 'uvasync' && (n !== floorName || names.length === 3));
+    const fastest = peers.reduce((a, b) => (med[a] <= med[b] ? a : b));
     rows.push({ title, med, fastest, floorName });
     process.stderr.write(`${title}: ${names.map((n) => `${n} ${med[n].toFixed(0)}`).join(', ')}\n`);
   }
-  const rss = {};
-  for (const name of ['uvasync', 'uvasync (iterable)', 'p-map', 'hand pool']) {
-    const r = spawnSync(process.execPath, [self, '--rss', name], { encoding: 'utf8' });
-    rss[name] = Number(r.stdout) / 1048576;
-    process.stderr.write(`peak RSS ${name}: ${rss[name].toFixed(0)} MB\n`);
+  const rss = [];
+  for (const [name, n, c] of only && only !== 'rss' ? [] : RSS_ROWS) {
+    const r = spawnSync(process.execPath, ['--expose-gc', self, '--rss', name, String(n), String(c)], { encoding: 'utf8' });
+    const { peak, base } = JSON.parse(r.stdout);
+    rss.push({ name, n, c, peak: peak / 1048576, grew: (peak - base) / 1048576 });
+    process.stderr.write(`peak RSS ${name} n=${n} c=${c}: ${(peak / 1048576).toFixed(0)} MB\n`);
   }
   const out = [];
-  out.push('| case | uvasync ns/op | fastest library peer | ratio | floor | ratio to floor | all contenders (ns/op) |');
+  out.push('| case | uvasync ns/op | fastest peer | ratio | floor | ratio to floor | all contenders (ns/op) |');
   out.push('|---|---:|---|---:|---|---:|---|');
   for (const { title, med, fastest, floorName } of rows) {
     const u = med.uvasync;
     out.push(`| ${title} | ${u.toFixed(0)} | ${fastest} ${med[fastest].toFixed(0)} | ${(u / med[fastest]).toFixed(2)} | ${floorName} ${med[floorName].toFixed(0)} | ${(u / med[floorName]).toFixed(2)} | ${Object.entries(med).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')} |`);
   }
-  out.push('');
-  out.push(`Peak RSS, mapWithLimit over ${RSS_ITEMS.toLocaleString('en')} items at concurrency 64 (MB): ` +
-    Object.entries(rss).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', '));
+  if (rss.length > 0) {
+    out.push('');
+    out.push('| mapWithLimit, async no-op | items | concurrency | peak RSS (MB) | growth over the start (MB) |');
+    out.push('|---|---:|---:|---:|---:|');
+    for (const r of rss) out.push(`| ${r.name} | ${r.n.toLocaleString('en')} | ${r.c} | ${r.peak.toFixed(0)} | ${r.grew.toFixed(0)} |`);
+  }
   console.log(out.join('\n'));
 }
 

@@ -61,9 +61,9 @@ function mapWithLimit(items, concurrency, fn, options) {
       }
     };
 
-    const pool = new Pool(items, concurrency, stopOnError, {
-      start: (item, index) => fn(item, index, runSignal),
-      ok(index, value) {
+    const pool = new Pool(items, concurrency, stopOnError, fn, runSignal, {
+      results,
+      ok: onProgress === undefined ? null : (index, value) => {
         results[index] = value;
         progress();
       },

@@ -15,10 +15,12 @@ const STOPPED = -2;
 class Pool {
   /**
    * @param source an array, or a sync or async iterable
-   * @param hooks { start(item, index), ok(index, value), fail(index, err, stopped),
-   *                sourceError(err), done() }
+   * @param fn called as fn(item, index, arg) for each item
+   * @param hooks { results: array | null, ok(index, value) | null,
+   *                fail(index, err, stopped), sourceError(err), done() };
+   *        with `ok` null a value goes straight into `results[index]`.
    */
-  constructor(source, limit, stopOnError, hooks) {
+  constructor(source, limit, stopOnError, fn, arg, hooks) {
     // With no limit a sync iterable is taken whole at once anyway.
     if (limit === Infinity && !Array.isArray(source) && typeof source[Symbol.asyncIterator] !== 'function') {
       source = Array.from(source);
@@ -35,6 +37,10 @@ class Pool {
       }
     }
     this.grow = limit === Infinity && this.array === null;
+    this.fn = fn;
+    this.arg = arg;
+    this.results = hooks.results;
+    this.onOk = hooks.ok;
     this.hooks = hooks;
     this.sched = new Sched(limit, this.array === null ? -1 : this.array.length, stopOnError);
     this.index = 0;
@@ -94,6 +100,10 @@ class Pool {
   async worker() {
     const array = this.array;
     const hooks = this.hooks;
+    const fn = this.fn;
+    const arg = this.arg;
+    const results = this.results;
+    const onOk = this.onOk;
     let ok = 0; // Successes not yet reported to the scheduler.
     for (;;) {
       if (this.ended || this.exhausted) break;
@@ -125,9 +135,10 @@ class Pool {
         }
       }
       try {
-        const value = await hooks.start(item, index);
+        const value = await fn(item, index, arg);
         ok++;
-        hooks.ok(index, value);
+        if (onOk === null) results[index] = value;
+        else onOk(index, value);
       } catch (err) {
         const r = this.sched.report(ok, 1);
         ok = 0;

@@ -41,8 +41,8 @@ function allSettled(items, options) {
   if (concurrency === Infinity || concurrency >= list.length) return settleAll(list, start);
   return new Promise((resolve) => {
     const results = new Array(list.length);
-    const pool = new Pool(list, concurrency, false, {
-      start,
+    const pool = new Pool(list, concurrency, false, start, undefined, {
+      results,
       ok(index, value) {
         results[index] = { status: 'fulfilled', value };
       },
