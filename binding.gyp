@@ -5,9 +5,13 @@
       "type": "static_library",
       "sources": [
         "src/core/backoff.c",
+        "src/core/bucket.c",
         "src/core/error.c",
+        "src/core/queue.c",
         "src/core/sched.c",
-        "src/core/timer.c"
+        "src/core/sem.c",
+        "src/core/timer.c",
+        "src/core/waitq.c"
       ],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-fvisibility=hidden"],
       "cflags!": ["-fno-exceptions"],
@@ -15,7 +19,7 @@
     },
     {
       "target_name": "uvasync",
-      "sources": ["src/binding/addon.cc", "src/binding/sched.cc"],
+      "sources": ["src/binding/addon.cc", "src/binding/flow.cc", "src/binding/sched.cc"],
       "dependencies": [
         "uva_core",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -127,10 +127,15 @@ async function rssChild(name, n, c) {
   const base = process.memoryUsage.rss();
   let peak = base;
   const iv = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 2);
-  await fns[name]();
+  globalThis.gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  const results = await fns[name]();
   peak = Math.max(peak, process.memoryUsage.rss());
   clearInterval(iv);
-  process.stdout.write(JSON.stringify({ peak, base }));
+  globalThis.gc();
+  // What the run keeps once it is done: the results array and nothing else.
+  const retained = process.memoryUsage().heapUsed - heap0;
+  process.stdout.write(JSON.stringify({ peak, base, retained, length: results.length }));
 }
 
 async function main() {
@@ -146,7 +151,8 @@ async function main() {
       for (const n of names) samples[n].push(await measure(contenders[n]));
     }
     const med = Object.fromEntries(names.map((n) => [n, median(samples[n])]));
-    const peers = names.filter((n) => n !== 'uvasync' && (n !== floorName || names.length === 3));
+    // A hand-written floor is not a peer; Promise.allSettled is both.
+    const peers = names.filter((n) => n !== 'uvasync' && !(n === floorName && /^(hand|plain)/.test(n)));
     const fastest = peers.reduce((a, b) => (med[a] <= med[b] ? a : b));
     rows.push({ title, med, fastest, floorName });
     process.stderr.write(`${title}: ${names.map((n) => `${n} ${med[n].toFixed(0)}`).join(', ')}\n`);
@@ -154,8 +160,8 @@ async function main() {
   const rss = [];
   for (const [name, n, c] of only && only !== 'rss' ? [] : RSS_ROWS) {
     const r = spawnSync(process.execPath, ['--expose-gc', self, '--rss', name, String(n), String(c)], { encoding: 'utf8' });
-    const { peak, base } = JSON.parse(r.stdout);
-    rss.push({ name, n, c, peak: peak / 1048576, grew: (peak - base) / 1048576 });
+    const { peak, base, retained } = JSON.parse(r.stdout);
+    rss.push({ name, n, c, peak: peak / 1048576, grew: (peak - base) / 1048576, perItem: retained / n });
     process.stderr.write(`peak RSS ${name} n=${n} c=${c}: ${(peak / 1048576).toFixed(0)} MB\n`);
   }
   const out = [];
@@ -167,9 +173,9 @@ async function main() {
   }
   if (rss.length > 0) {
     out.push('');
-    out.push('| mapWithLimit, async no-op | items | concurrency | peak RSS (MB) | growth over the start (MB) |');
-    out.push('|---|---:|---:|---:|---:|');
-    for (const r of rss) out.push(`| ${r.name} | ${r.n.toLocaleString('en')} | ${r.c} | ${r.peak.toFixed(0)} | ${r.grew.toFixed(0)} |`);
+    out.push('| mapWithLimit, async no-op | items | concurrency | peak RSS (MB) | growth over the start (MB) | heap kept after the run, bytes per item (results included) |');
+    out.push('|---|---:|---:|---:|---:|---:|');
+    for (const r of rss) out.push(`| ${r.name} | ${r.n.toLocaleString('en')} | ${r.c} | ${r.peak.toFixed(0)} | ${r.grew.toFixed(0)} | ${r.perItem.toFixed(1)} |`);
   }
   console.log(out.join('\n'));
 }

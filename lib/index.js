@@ -6,6 +6,10 @@ const { withTimeout } = require('./timeout');
 const { retry } = require('./retry');
 const { allSettled } = require('./settled');
 const { mapWithLimit } = require('./map');
+const { limit, Semaphore } = require('./limit');
+const { RateLimiter } = require('./rate');
+const { Queue, producerConsumer } = require('./queue');
+const { attempt, timed } = require('./attempt');
 const { UvasyncError, TimeoutError, AbortError } = require('./errors');
 
 module.exports = {
@@ -14,6 +18,13 @@ module.exports = {
   retry,
   allSettled,
   mapWithLimit,
+  RateLimiter,
+  limit,
+  Semaphore,
+  Queue,
+  producerConsumer,
+  attempt,
+  timed,
   UvasyncError,
   TimeoutError,
   AbortError,

@@ -29,7 +29,8 @@ function mapWithLimit(items, concurrency, fn, options) {
   if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
 
   return new Promise((resolve, reject) => {
-    const results = [];
+    // Known length: allocate once, so the array is not copied as it grows.
+    const results = Array.isArray(items) ? new Array(items.length) : [];
     const controller = new AbortController();
     const runSignal = controller.signal;
     const total = Array.isArray(items) ? items.length : undefined;

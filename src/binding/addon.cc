@@ -27,7 +27,7 @@ static void OnCoreClosed(void *handle) {
     napi_remove_async_cleanup_hook(core->hook);
     core->hook = nullptr;
   }
-  if (core->addon == nullptr) delete core;
+  core->MaybeDelete();
 }
 
 static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void *arg) {
@@ -56,6 +56,10 @@ Addon::Addon(Napi::Env env, Napi::Object exports) : core_(new EnvCore()) {
   Napi::Uint32Array fired = Napi::Uint32Array::New(env, kFiredCap, ab, 0);
   fired_ref_ = Napi::Persistent(fired.As<Napi::Object>());
 
+  Napi::ArrayBuffer sab = Napi::ArrayBuffer::New(env, 16);
+  scratch_ = static_cast<uint32_t *>(sab.Data());
+  Napi::Uint32Array scratch = Napi::Uint32Array::New(env, 4, sab, 0);
+
   sched_ctor = Napi::Persistent(InitSched(env));
 
   DefineAddon(exports,
@@ -68,13 +72,15 @@ Addon::Addon(Napi::Env env, Napi::Object exports) : core_(new EnvCore()) {
                   InstanceMethod("errName", &Addon::ErrName),
                   InstanceValue("fired", fired, napi_enumerable),
                   InstanceValue("Sched", sched_ctor.Value(), napi_enumerable),
+                  InstanceValue("scratch", scratch, napi_enumerable),
               });
+  InitFlow(env, exports);
 }
 
 Addon::~Addon() {
   delete async_ctx_;
   core_->addon = nullptr;
-  if (core_->closed) delete core_;
+  core_->MaybeDelete();
 }
 
 Napi::Value Addon::TimerStart(const Napi::CallbackInfo &info) {

@@ -19,6 +19,12 @@ struct EnvCore {
   Addon *addon = nullptr;
   bool exiting = false;
   bool closed = false;
+  int refs = 0;  // Objects (buckets) that hold timers in this set.
+
+  // Deletes the core once nothing can reach it any more.
+  void MaybeDelete() {
+    if (closed && addon == nullptr && refs == 0) delete this;
+  }
 };
 
 class Addon : public Napi::Addon<Addon> {
@@ -27,6 +33,9 @@ class Addon : public Napi::Addon<Addon> {
   ~Addon();
 
   void OnTimers(const uint32_t *ids, size_t count);
+  EnvCore *core() { return core_; }
+  // A small shared array for results beyond one number (a status and an id).
+  uint32_t *scratch() { return scratch_; }
   Napi::FunctionReference sched_ctor;
 
  private:
@@ -41,11 +50,13 @@ class Addon : public Napi::Addon<Addon> {
   Napi::FunctionReference on_timers_;
   Napi::ObjectReference fired_ref_;
   uint32_t *fired_ = nullptr;
+  uint32_t *scratch_ = nullptr;
   size_t fired_cap_ = 0;
   Napi::AsyncContext *async_ctx_ = nullptr;
 };
 
 Napi::Function InitSched(Napi::Env env);
+void InitFlow(Napi::Env env, Napi::Object exports);
 
 }  // namespace uvasync
 

@@ -142,6 +142,11 @@ int uva_timers_init(uv_loop_t *loop, uva_timers_t *timers, uva_timers_cb cb) {
 }
 
 int64_t uva_timers_start(uva_timers_t *t, double ms) {
+  return uva_timers_start_fn(t, ms, NULL, NULL);
+}
+
+int64_t uva_timers_start_fn(uva_timers_t *t, double ms, uva_timer_fn fn,
+                            void *arg) {
   uint32_t slot;
   uva_tslot_t *s;
   uint64_t now;
@@ -168,6 +173,8 @@ int64_t uva_timers_start(uva_timers_t *t, double ms) {
   if (s->deadline == 0)
     s->deadline = 1;
   s->seq = t->seq++;
+  s->fn = fn;
+  s->arg = arg;
   s->state = UVA__SLOT_QUEUED;
   t->heap[t->heap_len] = slot;
   heap_up(t, t->heap_len++);
@@ -202,9 +209,25 @@ static void timers_on_uv(uv_timer_t *handle) {
   size_t n = 0;
   size_t i;
 
+
   t->armed_ns = 0;
   while (t->heap_len > 0 && t->slots[t->heap[0]].deadline <= now) {
     uint32_t slot = t->heap[0];
+    if (t->slots[slot].fn != NULL) {
+      /* Owned by the core (a bucket's refill): run it here, in C, so that
+       * its waiters are served without waiting for JS.  It may start new
+       * timers; they are armed after the batch. */
+      uva_timer_fn fn = t->slots[slot].fn;
+      void *arg = t->slots[slot].arg;
+      heap_remove(t, 0);
+      timers_free_slot(t, slot);
+      t->in_callback = 1;
+      fn(arg);
+      t->in_callback = 0;
+      if (t->closing)
+        return;
+      continue;
+    }
     if (n == t->fired_cap) {
       uint32_t cap = t->fired_cap ? t->fired_cap * 2 : 64;
       uint32_t *fired = realloc(t->fired, cap * sizeof(*fired));

@@ -1,0 +1,46 @@
+'use strict';
+// attempt() and timed(): results that never throw, and monotonic timing.
+
+const { readRetryOptions, runRetry } = require('./retry');
+const validate = require('./validate');
+
+/**
+ * attempt(fn, retryOptions) → { success, value, error, attempts, durationMs }.
+ * Never rejects (the seed's AsyncResult); bad arguments still throw.
+ */
+function attempt(fn, options) {
+  validate.fn('fn', fn);
+  const o = readRetryOptions(options === undefined ? { retries: 0 } : { retries: 0, ...options });
+  let attempts = 0;
+  const counted = (n, signal) => {
+    attempts = n;
+    return fn(n, signal);
+  };
+  const t0 = performance.now();
+  return runRetry(counted, o).then(
+    (value) => ({ success: true, value, error: undefined, attempts, durationMs: performance.now() - t0 }),
+    (error) => ({ success: false, value: undefined, error, attempts, durationMs: performance.now() - t0 }),
+  );
+}
+
+/**
+ * timed(fn) → { value, durationMs }, measured with the monotonic clock.  A
+ * failure rejects with the error itself, with `durationMs` set on it.
+ */
+async function timed(fn) {
+  validate.fn('fn', fn);
+  const t0 = performance.now();
+  try {
+    const value = await fn();
+    return { value, durationMs: performance.now() - t0 };
+  } catch (err) {
+    if (err !== null && typeof err === 'object') {
+      try {
+        err.durationMs = performance.now() - t0;
+      } catch { /* A frozen error keeps its fields. */ }
+    }
+    throw err;
+  }
+}
+
+module.exports = { attempt, timed };

@@ -1,0 +1,291 @@
+'use strict';
+// Queue: a bounded FIFO for producers and consumers.  The core decides for
+// every put and get whether it stores, hands over, or waits, and in which
+// order waiters are served; JS keeps the items.  A waiter that aborts is
+// either still waiting (and removed in the same call) or already served, so
+// no item is lost or delivered twice.
+
+const { binding } = require('./native');
+const { UvasyncError, abortError } = require('./errors');
+const validate = require('./validate');
+
+const STORED = 1;
+const HANDED = 2;
+const WAIT = 3;
+const CLOSED = 4;
+const TAKEN = 5;
+const DONE = 6;
+const NONE = 0xffffffff;
+const SLOT = 0xffffff;
+const MAX_CAPACITY = 0xfffffffe;
+
+const scratch = binding.scratch;
+const DONE_RESULT = Object.freeze({ value: undefined, done: true });
+
+function closedError() {
+  return new UvasyncError('The queue is closed', { code: 'ERR_QUEUE_CLOSED' });
+}
+
+function failed(rc) {
+  return new Error(`uvasync: queue failed (${binding.errName(rc)})`);
+}
+
+class Queue {
+  #q;
+  #capacity;
+  #items = [];
+  #head = 0;
+  #putters = [];
+  #getters = [];
+  #closed = false;
+
+  constructor(options) {
+    validate.options('options', options);
+    let capacity = options === undefined || options.capacity === undefined ? Infinity : options.capacity;
+    validate.integer('options.capacity', capacity, 1, true);
+    if (capacity > MAX_CAPACITY) capacity = Infinity;
+    this.#capacity = capacity;
+    this.#q = new binding.Queue(capacity);
+  }
+
+  /** Items stored now. */
+  get size() { return this.#q.size; }
+  /** The most items stored at once (`Infinity` for unbounded). */
+  get capacity() { return this.#capacity; }
+  /** Whether close() was called. */
+  get closed() { return this.#closed; }
+
+  #shift() {
+    const items = this.#items;
+    const item = items[this.#head];
+    items[this.#head++] = undefined;
+    if (this.#head > 1024 && this.#head * 2 > items.length) {
+      items.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  #handTo(id, item) {
+    const g = this.#getters[id & SLOT];
+    this.#getters[id & SLOT] = undefined;
+    g.settle({ value: item, done: false });
+  }
+
+  // A get took the head; the waiting putter `id` (if any) moves in behind.
+  #take(id) {
+    const item = this.#shift();
+    if (id !== NONE) {
+      const p = this.#putters[id & SLOT];
+      this.#putters[id & SLOT] = undefined;
+      this.#items.push(p.item);
+      p.settle();
+    }
+    return item;
+  }
+
+  #wait(list, id, signal, cancel, item) {
+    return new Promise((resolve, reject) => {
+      const w = { item, settle: null, fail: null };
+      let onAbort;
+      const done = () => {
+        if (signal !== undefined) signal.removeEventListener('abort', onAbort);
+      };
+      w.settle = (value) => { done(); resolve(value); };
+      w.fail = (err) => { done(); reject(err); };
+      list[id & SLOT] = w;
+      if (signal !== undefined) {
+        onAbort = () => {
+          if (cancel(id)) {
+            list[id & SLOT] = undefined;
+            reject(abortError(signal));
+          }
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+  }
+
+  static #signal(options) {
+    validate.options('options', options);
+    const signal = options === undefined ? undefined : options.signal;
+    validate.signal('options.signal', signal);
+    return signal;
+  }
+
+  /** Adds an item, waiting while the queue is full.  Rejects once closed. */
+  put(item, options) {
+    const signal = Queue.#signal(options);
+    if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
+    const rc = this.#q.put();
+    const id = scratch[0];
+    if (rc === STORED) {
+      this.#items.push(item);
+      return Promise.resolve();
+    }
+    if (rc === HANDED) {
+      this.#handTo(id, item);
+      return Promise.resolve();
+    }
+    if (rc === WAIT) return this.#wait(this.#putters, id, signal, (x) => this.#q.cancelPut(x), item);
+    if (rc === CLOSED) return Promise.reject(closedError());
+    return Promise.reject(failed(rc));
+  }
+
+  /**
+   * Takes the oldest item, waiting while the queue is empty.  Resolves with
+   * `{ value, done: false }`, or `{ value: undefined, done: true }` once the
+   * queue is closed and drained.
+   */
+  get(options) {
+    const signal = Queue.#signal(options);
+    if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
+    const rc = this.#q.get();
+    const id = scratch[0];
+    if (rc === TAKEN) return Promise.resolve({ value: this.#take(id), done: false });
+    if (rc === DONE) return Promise.resolve(DONE_RESULT);
+    if (rc === WAIT) return this.#wait(this.#getters, id, signal, (x) => this.#q.cancelGet(x));
+    return Promise.reject(failed(rc));
+  }
+
+  /** Adds an item without waiting; false when full.  Throws once closed. */
+  tryPut(item) {
+    const rc = this.#q.tryPut();
+    const id = scratch[0];
+    if (rc === STORED) {
+      this.#items.push(item);
+      return true;
+    }
+    if (rc === HANDED) {
+      this.#handTo(id, item);
+      return true;
+    }
+    if (rc === CLOSED) throw closedError();
+    return false;
+  }
+
+  /**
+   * Takes an item without waiting: `{ value, done: false }`, the done result
+   * once closed and drained, or `undefined` when empty.
+   */
+  tryGet() {
+    const rc = this.#q.tryGet();
+    const id = scratch[0];
+    if (rc === TAKEN) return { value: this.#take(id), done: false };
+    if (rc === DONE) return DONE_RESULT;
+    return undefined;
+  }
+
+  /**
+   * Closes the queue: later puts reject, and so do puts still waiting;
+   * gets drain what is stored, then resolve as done.
+   */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#q.close();
+    for (let which = this.#q.dropWaiter(); which !== -1; which = this.#q.dropWaiter()) {
+      const id = scratch[0];
+      const list = which === 0 ? this.#putters : this.#getters;
+      const w = list[id & SLOT];
+      list[id & SLOT] = undefined;
+      if (which === 0) w.fail(closedError());
+      else w.settle(DONE_RESULT);
+    }
+  }
+
+  /** `for await (const item of queue)`: ends once the queue is closed and drained. */
+  [Symbol.asyncIterator]() {
+    return {
+      next: () => this.get(),
+      return: () => Promise.resolve(DONE_RESULT),
+      [Symbol.asyncIterator]() { return this; },
+    };
+  }
+}
+
+/**
+ * producerConsumer(source, worker, { workers = 5, queueSize = 100, onProgress, signal })
+ * The source feeds a bounded queue (the producer pauses while it is full);
+ * `workers` consumers call worker(item, index).  Resolves with
+ * { results, errors }: results in input order (undefined where an item
+ * failed) and one { index, item, error } per failure, in input order.
+ */
+async function producerConsumer(source, worker, options) {
+  validate.iterable('source', source);
+  validate.fn('worker', worker);
+  validate.options('options', options);
+  const o = options === undefined ? {} : options;
+  const workers = o.workers === undefined ? 5 : o.workers;
+  const queueSize = o.queueSize === undefined ? 100 : o.queueSize;
+  validate.integer('options.workers', workers, 1);
+  validate.integer('options.queueSize', queueSize, 1, true);
+  validate.optionalFn('options.onProgress', o.onProgress);
+  validate.signal('options.signal', o.signal);
+  const { onProgress, signal } = o;
+  if (signal !== undefined && signal.aborted) throw abortError(signal);
+
+  const queue = new Queue({ capacity: queueSize });
+  const results = [];
+  const errors = [];
+  let produced = 0;
+  let done = 0;
+  let halted = false;
+  let reject;
+  const stopped = new Promise((_, rej) => { reject = rej; });
+  stopped.catch(() => {});
+  // Ends the run: nothing more is produced or consumed.
+  const stop = (err) => {
+    halted = true;
+    queue.close();
+    reject(err);
+  };
+  const onAbort = () => stop(abortError(signal));
+  if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
+
+  const produce = async () => {
+    try {
+      for await (const item of source) {
+        if (queue.closed) break;
+        await queue.put({ item, index: produced++ });
+      }
+    } catch (err) {
+      if (!halted) stop(err);
+      return;
+    }
+    queue.close();
+  };
+
+  const consume = async () => {
+    for await (const { item, index } of queue) {
+      if (halted) return;
+      try {
+        results[index] = await worker(item, index);
+      } catch (error) {
+        errors.push({ index, item, error });
+      }
+      done++;
+      if (onProgress !== undefined && !halted) {
+        try {
+          onProgress(done, queue.closed ? produced : undefined);
+        } catch (err) {
+          stop(err);
+        }
+      }
+    }
+  };
+
+  try {
+    const all = Promise.all([produce(), ...Array.from({ length: workers }, consume)]);
+    await Promise.race([all, stopped]);
+  } finally {
+    if (signal !== undefined) signal.removeEventListener('abort', onAbort);
+    queue.close();
+  }
+  for (let i = 0; i < produced; i++) if (!(i in results)) results[i] = undefined;
+  results.length = produced;
+  errors.sort((a, b) => a.index - b.index);
+  return { results, errors };
+}
+
+module.exports = { Queue, producerConsumer };

@@ -1,0 +1,115 @@
+'use strict';
+const assert = require('node:assert/strict');
+const { limit, Semaphore, delay, AbortError } = require('..');
+const { abortListeners } = require('./helpers');
+
+describe('limit', () => {
+  it('runs at most `concurrency` tasks at once, in FIFO order, passing args', async () => {
+    const run = limit(2);
+    let active = 0;
+    let peak = 0;
+    const order = [];
+    const task = async (i, ms) => {
+      active++;
+      peak = Math.max(peak, active);
+      order.push(i);
+      await delay(ms);
+      active--;
+      return i * 2;
+    };
+    const ps = [5, 1, 3, 1, 2, 1].map((ms, i) => run(task, i, ms));
+    assert.equal(run.activeCount, 2);
+    assert.equal(run.pendingCount, 4);
+    assert.deepEqual(await Promise.all(ps), [0, 2, 4, 6, 8, 10]);
+    assert.equal(peak, 2);
+    assert.deepEqual(order, [0, 1, 2, 3, 4, 5]);
+    assert.equal(run.activeCount, 0);
+    assert.equal(run.pendingCount, 0);
+  });
+
+  it('passes rejections and sync throws through, and keeps going', async () => {
+    const run = limit(1);
+    const a = run(() => { throw new Error('sync'); });
+    const b = run(async () => { throw new Error('async'); });
+    const c = run((x) => x, 'plain');
+    await assert.rejects(a, /sync/);
+    await assert.rejects(b, /async/);
+    assert.equal(await c, 'plain');
+  });
+
+  it('starts waiting tasks at once when concurrency is raised', async () => {
+    const run = limit(1);
+    let active = 0;
+    let peak = 0;
+    const task = async () => { active++; peak = Math.max(peak, active); await delay(10); active--; };
+    const ps = Array.from({ length: 6 }, () => run(task));
+    run.concurrency = 3;
+    assert.equal(run.concurrency, 3);
+    assert.equal(run.activeCount, 3);
+    await Promise.all(ps);
+    assert.equal(peak, 3);
+  });
+
+  it('rejects the tasks dropped by clearQueue() with AbortError (they never hang)', async () => {
+    const run = limit(1);
+    const first = run(() => delay(5, { value: 'first' }));
+    const dropped = [run(() => 1), run(() => 2)];
+    run.clearQueue();
+    assert.equal(run.pendingCount, 0);
+    for (const p of dropped) await assert.rejects(p, (e) => e instanceof AbortError && e.code === 'ABORT_ERR');
+    assert.equal(await first, 'first');
+  });
+
+  it('throws TypeError or RangeError naming the argument for bad input', () => {
+    assert.throws(() => limit(0), { name: 'RangeError', message: /`concurrency`/ });
+    assert.throws(() => limit('2'), { name: 'TypeError', message: /`concurrency`/ });
+    const run = limit(Infinity);
+    assert.throws(() => run('x'), { name: 'TypeError', message: /`fn`/ });
+    assert.throws(() => { run.concurrency = -1; }, { name: 'RangeError', message: /`concurrency`/ });
+  });
+});
+
+describe('Semaphore', () => {
+  it('grants permits first come, first served, and release is idempotent', async () => {
+    const sem = new Semaphore(2);
+    const r1 = await sem.acquire();
+    const r2 = await sem.acquire();
+    const order = [];
+    const p3 = sem.acquire().then((r) => { order.push(3); return r; });
+    const p4 = sem.acquire().then((r) => { order.push(4); return r; });
+    assert.equal(sem.active, 2);
+    assert.equal(sem.pending, 2);
+    r1();
+    r1(); // A second call does nothing.
+    const r3 = await p3;
+    assert.equal(sem.active, 2);
+    assert.equal(sem.pending, 1);
+    r2();
+    const r4 = await p4;
+    assert.deepEqual(order, [3, 4]);
+    r3();
+    r4();
+    assert.equal(sem.active, 0);
+  });
+
+  it('rejects with AbortError when aborted before or while waiting, without losing the permit', async () => {
+    const sem = new Semaphore(1);
+    await assert.rejects(sem.acquire({ signal: AbortSignal.abort() }), AbortError);
+    const held = await sem.acquire();
+    const c = new AbortController();
+    const waiting = sem.acquire({ signal: c.signal });
+    const next = sem.acquire();
+    c.abort();
+    await assert.rejects(waiting, AbortError);
+    assert.equal(abortListeners(c.signal), 0);
+    held();
+    const r = await next; // The aborted waiter did not take the permit.
+    assert.equal(sem.active, 1);
+    r();
+  });
+
+  it('throws for bad input', () => {
+    assert.throws(() => new Semaphore(0), { name: 'RangeError', message: /`permits`/ });
+    assert.throws(() => new Semaphore(1).acquire({ signal: 1 }), { name: 'TypeError', message: /`options.signal`/ });
+  });
+});
