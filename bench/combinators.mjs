@@ -14,6 +14,7 @@ import pRetry from 'p-retry';
 import pSettle from 'p-settle';
 import pTimeout from 'p-timeout';
 import * as uva from '../lib/index.mjs';
+import { runCases, table } from './harness.mjs';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -93,14 +94,6 @@ cases.push(['allSettled, half rejected', {
 
 // Creating the inputs is part of every contender's time alike (the same
 // mixed() or range()); the cost that differs is the library's.
-async function measure(fn) {
-  globalThis.gc?.();
-  const t0 = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t0) / N;
-}
-
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 
 // ---- peak RSS child ----
 // Each contender runs in a fresh process.  The input is made only as the
@@ -141,22 +134,7 @@ async function rssChild(name, n, c) {
 async function main() {
   if (argv[0] === '--rss') return rssChild(argv[1], Number(argv[2]), Number(argv[3]));
   const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : '';
-  const rows = [];
-  for (const [title, contenders, floorName] of cases) {
-    if (only && !title.startsWith(only)) continue;
-    const names = Object.keys(contenders);
-    const samples = Object.fromEntries(names.map((n) => [n, []]));
-    for (const n of names) await contenders[n](); // warm-up
-    for (let r = 0; r < REPS; r++) {
-      for (const n of names) samples[n].push(await measure(contenders[n]));
-    }
-    const med = Object.fromEntries(names.map((n) => [n, median(samples[n])]));
-    // A hand-written floor is not a peer; Promise.allSettled is both.
-    const peers = names.filter((n) => n !== 'uvasync' && !(n === floorName && /^(hand|plain)/.test(n)));
-    const fastest = peers.reduce((a, b) => (med[a] <= med[b] ? a : b));
-    rows.push({ title, med, fastest, floorName });
-    process.stderr.write(`${title}: ${names.map((n) => `${n} ${med[n].toFixed(0)}`).join(', ')}\n`);
-  }
+  const rows = await runCases(cases, { ops: N, reps: REPS, only });
   const rss = [];
   for (const [name, n, c] of only && only !== 'rss' ? [] : RSS_ROWS) {
     const r = spawnSync(process.execPath, ['--expose-gc', self, '--rss', name, String(n), String(c)], { encoding: 'utf8' });
@@ -164,13 +142,7 @@ async function main() {
     rss.push({ name, n, c, peak: peak / 1048576, grew: (peak - base) / 1048576, perItem: retained / n });
     process.stderr.write(`peak RSS ${name} n=${n} c=${c}: ${(peak / 1048576).toFixed(0)} MB\n`);
   }
-  const out = [];
-  out.push('| case | uvasync ns/op | fastest peer | ratio | floor | ratio to floor | all contenders (ns/op) |');
-  out.push('|---|---:|---|---:|---|---:|---|');
-  for (const { title, med, fastest, floorName } of rows) {
-    const u = med.uvasync;
-    out.push(`| ${title} | ${u.toFixed(0)} | ${fastest} ${med[fastest].toFixed(0)} | ${(u / med[fastest]).toFixed(2)} | ${floorName} ${med[floorName].toFixed(0)} | ${(u / med[floorName]).toFixed(2)} | ${Object.entries(med).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')} |`);
-  }
+  const out = table(rows);
   if (rss.length > 0) {
     out.push('');
     out.push('| mapWithLimit, async no-op | items | concurrency | peak RSS (MB) | growth over the start (MB) | heap kept after the run, bytes per item (results included) |');

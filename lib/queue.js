@@ -30,11 +30,41 @@ function failed(rc) {
   return new Error(`uvasync: queue failed (${binding.errName(rc)})`);
 }
 
+// One waiting put or get: plain fields, no closures on the common path.
+class Waiter {
+  constructor(item, resolve, reject, signal) {
+    this.item = item;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.signal = signal;
+    this.onAbort = null;
+  }
+}
+
+// A get without a signal can only be resolved: it is stored as its bare
+// resolve function, which saves an object per wait on the common path.
+function settle(w, value) {
+  if (typeof w === 'function') {
+    w(value);
+    return;
+  }
+  if (w.signal !== undefined) w.signal.removeEventListener('abort', w.onAbort);
+  w.resolve(value);
+}
+
+function fail(w, err) {
+  if (w.signal !== undefined) w.signal.removeEventListener('abort', w.onAbort);
+  w.reject(err);
+}
+
 class Queue {
   #q;
   #capacity;
-  #items = [];
+  // The items, in a ring: fixed when the capacity is bounded, doubled when
+  // full otherwise.  The core decides when to store; this only keeps them.
+  #ring;
   #head = 0;
+  #count = 0;
   #putters = [];
   #getters = [];
   #closed = false;
@@ -45,7 +75,8 @@ class Queue {
     validate.integer('options.capacity', capacity, 1, true);
     if (capacity > MAX_CAPACITY) capacity = Infinity;
     this.#capacity = capacity;
-    this.#q = new binding.Queue(capacity);
+    this.#ring = new Array(capacity === Infinity || capacity > 1024 ? 16 : capacity);
+    this.#q = binding.newQueue(capacity);
   }
 
   /** Items stored now. */
@@ -55,21 +86,30 @@ class Queue {
   /** Whether close() was called. */
   get closed() { return this.#closed; }
 
-  #shift() {
-    const items = this.#items;
-    const item = items[this.#head];
-    items[this.#head++] = undefined;
-    if (this.#head > 1024 && this.#head * 2 > items.length) {
-      items.splice(0, this.#head);
+  #push(item) {
+    let ring = this.#ring;
+    if (this.#count === ring.length) {
+      const grown = new Array(ring.length * 2);
+      for (let i = 0; i < this.#count; i++) grown[i] = ring[(this.#head + i) % ring.length];
+      this.#ring = ring = grown;
       this.#head = 0;
     }
+    ring[(this.#head + this.#count++) % ring.length] = item;
+  }
+
+  #shift() {
+    const ring = this.#ring;
+    const item = ring[this.#head];
+    ring[this.#head] = undefined;
+    this.#head = this.#head + 1 === ring.length ? 0 : this.#head + 1;
+    this.#count--;
     return item;
   }
 
   #handTo(id, item) {
     const g = this.#getters[id & SLOT];
     this.#getters[id & SLOT] = undefined;
-    g.settle({ value: item, done: false });
+    settle(g, { value: item, done: false });
   }
 
   // A get took the head; the waiting putter `id` (if any) moves in behind.
@@ -78,37 +118,32 @@ class Queue {
     if (id !== NONE) {
       const p = this.#putters[id & SLOT];
       this.#putters[id & SLOT] = undefined;
-      this.#items.push(p.item);
-      p.settle();
+      this.#push(p.item);
+      settle(p, undefined);
     }
     return item;
   }
 
   #wait(list, id, signal, cancel, item) {
     return new Promise((resolve, reject) => {
-      const w = { item, settle: null, fail: null };
-      let onAbort;
-      const done = () => {
-        if (signal !== undefined) signal.removeEventListener('abort', onAbort);
-      };
-      w.settle = (value) => { done(); resolve(value); };
-      w.fail = (err) => { done(); reject(err); };
+      const w = new Waiter(item, resolve, reject, signal);
       list[id & SLOT] = w;
       if (signal !== undefined) {
-        onAbort = () => {
+        w.onAbort = () => {
           if (cancel(id)) {
             list[id & SLOT] = undefined;
             reject(abortError(signal));
           }
         };
-        signal.addEventListener('abort', onAbort, { once: true });
+        signal.addEventListener('abort', w.onAbort, { once: true });
       }
     });
   }
 
   static #signal(options) {
+    if (options === undefined) return undefined;
     validate.options('options', options);
-    const signal = options === undefined ? undefined : options.signal;
+    const signal = options.signal;
     validate.signal('options.signal', signal);
     return signal;
   }
@@ -120,7 +155,7 @@ class Queue {
     const rc = this.#q.put();
     const id = scratch[0];
     if (rc === STORED) {
-      this.#items.push(item);
+      this.#push(item);
       return Promise.resolve();
     }
     if (rc === HANDED) {
@@ -144,7 +179,13 @@ class Queue {
     const id = scratch[0];
     if (rc === TAKEN) return Promise.resolve({ value: this.#take(id), done: false });
     if (rc === DONE) return Promise.resolve(DONE_RESULT);
-    if (rc === WAIT) return this.#wait(this.#getters, id, signal, (x) => this.#q.cancelGet(x));
+    if (rc === WAIT) {
+      if (signal === undefined) {
+        const getters = this.#getters;
+        return new Promise((resolve) => { getters[id & SLOT] = resolve; });
+      }
+      return this.#wait(this.#getters, id, signal, (x) => this.#q.cancelGet(x));
+    }
     return Promise.reject(failed(rc));
   }
 
@@ -153,7 +194,7 @@ class Queue {
     const rc = this.#q.tryPut();
     const id = scratch[0];
     if (rc === STORED) {
-      this.#items.push(item);
+      this.#push(item);
       return true;
     }
     if (rc === HANDED) {
@@ -189,8 +230,8 @@ class Queue {
       const list = which === 0 ? this.#putters : this.#getters;
       const w = list[id & SLOT];
       list[id & SLOT] = undefined;
-      if (which === 0) w.fail(closedError());
-      else w.settle(DONE_RESULT);
+      if (which === 0) fail(w, closedError());
+      else settle(w, DONE_RESULT);
     }
   }
 

@@ -13,6 +13,15 @@ function worker(code) {
 
 const once = (w, ev) => new Promise((resolve) => w.once(ev, resolve));
 
+// The worker's first message, or a failure that says why it never came.
+function ready(w) {
+  return new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', (err) => reject(new Error(`worker failed before it was ready: ${err.stack}`)));
+    w.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready`)));
+  });
+}
+
 describe('life cycle', () => {
   it('runs the combinators in worker threads, each with its own native state', async () => {
     const ws = [0, 1, 2].map((n) => worker(`
@@ -41,12 +50,14 @@ describe('life cycle', () => {
     ['with 1,000 timers pending', 'for (let i = 0; i < 1000; i++) u.delay(60000 + i); parentPort.postMessage("ready");'],
     ['inside a timer batch', 'u.delay(1).then(() => { parentPort.postMessage("ready"); const end = Date.now() + 200; while (Date.now() < end); });'],
     ['in the middle of mapWithLimit', 'u.mapWithLimit(Array.from({ length: 1e5 }, (_, i) => i), 16, (x) => u.delay(x % 3)); parentPort.postMessage("ready");'],
+    ['with RateLimiter waiters on a core-owned timer', 'const rl = new u.RateLimiter({ rate: 1, capacity: 1 }); for (let i = 0; i < 50; i++) rl.acquire().catch(() => {}); parentPort.postMessage("ready");'],
+    ['with Queue, limit and Semaphore waiters', 'const q = new u.Queue({ capacity: 1 }); q.put(1); for (let i = 0; i < 10; i++) { q.put(i).catch(() => {}); new u.Queue().get(); } const run = u.limit(1); for (let i = 0; i < 10; i++) run(() => new Promise(() => {})); const s = new u.Semaphore(1); s.acquire(); s.acquire(); parentPort.postMessage("ready");'],
     ['with withTimeout and retry waiting', 'u.withTimeout(new Promise(() => {}), 60000).catch(() => {}); u.retry(() => Promise.reject(new Error("x")), { delay: 60000 }).catch(() => {}); parentPort.postMessage("ready");'],
   ]) {
     it(`terminates a worker ${stage} without a crash`, async () => {
       const w = worker(code);
-      await once(w, 'message');
       const exit = once(w, 'exit');
+      await ready(w);
       await w.terminate();
       assert.equal(typeof (await exit), 'number');
     });
@@ -55,7 +66,7 @@ describe('life cycle', () => {
   it('survives 30 cycles of workers terminated with timers in flight, and the process then exits at once', async () => {
     const r = await runNode(`
       const { Worker } = require('node:worker_threads');
-      const code = 'const u = require(${entry.replace(/"/g, '\\"')}); for (let i = 0; i < 500; i++) u.delay(60000); require("node:worker_threads").parentPort.postMessage(1);';
+      const code = 'const u = require(${entry.replace(/"/g, '\\"')}); for (let i = 0; i < 500; i++) u.delay(60000); const rl = new u.RateLimiter({ rate: 1 }); for (let i = 0; i < 20; i++) rl.acquire(); require("node:worker_threads").parentPort.postMessage(1);';
       (async () => {
         for (let i = 0; i < 30; i++) {
           const w = new Worker(code, { eval: true });

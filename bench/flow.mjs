@@ -1,0 +1,73 @@
+// bench/flow.mjs: uvasync's flow control against the peers, one run.
+//
+//   node --expose-gc bench/flow.mjs [--quick] [--only PREFIX]
+import Bottleneck from 'bottleneck';
+import { RateLimiter as TokenLimiter } from 'limiter';
+import pLimit from 'p-limit';
+import PQueue from 'p-queue';
+import * as uva from '../lib/index.mjs';
+import { runCases, table } from './harness.mjs';
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : '';
+const N = QUICK ? 20_000 : 100_000;
+const REPS = QUICK ? 3 : 7;
+const noop = async () => {};
+
+// A minimal hand-written bounded promise queue: the floor for put/get pairs.
+class HandQueue {
+  constructor(capacity) { this.items = []; this.getters = []; this.putters = []; this.capacity = capacity; }
+  put(x) {
+    if (this.getters.length > 0) { this.getters.shift()(x); return Promise.resolve(); }
+    if (this.items.length < this.capacity) { this.items.push(x); return Promise.resolve(); }
+    return new Promise((resolve) => this.putters.push(() => { this.items.push(x); resolve(); }));
+  }
+  get() {
+    if (this.items.length > 0) {
+      const x = this.items.shift();
+      if (this.putters.length > 0) this.putters.shift()();
+      return Promise.resolve(x);
+    }
+    return new Promise((resolve) => this.getters.push(resolve));
+  }
+}
+
+// Each contender has its own driver: one driver shared by both would make
+// its call sites polymorphic and measure the mix rather than each queue.
+async function pairsUva(q) {
+  const consumer = (async () => { for (let i = 0; i < N; i++) await q.get(); })();
+  for (let i = 0; i < N; i++) await q.put(i);
+  await consumer;
+}
+
+async function pairsHand(q) {
+  const consumer = (async () => { for (let i = 0; i < N; i++) await q.get(); })();
+  for (let i = 0; i < N; i++) await q.put(i);
+  await consumer;
+}
+
+const cases = [];
+for (const c of [8, 64]) {
+  cases.push([`limit, concurrency ${c}, ${N.toLocaleString('en')} no-op tasks`, {
+    uvasync: () => { const run = uva.limit(c); return Promise.all(Array.from({ length: N }, () => run(noop))); },
+    'p-limit': () => { const run = pLimit(c); return Promise.all(Array.from({ length: N }, () => run(noop))); },
+    'p-queue': () => { const q = new PQueue({ concurrency: c }); return Promise.all(Array.from({ length: N }, () => q.add(noop))); },
+  }]);
+}
+// A rate no contender can reach: what is measured is each call's overhead.
+// Calls are made all at once (Bottleneck takes milliseconds per call when
+// each waits for the previous, which would make the run take hours).
+const many = (f) => Promise.all(Array.from({ length: N }, f));
+cases.push(['RateLimiter.acquire, never waiting', {
+  uvasync: () => { const rl = new uva.RateLimiter({ rate: 1e9, capacity: 1e9 }); return many(() => rl.acquire()); },
+  limiter: () => { const rl = new TokenLimiter({ tokensPerInterval: 1e9, interval: 'second' }); return many(() => rl.removeTokens(1)); },
+  Bottleneck: () => { const b = new Bottleneck(); return many(() => b.schedule(noop)); },
+}]);
+cases.push(['Queue put/get pairs, capacity 64', {
+  uvasync: () => pairsUva(new uva.Queue({ capacity: 64 })),
+  'hand-written': () => pairsHand(new HandQueue(64)),
+}, 'hand-written']);
+
+const rows = await runCases(cases, { ops: N, reps: REPS, only });
+console.log(table(rows).join('\n'));
