@@ -1,21 +1,4 @@
-// ESM entry: a thin re-export of the CommonJS build.
-import uvasync from './index.js';
-
-export const {
-  delay,
-  withTimeout,
-  retry,
-  allSettled,
-  mapWithLimit,
-  RateLimiter,
-  limit,
-  Semaphore,
-  Queue,
-  producerConsumer,
-  attempt,
-  timed,
-  UvasyncError,
-  TimeoutError,
-  AbortError,
-} = uvasync;
-export default uvasync;
+// ESM entry: a thin re-export of the CommonJS build (Node reads its named
+// exports from the `module.exports = { … }` literal in index.js).
+export * from './index.js';
+export { default } from './index.js';

@@ -2,6 +2,7 @@
 // A line marked @ts-expect-error must fail to compile, or the check fails.
 import {
   delay, withTimeout, retry, allSettled, mapWithLimit,
+  RateLimiter, limit, Semaphore, Queue, producerConsumer, attempt, timed,
   TimeoutError, AbortError, UvasyncError,
 } from 'uvasync';
 
@@ -42,6 +43,34 @@ async function checks(): Promise<void> {
   const a: UvasyncError = new AbortError();
   void a;
 
+  const rl = new RateLimiter({ rate: 5 });
+  const waited = await rl.acquire(2, { signal: AbortSignal.timeout(10) });
+  expectType<typeof waited, number>(true);
+  const wrapped = rl.wrap((a: number, b: string) => b.repeat(a));
+  expectType<Awaited<ReturnType<typeof wrapped>>, string>(true);
+
+  const run = limit(2);
+  const l = await run(async (x: number) => x > 1, 3);
+  expectType<typeof l, boolean>(true);
+  run.concurrency = 4;
+  const release = await new Semaphore(1).acquire();
+  release();
+
+  const q = new Queue<string>({ capacity: 2 });
+  await q.put('a');
+  const got = await q.get();
+  if (!got.done) expectType<typeof got.value, string>(true);
+  for await (const item of q) expectType<typeof item, string>(true);
+
+  const pc = await producerConsumer([1, 2], async (n) => `${n}`);
+  expectType<typeof pc.results, (string | undefined)[]>(true);
+  const at = await attempt(async () => 5);
+  expectType<typeof at.value, number | undefined>(true);
+  const tm = await timed(() => 'x');
+  expectType<typeof tm.value, string>(true);
+
+  // @ts-expect-error a queue of strings takes strings
+  await q.put(5);
   // @ts-expect-error concurrency must be a number
   await mapWithLimit([1], '2', async (n) => n);
   // @ts-expect-error backoff takes one of three names

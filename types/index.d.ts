@@ -234,3 +234,327 @@ export function mapWithLimit<T, R>(
   fn: (item: T, index: number, signal: AbortSignal) => R | PromiseLike<R>,
   options?: MapWithLimitOptions,
 ): Promise<Awaited<R>[]>;
+
+/** Options of {@link RateLimiter}. */
+export interface RateLimiterOptions {
+  /** Tokens added per second (> 0, fractions allowed). */
+  readonly rate: number;
+  /** The burst: the most tokens held at once. @default Math.max(1, Math.floor(rate)) */
+  readonly capacity?: number;
+}
+
+/**
+ * A token bucket: `rate` tokens a second up to `capacity`. Waiters are served first
+ * come, first served (a large request is not starved by small ones), and the first
+ * `capacity` tokens go at once. Tokens, waiters and the refill timer live in C.
+ *
+ * @example
+ * ```ts
+ * import { RateLimiter } from 'uvasync';
+ * const limiter = new RateLimiter({ rate: 5 }); // 5 a second, bursts of 5
+ * for (const url of urls) {
+ *   await limiter.acquire();
+ *   void fetch(url);
+ * }
+ * ```
+ */
+export class RateLimiter {
+  /**
+   * @param options `rate` and `capacity`.
+   * @example
+   * ```ts
+   * import { RateLimiter } from 'uvasync';
+   * const limiter = new RateLimiter({ rate: 200, capacity: 20 });
+   * ```
+   */
+  constructor(options: RateLimiterOptions);
+  /** Tokens per second. */
+  readonly rate: number;
+  /** The most tokens held at once. */
+  readonly capacity: number;
+  /** Tokens that can be taken now (fractional while refilling). */
+  readonly available: number;
+  /** Callers waiting for tokens. */
+  readonly pending: number;
+  /**
+   * Waits for `tokens` (at most `capacity`, else a RangeError).
+   * @param tokens How many. @default 1
+   * @param options `signal`: aborting rejects with {@link AbortError} and leaves the queue.
+   * @returns The milliseconds waited.
+   * @example
+   * ```ts
+   * import { RateLimiter } from 'uvasync';
+   * const waited = await new RateLimiter({ rate: 10 }).acquire(3);
+   * ```
+   */
+  acquire(tokens?: number, options?: { readonly signal?: AbortSignal }): Promise<number>;
+  /**
+   * Takes `tokens` now if nobody waits and they are there.
+   * @param tokens How many. @default 1
+   * @returns Whether they were taken.
+   * @example
+   * ```ts
+   * import { RateLimiter } from 'uvasync';
+   * if (!new RateLimiter({ rate: 1 }).tryAcquire()) console.log('busy');
+   * ```
+   */
+  tryAcquire(tokens?: number): boolean;
+  /**
+   * A function that takes one token before each call of `fn`.
+   * @param fn The function to limit.
+   * @returns The rate-limited function.
+   * @example
+   * ```ts
+   * import { RateLimiter } from 'uvasync';
+   * const get = new RateLimiter({ rate: 2 }).wrap((url: string) => fetch(url));
+   * ```
+   */
+  wrap<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => Promise<Awaited<R>>;
+  /**
+   * Rejects every waiter with an {@link AbortError}.
+   * @example
+   * ```ts
+   * import { RateLimiter } from 'uvasync';
+   * new RateLimiter({ rate: 1 }).clear();
+   * ```
+   */
+  clear(): void;
+}
+
+/** The function {@link limit} returns. */
+export interface LimitFunction {
+  /** Runs `fn(...args)` when fewer than `concurrency` run; settles like it. */
+  <A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, ...args: A): Promise<R>;
+  /** Tasks running now. */
+  readonly activeCount: number;
+  /** Tasks waiting to start. */
+  readonly pendingCount: number;
+  /** The limit; raising it starts waiting tasks at once. */
+  concurrency: number;
+  /** Drops the waiting tasks; each rejects with an {@link AbortError} (p-limit leaves them pending forever). */
+  clearQueue(): void;
+}
+
+/**
+ * A concurrency limiter in the shape of p-limit, with its counts and FIFO in C.
+ *
+ * @param concurrency An integer ≥ 1, or `Infinity`.
+ * @returns `run(fn, ...args)`, with `activeCount`, `pendingCount`, `concurrency`, `clearQueue()`.
+ * @example
+ * ```ts
+ * import { limit } from 'uvasync';
+ * const run = limit(4);
+ * const pages = await Promise.all(urls.map((url) => run(fetch, url)));
+ * ```
+ */
+export function limit(concurrency: number): LimitFunction;
+
+/** The function {@link Semaphore.acquire} resolves with: gives the permit back (idempotent). */
+export interface Release {
+  (): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * A counting semaphore with a FIFO of waiters, for `try/finally` or `using` code.
+ *
+ * @example
+ * ```ts
+ * import { Semaphore } from 'uvasync';
+ * const sem = new Semaphore(3);
+ * const release = await sem.acquire();
+ * try { await work(); } finally { release(); }
+ * ```
+ */
+export class Semaphore {
+  /**
+   * @param permits An integer ≥ 1, or `Infinity`.
+   * @example
+   * ```ts
+   * import { Semaphore } from 'uvasync';
+   * const sem = new Semaphore(2);
+   * ```
+   */
+  constructor(permits: number);
+  /** Permits in use. */
+  readonly active: number;
+  /** Callers waiting. */
+  readonly pending: number;
+  /** The number of permits. */
+  readonly permits: number;
+  /**
+   * Waits for a permit.
+   * @param options `signal`: aborting rejects with {@link AbortError} without taking a permit.
+   * @returns A release function (calling it twice does nothing).
+   * @example
+   * ```ts
+   * import { Semaphore } from 'uvasync';
+   * const release = await new Semaphore(1).acquire({ signal: AbortSignal.timeout(1000) });
+   * release();
+   * ```
+   */
+  acquire(options?: { readonly signal?: AbortSignal }): Promise<Release>;
+}
+
+/**
+ * A bounded FIFO for producers and consumers: `put` waits while full
+ * (backpressure), `get` waits while empty, waiters are served in FIFO order, and
+ * no item is lost or delivered twice when waiters abort.
+ *
+ * @example
+ * ```ts
+ * import { Queue } from 'uvasync';
+ * const q = new Queue<string>({ capacity: 100 });
+ * void (async () => { for (const line of lines) await q.put(line); q.close(); })();
+ * for await (const line of q) console.log(line);
+ * ```
+ */
+export class Queue<T> implements AsyncIterable<T> {
+  /**
+   * @param options `capacity`: an integer ≥ 1, or `Infinity`. @default Infinity
+   * @example
+   * ```ts
+   * import { Queue } from 'uvasync';
+   * const q = new Queue<number>({ capacity: 10 });
+   * ```
+   */
+  constructor(options?: { readonly capacity?: number });
+  /** Items stored now. */
+  readonly size: number;
+  /** The most items stored at once. */
+  readonly capacity: number;
+  /** Whether {@link Queue.close} was called. */
+  readonly closed: boolean;
+  /**
+   * Adds an item, waiting while full. Rejects with code `ERR_QUEUE_CLOSED` once closed.
+   * @param item The item.
+   * @param options `signal`: aborting rejects with {@link AbortError}; the item is not added.
+   * @returns Resolves once the item is in the queue (or handed to a consumer).
+   * @example
+   * ```ts
+   * import { Queue } from 'uvasync';
+   * await new Queue<number>().put(1);
+   * ```
+   */
+  put(item: T, options?: { readonly signal?: AbortSignal }): Promise<void>;
+  /**
+   * Takes the oldest item, waiting while empty.
+   * @param options `signal`: aborting rejects with {@link AbortError}; no item is taken.
+   * @returns `{ value, done: false }`, or `{ value: undefined, done: true }` once closed and drained.
+   * @example
+   * ```ts
+   * import { Queue } from 'uvasync';
+   * const { value, done } = await new Queue<number>().get({ signal: AbortSignal.timeout(100) });
+   * ```
+   */
+  get(options?: { readonly signal?: AbortSignal }): Promise<IteratorResult<T, undefined>>;
+  /**
+   * Adds an item without waiting.
+   * @param item The item.
+   * @returns false when full; throws once closed.
+   * @example
+   * ```ts
+   * import { Queue } from 'uvasync';
+   * new Queue<number>({ capacity: 1 }).tryPut(1); // true
+   * ```
+   */
+  tryPut(item: T): boolean;
+  /**
+   * Takes an item without waiting.
+   * @returns An iterator result, or `undefined` when empty and open.
+   * @example
+   * ```ts
+   * import { Queue } from 'uvasync';
+   * const r = new Queue<number>().tryGet(); // undefined
+   * ```
+   */
+  tryGet(): IteratorResult<T, undefined> | undefined;
+  /**
+   * Closes the queue: later and waiting puts reject; gets drain what is stored, then resolve as done.
+   * @example
+   * ```ts
+   * import { Queue } from 'uvasync';
+   * new Queue().close();
+   * ```
+   */
+  close(): void;
+  [Symbol.asyncIterator](): AsyncIterator<T>;
+}
+
+/** Options of {@link producerConsumer}. */
+export interface ProducerConsumerOptions {
+  /** Consumers calling `worker`. @default 5 */
+  readonly workers?: number;
+  /** The queue's capacity: how far the producer may run ahead. @default 100 */
+  readonly queueSize?: number;
+  /** Called after each item; `total` is known once the source is exhausted. */
+  readonly onProgress?: (done: number, total: number | undefined) => void;
+  /** Aborting rejects with {@link AbortError} and stops producing and consuming. */
+  readonly signal?: AbortSignal;
+}
+
+/** One failed item of {@link producerConsumer}. */
+export interface ItemError<T> {
+  readonly index: number;
+  readonly item: T;
+  readonly error: unknown;
+}
+
+/**
+ * The seed's producer/consumer pipeline done right: `source` feeds a bounded queue
+ * (the producer pauses while it is full), `workers` consumers call `worker`.
+ *
+ * @param source An iterable or async iterable.
+ * @param worker `(item, index) => value | promise`.
+ * @param options `workers`, `queueSize`, `onProgress`, `signal`.
+ * @returns Results in input order (`undefined` where an item failed) and the errors per item.
+ * @example
+ * ```ts
+ * import { producerConsumer } from 'uvasync';
+ * const { results, errors } = await producerConsumer(readLines(file), parse, { workers: 4 });
+ * ```
+ */
+export function producerConsumer<T, R>(
+  source: Iterable<T> | AsyncIterable<T>,
+  worker: (item: T, index: number) => R | PromiseLike<R>,
+  options?: ProducerConsumerOptions,
+): Promise<{ results: (Awaited<R> | undefined)[]; errors: ItemError<T>[] }>;
+
+/** What {@link attempt} resolves with. */
+export interface AttemptResult<T> {
+  readonly success: boolean;
+  readonly value: T | undefined;
+  readonly error: unknown;
+  readonly attempts: number;
+  readonly durationMs: number;
+}
+
+/**
+ * Runs `fn` with the retry options of {@link retry} and never rejects (the seed's
+ * `AsyncResult`). With no options it tries once (`retries` defaults to 0 here).
+ *
+ * @param fn `(attempt, signal) => value | promise`.
+ * @param options The options of {@link retry}.
+ * @returns `{ success, value, error, attempts, durationMs }`.
+ * @example
+ * ```ts
+ * import { attempt } from 'uvasync';
+ * const r = await attempt(() => load(), { retries: 2, delay: 100 });
+ * if (!r.success) console.error(r.error);
+ * ```
+ */
+export function attempt<T>(fn: (attempt: number, signal: AbortSignal | undefined) => T | PromiseLike<T>, options?: RetryOptions): Promise<AttemptResult<Awaited<T>>>;
+
+/**
+ * Measures `fn` with the monotonic clock. A failure rejects with the error itself,
+ * with `durationMs` set on it.
+ *
+ * @param fn `() => value | promise`.
+ * @returns `{ value, durationMs }`.
+ * @example
+ * ```ts
+ * import { timed } from 'uvasync';
+ * const { value, durationMs } = await timed(() => load());
+ * ```
+ */
+export function timed<T>(fn: () => T | PromiseLike<T>): Promise<{ value: Awaited<T>; durationMs: number }>;
