@@ -7,6 +7,9 @@
         "src/core/backoff.c",
         "src/core/bucket.c",
         "src/core/error.c",
+        "src/core/fetch.c",
+        "src/core/fetch_pool.c",
+        "src/core/fetch_req.c",
         "src/core/queue.c",
         "src/core/sched.c",
         "src/core/sem.c",
@@ -19,14 +22,14 @@
     },
     {
       "target_name": "uvasync",
-      "sources": ["src/binding/addon.cc", "src/binding/flow.cc", "src/binding/sched.cc"],
+      "sources": ["src/binding/addon.cc", "src/binding/fetch.cc", "src/binding/flow.cc", "src/binding/sched.cc"],
       "dependencies": [
         "uva_core",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"],
-      "libraries": ["-lm"]
+      "libraries": ["-lcurl", "-lm"]
     }
   ]
 }

@@ -27,6 +27,21 @@ class AbortError extends UvasyncError {
   }
 }
 
+/**
+ * A request that got no HTTP response (refused, timed out, reset, too many
+ * redirects, body too large, aborted). `code` is stable; `url` is the
+ * request's URL; `curlCode` libcurl's CURLcode (0 when not from libcurl).
+ */
+class FetchError extends UvasyncError {
+  constructor(message, code, url, options) {
+    super(message, { code, cause: options && options.cause });
+    this.name = code === 'ABORT_ERR' ? 'AbortError' : 'FetchError';
+    this.url = url;
+    this.curlCode = (options && options.curlCode) || 0;
+    if (options && options.attempts !== undefined) this.attempts = options.attempts;
+  }
+}
+
 function abortError(signal) {
   return new AbortError('The operation was aborted', { cause: signal.reason });
 }
@@ -35,4 +50,4 @@ function isAbortError(err) {
   return err !== null && typeof err === 'object' && (err.name === 'AbortError' || err.code === 'ABORT_ERR');
 }
 
-module.exports = { UvasyncError, TimeoutError, AbortError, abortError, isAbortError };
+module.exports = { UvasyncError, TimeoutError, AbortError, FetchError, abortError, isAbortError };

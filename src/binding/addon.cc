@@ -19,9 +19,8 @@ static void OnCoreTimers(uva_timers_t *timers, const uint32_t *ids,
   core->addon->OnTimers(ids, count);
 }
 
-static void OnCoreClosed(void *handle) {
-  EnvCore *core =
-      static_cast<EnvCore *>(static_cast<uva_timers_t *>(handle)->data);
+static void OnPartClosed(EnvCore *core) {
+  if (--core->closing > 0) return;
   core->closed = true;
   if (core->hook != nullptr) {
     napi_remove_async_cleanup_hook(core->hook);
@@ -30,10 +29,22 @@ static void OnCoreClosed(void *handle) {
   core->MaybeDelete();
 }
 
+static void OnCoreClosed(void *handle) {
+  OnPartClosed(static_cast<EnvCore *>(static_cast<uva_timers_t *>(handle)->data));
+}
+
+static void OnFetchClosed(void *data) {
+  EnvCore *core = static_cast<EnvCore *>(data);
+  core->fetch = nullptr;
+  OnPartClosed(core);
+}
+
 static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   EnvCore *core = static_cast<EnvCore *>(arg);
   core->exiting = true;
   core->hook = handle;
+  core->closing = core->fetch != nullptr ? 2 : 1;
+  if (core->fetch != nullptr) uva_fetch_close(core->fetch, OnFetchClosed);
   uva_timers_close(&core->timers, OnCoreClosed);
 }
 
@@ -75,6 +86,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) : core_(new EnvCore()) {
                   InstanceValue("scratch", scratch, napi_enumerable),
               });
   InitFlow(env, exports);
+  InitFetch(env, exports, this);
 }
 
 Addon::~Addon() {

@@ -4,6 +4,8 @@
 
 #include <napi.h>
 
+#include <unordered_map>
+
 #include "../core/uva.h"
 
 namespace uvasync {
@@ -15,6 +17,8 @@ class Addon;
 // party (the close callback or the Addon's destructor) lets go.
 struct EnvCore {
   uva_timers_t timers;
+  uva_fetch_t *fetch = nullptr;  // Started by the first fetch pool.
+  int closing = 0;               // Parts (timers, fetch) still closing.
   napi_async_cleanup_hook_handle hook = nullptr;
   Addon *addon = nullptr;
   bool exiting = false;
@@ -38,6 +42,15 @@ class Addon : public Napi::Addon<Addon> {
   uint32_t *scratch() { return scratch_; }
   Napi::FunctionReference sched_ctor;
 
+  // The fetcher (fetch.cc).
+  static constexpr size_t kFetchFields = 16;  // Numbers per result.
+  static constexpr size_t kFetchObjs = 5;     // Values per result.
+  uva_fetch_t *Fetch(napi_env env);
+  void OnFetchDone(uva_freq_t **reqs, size_t count);
+  void SetFetchCallback(Napi::Env env, Napi::Function fn);
+  std::unordered_map<uint64_t, uva_freq_t *> fetch_ids_;
+  double *fetch_nums_ = nullptr;
+
  private:
   Napi::Value TimerStart(const Napi::CallbackInfo &info);
   Napi::Value TimerClear(const Napi::CallbackInfo &info);
@@ -53,10 +66,13 @@ class Addon : public Napi::Addon<Addon> {
   uint32_t *scratch_ = nullptr;
   size_t fired_cap_ = 0;
   Napi::AsyncContext *async_ctx_ = nullptr;
+  Napi::FunctionReference fetch_cb_;
+  napi_async_context fetch_ctx_ = nullptr;
 };
 
 Napi::Function InitSched(Napi::Env env);
 void InitFlow(Napi::Env env, Napi::Object exports);
+void InitFetch(Napi::Env env, Napi::Object exports, Addon *addon);
 
 }  // namespace uvasync
 

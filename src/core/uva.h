@@ -262,6 +262,118 @@ int uva_queue_cancel_get(uva_queue_t *q, uint32_t id);
 void uva_queue_close(uva_queue_t *q);
 int uva_queue_drop_waiter(uva_queue_t *q, int *which, uint32_t *id);
 
+
+/* ---- HTTP fetcher ------------------------------------------------------
+ * libcurl's multi-socket interface on the caller's loop: one uv_poll_t per
+ * socket (kept while the socket lives, reused across requests), one
+ * uv_timer_t for libcurl's timeout, one for rate-limit and retry waits, and
+ * a uv_check_t that hands every transfer finished in a loop turn to the
+ * callback in one batch.  No threads of our own.  While nothing is in
+ * flight no handle is active, so the loop may exit.
+ *
+ * A pool is a set of limits (concurrency, per host, per second, retries)
+ * that requests are scheduled through; the engine has any number of them.
+ * The types are opaque so that this header needs no libcurl header.
+ */
+typedef struct uva_fetch_s uva_fetch_t;
+typedef struct uva_fpool_s uva_fpool_t;
+typedef struct uva_freq_s uva_freq_t;
+
+/* Called once per loop turn with the requests that finished in it.  The
+ * callee owns them from then on and frees each with uva_freq_free(). */
+typedef void (*uva_fetch_done_cb)(uva_fetch_t *f, uva_freq_t **reqs,
+                                  size_t count);
+typedef void (*uva_fetch_close_cb)(void *data);
+
+/* Features of the libcurl found at run time. */
+#define UVA_FETCH_HTTP2 1         /* HTTP/2 (nghttp2) built in. */
+#define UVA_FETCH_H2C_REUSE 2     /* Cleartext HTTP/2 reuse works (>= 8.0). */
+#define UVA_FETCH_BROTLI 4
+#define UVA_FETCH_ZSTD 8
+int uva_fetch_features(void);
+const char *uva_fetch_curl_version(void);
+
+uva_fetch_t *uva_fetch_new(uv_loop_t *loop, uva_fetch_done_cb cb, void *data,
+                           int *err);
+void *uva_fetch_data(const uva_fetch_t *f);
+/* Frees every request and pool without calling cb, closes the handles, and
+ * calls close_cb(data) when the last one is closed. */
+void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb);
+
+typedef struct uva_fpool_opts_s {
+  uint32_t concurrency;     /* 0: no limit. */
+  uint32_t per_host;        /* 0: no limit. */
+  double per_second;        /* 0: no limit.  Burst: max(1, floor(rate)). */
+  uint32_t retries;         /* Retries after the first attempt. */
+  double retry_delay;       /* ms before the first retry; doubles after. */
+  double retry_max_delay;   /* Cap on the backoff, ms. */
+  double max_retry_after;   /* A longer Retry-After ends the retries, ms. */
+} uva_fpool_opts_t;
+
+typedef struct uva_fpool_stats_s {
+  uint64_t active;   /* Transfers running. */
+  uint64_t queued;   /* Waiting for a slot, a token or a retry. */
+  uint64_t done;     /* Finished with a response. */
+  uint64_t failed;   /* Finished with a network error (after retries). */
+  uint64_t bytes;    /* Body bytes received. */
+} uva_fpool_stats_t;
+
+int uva_fpool_new(uva_fetch_t *f, const uva_fpool_opts_t *opts,
+                  uva_fpool_t **out);
+void uva_fpool_stats(const uva_fpool_t *p, uva_fpool_stats_t *out);
+/* Accepts no more requests; the pool is freed when its last one is done. */
+void uva_fpool_close(uva_fpool_t *p);
+
+typedef struct uva_freq_opts_s {
+  const char *url;
+  const char *method;           /* NULL: GET. */
+  const char *const *headers;   /* "Name: value" lines. */
+  size_t nheaders;
+  const void *body;             /* Copied. */
+  size_t body_len;
+  int has_body;
+  double timeout;               /* Per attempt, ms; 0: none. */
+  double connect_timeout;       /* ms; 0: libcurl's default. */
+  int32_t max_redirects;        /* 0: do not follow. */
+  double max_body;              /* Bytes; 0: no limit. */
+  int decompress;
+  int http2;                    /* -1 off, 0 where offered (TLS), 1 also h2c. */
+  int32_t retries;              /* -1: the pool's. */
+  int retry_any_method;         /* Retry non-idempotent methods too. */
+} uva_freq_opts_t;
+
+typedef struct uva_fresult_s {
+  int status;                   /* 0 on a network error. */
+  int http_version;             /* 10, 11, 20, 30; 0 if none. */
+  int curl_code;
+  int os_errno;
+  const char *error;            /* Stable code ("ECONNREFUSED") or NULL. */
+  const char *message;          /* libcurl's message, or "". */
+  const char *url;              /* Final URL. */
+  int redirects;
+  uint32_t attempts;
+  double timings[5];            /* dns, connect, tls, firstByte, total, ms */
+  double duration;              /* ms from the first attempt's start. */
+  char *headers;                /* "name\0value\0" pairs, names lower case */
+  size_t headers_len;
+  uint8_t *body;
+  size_t body_len;
+} uva_fresult_t;
+
+int uva_freq_new(const uva_freq_opts_t *opts, void *data, uva_freq_t **out);
+void *uva_freq_data(const uva_freq_t *r);
+uva_fpool_t *uva_freq_pool(const uva_freq_t *r);
+/* Queues the request.  On failure the request is still the caller's. */
+int uva_fetch_submit(uva_fpool_t *p, uva_freq_t *r);
+/* Stops and frees a request that is not yet handed to the callback; one
+ * that is finished but not yet delivered is dropped.  After this the
+ * callback never sees it. */
+void uva_fetch_cancel(uva_freq_t *r);
+const uva_fresult_t *uva_freq_result(const uva_freq_t *r);
+/* Takes the body: the caller frees it with free(). */
+uint8_t *uva_freq_take_body(uva_freq_t *r, size_t *len);
+void uva_freq_free(uva_freq_t *r);
+
 #ifdef __cplusplus
 }
 #endif

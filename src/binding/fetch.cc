@@ -1,0 +1,370 @@
+// fetch.cc: the fetcher's binding: argument conversion and hand-over.
+//
+// A pool is a plain object whose methods are raw napi_callbacks bound to
+// its PoolRef (as the Queue's are).  Finished requests arrive from the core
+// once per loop turn and reach JS in one call per batch: the numbers in the
+// shared Float64Array `fetchNums` (kFetchFields per request), the values
+// (body Buffer, header block, final URL, error code and message) in one
+// array.  Bodies become external Buffers over the core's memory, so they
+// are never copied.
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "addon.h"
+
+namespace uvasync {
+
+static constexpr size_t kFetchBatch = 1024;
+
+struct PoolRef {
+  uva_fpool_t *pool;  // nullptr once closed (the core frees it when idle).
+  EnvCore *core;
+  Addon *addon;
+};
+
+static void OnFetchDone(uva_fetch_t *f, uva_freq_t **reqs, size_t count) {
+  EnvCore *core = static_cast<EnvCore *>(uva_fetch_data(f));
+  if (core->exiting || core->addon == nullptr) {
+    for (size_t i = 0; i < count; i++) uva_freq_free(reqs[i]);
+    return;
+  }
+  core->addon->OnFetchDone(reqs, count);
+}
+
+uva_fetch_t *Addon::Fetch(napi_env env) {
+  if (core_->fetch != nullptr) return core_->fetch;
+  if (core_->exiting) return nullptr;
+  uv_loop_t *loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return nullptr;
+  int err = 0;
+  core_->fetch = uva_fetch_new(loop, uvasync::OnFetchDone, core_, &err);
+  return core_->fetch;
+}
+
+static void FreeBody(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+static napi_value Str(napi_env env, const char *s, size_t len = NAPI_AUTO_LENGTH) {
+  napi_value v = nullptr;
+  napi_create_string_latin1(env, s, len, &v);
+  return v;
+}
+
+// Runs from the loop: raw napi calls, never throws (see Addon::OnTimers).
+void Addon::OnFetchDone(uva_freq_t **reqs, size_t count) {
+  if (fetch_cb_.IsEmpty() || fetch_ctx_ == nullptr) {
+    for (size_t i = 0; i < count; i++) uva_freq_free(reqs[i]);
+    return;
+  }
+  napi_env env = fetch_cb_.Env();
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    for (size_t i = 0; i < count; i++) uva_freq_free(reqs[i]);
+    return;
+  }
+  napi_value fn = fetch_cb_.Value();
+  napi_value recv;
+  napi_get_global(env, &recv);
+  size_t off = 0;
+  for (; off < count && !core_->exiting; off += kFetchBatch) {
+    size_t n = count - off < kFetchBatch ? count - off : kFetchBatch;
+    napi_value objs;
+    napi_create_array_with_length(env, n * kFetchObjs, &objs);
+    for (size_t i = 0; i < n; i++) {
+      uva_freq_t *r = reqs[off + i];
+      const uva_fresult_t *res = uva_freq_result(r);
+      uint64_t id = (uint64_t)(uintptr_t)uva_freq_data(r);
+      double *o = fetch_nums_ + i * kFetchFields;
+      fetch_ids_.erase(id);
+      o[0] = (double)id;
+      o[1] = res->status;
+      o[2] = res->http_version;
+      o[3] = res->redirects;
+      o[4] = res->attempts;
+      for (int t = 0; t < 5; t++) o[5 + t] = res->timings[t];
+      o[10] = res->duration;
+      o[11] = res->curl_code;
+      o[12] = res->os_errno;
+      uint32_t base = (uint32_t)(i * kFetchObjs);
+      if (res->error != nullptr) {
+        napi_set_element(env, objs, base + 3, Str(env, res->error));
+        napi_set_element(env, objs, base + 4, Str(env, res->message));
+      } else {
+        size_t len = 0;
+        uint8_t *body = uva_freq_take_body(r, &len);
+        napi_value buf = nullptr;
+        if (len > 0) {
+          if (napi_create_external_buffer(env, len, body, FreeBody, nullptr, &buf) != napi_ok) {
+            // Where external memory is not allowed, a copy it is.
+            napi_create_buffer_copy(env, len, body, nullptr, &buf);
+            free(body);
+          }
+        } else {
+          free(body);
+          void *unused;
+          napi_create_buffer(env, 0, &unused, &buf);
+        }
+        napi_set_element(env, objs, base, buf);
+        if (res->headers_len > 0)
+          napi_set_element(env, objs, base + 1, Str(env, res->headers, res->headers_len));
+        if (res->url != nullptr) napi_set_element(env, objs, base + 2, Str(env, res->url));
+      }
+      uva_freq_free(r);
+    }
+    napi_value argv[2];
+    napi_value result;
+    napi_create_uint32(env, (uint32_t)n, &argv[0]);
+    argv[1] = objs;
+    napi_status st = napi_make_callback(env, fetch_ctx_, recv, fn, 2, argv, &result);
+    if (st != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value err;
+        napi_get_and_clear_last_exception(env, &err);
+      }
+    }
+  }
+  // What the environment's exit left undelivered.
+  for (size_t i = off; i < count; i++) uva_freq_free(reqs[i]);
+  napi_close_handle_scope(env, scope);
+}
+
+// ---- Pool methods ------------------------------------------------------------
+
+static PoolRef *PoolOf(napi_env env, napi_callback_info info, size_t *argc,
+                       napi_value *argv) {
+  void *data = nullptr;
+  napi_get_cb_info(env, info, argc, argv, nullptr, &data);
+  return static_cast<PoolRef *>(data);
+}
+
+static bool GetString(napi_env env, napi_value v, std::string *out) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
+  out->resize(len + 1);
+  napi_get_value_string_utf8(env, v, &(*out)[0], len + 1, &len);
+  out->resize(len);
+  return true;
+}
+
+static double Num(napi_env env, napi_value v) {
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  return d;
+}
+
+static napi_value Int(napi_env env, int32_t v) {
+  napi_value out;
+  napi_create_int32(env, v, &out);
+  return out;
+}
+
+// submit(id, url, method, headers, body, timeout, connectTimeout,
+//        maxRedirects, maxBody, decompress, http2, retries, retryAnyMethod)
+// → 0, or a negative error code.  `headers` is "Name: value" lines joined
+// by "\n" (lib/ has refused CR and LF in names and values) or undefined;
+// `body` a Buffer, a string, or undefined.
+static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  PoolRef *p = PoolOf(env, info, &argc, argv);
+  if (p->pool == nullptr || p->core->exiting) return Int(env, UVA_EBADSTATE);
+
+  double id = Num(env, argv[0]);
+  std::string url, method, headers, body_str;
+  GetString(env, argv[1], &url);
+  GetString(env, argv[2], &method);
+  napi_valuetype t;
+  std::vector<const char *> lines;
+  napi_typeof(env, argv[3], &t);
+  if (t == napi_string) {
+    GetString(env, argv[3], &headers);
+    char *s = &headers[0];
+    while (*s != '\0') {
+      lines.push_back(s);
+      char *nl = strchr(s, '\n');
+      if (nl == nullptr) break;
+      *nl = '\0';
+      s = nl + 1;
+    }
+  }
+  uva_freq_opts_t o;
+  memset(&o, 0, sizeof(o));
+  o.url = url.c_str();
+  o.method = method.c_str();
+  o.headers = lines.data();
+  o.nheaders = lines.size();
+  napi_typeof(env, argv[4], &t);
+  if (t == napi_string) {
+    GetString(env, argv[4], &body_str);
+    o.body = body_str.data();
+    o.body_len = body_str.size();
+    o.has_body = 1;
+  } else if (t == napi_object) {
+    void *data = nullptr;
+    size_t len = 0;
+    if (napi_get_buffer_info(env, argv[4], &data, &len) == napi_ok) {
+      o.body = data;
+      o.body_len = len;
+      o.has_body = 1;
+    }
+  }
+  o.timeout = Num(env, argv[5]);
+  o.connect_timeout = Num(env, argv[6]);
+  o.max_redirects = (int32_t)Num(env, argv[7]);
+  o.max_body = Num(env, argv[8]);
+  o.decompress = Num(env, argv[9]) != 0;
+  o.http2 = (int)Num(env, argv[10]);
+  o.retries = (int32_t)Num(env, argv[11]);
+  o.retry_any_method = Num(env, argv[12]) != 0;
+
+  uva_freq_t *r = nullptr;
+  uint64_t key = (uint64_t)id;
+  int err = uva_freq_new(&o, (void *)(uintptr_t)key, &r);
+  if (err != 0) return Int(env, err);
+  err = uva_fetch_submit(p->pool, r);
+  if (err != 0) {
+    uva_freq_free(r);
+    return Int(env, err);
+  }
+  // Finished requests are delivered from the loop, never from submit, so
+  // the id is in the table before its result can look for it.
+  p->addon->fetch_ids_[key] = r;
+  return Int(env, 0);
+}
+
+// cancel(id): stops the request; its result will never be delivered.
+static napi_value PoolCancel(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  PoolRef *p = PoolOf(env, info, &argc, argv);
+  if (p->core->exiting) return nullptr;
+  uint64_t key = (uint64_t)Num(env, argv[0]);
+  auto it = p->addon->fetch_ids_.find(key);
+  if (it == p->addon->fetch_ids_.end()) return nullptr;
+  uva_freq_t *r = it->second;
+  p->addon->fetch_ids_.erase(it);
+  uva_fetch_cancel(r);
+  return nullptr;
+}
+
+// stats(out Float64Array(5)): active, queued, done, failed, bytes.
+static napi_value PoolStats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  PoolRef *p = PoolOf(env, info, &argc, argv);
+  void *data = nullptr;
+  size_t len = 0;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, argv[0], &type, &len, &data, &ab, &off) != napi_ok ||
+      type != napi_float64_array || len < 5)
+    return nullptr;
+  double *out = static_cast<double *>(data);
+  uva_fpool_stats_t s;
+  memset(&s, 0, sizeof(s));
+  if (p->pool != nullptr && !p->core->exiting) uva_fpool_stats(p->pool, &s);
+  out[0] = (double)s.active;
+  out[1] = (double)s.queued;
+  out[2] = (double)s.done;
+  out[3] = (double)s.failed;
+  out[4] = (double)s.bytes;
+  return nullptr;
+}
+
+// close(): no more submits; the core frees the pool after its last request.
+static napi_value PoolClose(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  PoolRef *p = PoolOf(env, info, &argc, nullptr);
+  if (p->pool != nullptr && !p->core->exiting) uva_fpool_close(p->pool);
+  p->pool = nullptr;
+  return nullptr;
+}
+
+static void PoolFinalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  PoolRef *p = static_cast<PoolRef *>(data);
+  if (p->pool != nullptr && !p->core->exiting) uva_fpool_close(p->pool);
+  p->core->refs--;
+  p->core->MaybeDelete();
+  delete p;
+}
+
+// newFetchPool(concurrency, perHost, perSecond, retries, retryDelay,
+//              retryMaxDelay, maxRetryAfter); 0 means no limit.
+static Napi::Value NewFetchPool(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Addon *addon = env.GetInstanceData<Addon>();
+  uva_fetch_t *f = addon->Fetch(env);
+  if (f == nullptr) throw Napi::Error::New(env, "uvasync: cannot start the fetch engine");
+  uva_fpool_opts_t o;
+  auto num = [&](int i) { return info[i].As<Napi::Number>().DoubleValue(); };
+  auto u32 = [&](int i) {
+    double d = num(i);
+    return std::isfinite(d) && d > 0 && d < 4294967295.0 ? (uint32_t)d : 0;
+  };
+  o.concurrency = u32(0);
+  o.per_host = u32(1);
+  o.per_second = std::isfinite(num(2)) ? num(2) : 0;
+  o.retries = u32(3);
+  o.retry_delay = num(4);
+  o.retry_max_delay = num(5);
+  o.max_retry_after = num(6);
+  PoolRef *p = new PoolRef();
+  p->core = addon->core();
+  p->addon = addon;
+  if (uva_fpool_new(f, &o, &p->pool) != 0) {
+    delete p;
+    throw Napi::Error::New(env, "uvasync: out of memory");
+  }
+  p->core->refs++;
+  Napi::Object obj = Napi::Object::New(env);
+  napi_property_descriptor props[] = {
+      {"submit", nullptr, PoolSubmit, nullptr, nullptr, nullptr, napi_default, p},
+      {"cancel", nullptr, PoolCancel, nullptr, nullptr, nullptr, napi_default, p},
+      {"stats", nullptr, PoolStats, nullptr, nullptr, nullptr, napi_default, p},
+      {"close", nullptr, PoolClose, nullptr, nullptr, nullptr, napi_default, p},
+  };
+  if (napi_define_properties(env, obj, 4, props) != napi_ok ||
+      napi_add_finalizer(env, obj, p, PoolFinalize, nullptr, nullptr) != napi_ok) {
+    uva_fpool_close(p->pool);
+    p->core->refs--;
+    delete p;
+    throw Napi::Error::New(env, "uvasync: cannot create a fetch pool");
+  }
+  return obj;
+}
+
+static Napi::Value SetFetchCallback(const Napi::CallbackInfo &info) {
+  Addon *addon = info.Env().GetInstanceData<Addon>();
+  addon->SetFetchCallback(info.Env(), info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+void Addon::SetFetchCallback(Napi::Env env, Napi::Function fn) {
+  fetch_cb_ = Napi::Persistent(fn);
+  if (fetch_ctx_ != nullptr) napi_async_destroy(env, fetch_ctx_);
+  napi_value name = Str(env, "uvasync:fetch");
+  napi_async_init(env, nullptr, name, &fetch_ctx_);
+}
+
+void InitFetch(Napi::Env env, Napi::Object exports, Addon *addon) {
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, kFetchBatch * Addon::kFetchFields * sizeof(double));
+  addon->fetch_nums_ = static_cast<double *>(ab.Data());
+  exports.Set("fetchNums", Napi::Float64Array::New(env, kFetchBatch * Addon::kFetchFields, ab, 0));
+  exports.Set("newFetchPool", Napi::Function::New(env, NewFetchPool, "newFetchPool"));
+  exports.Set("setFetchCallback", Napi::Function::New(env, SetFetchCallback, "setFetchCallback"));
+  exports.Set("fetchFeatures", Napi::Number::New(env, uva_fetch_features()));
+  exports.Set("curlVersion", Napi::String::New(env, uva_fetch_curl_version()));
+}
+
+}  // namespace uvasync

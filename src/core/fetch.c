@@ -1,0 +1,526 @@
+/* fetch.c: libcurl's multi-socket interface on a libuv loop.
+ *
+ * libcurl tells us which sockets to watch (socket_cb) and when to call it
+ * back (timer_cb); we watch with one uv_poll_t per socket and one
+ * uv_timer_t, and call curl_multi_socket_action() from libuv's callbacks,
+ * never from libcurl's.  After every action the finished transfers are
+ * drained with curl_multi_info_read(), their results copied out before the
+ * easy handle is removed, and the request either waits for a retry or is
+ * put on the done list, which a uv_check_t hands over once per loop turn.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fetch_internal.h"
+
+static uv_once_t global_once = UV_ONCE_INIT;
+static int global_err;
+static int global_features;
+
+static void global_init(void) {
+  const curl_version_info_data *v;
+
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    global_err = UV_ENOMEM;
+    return;
+  }
+  v = curl_version_info(CURLVERSION_NOW);
+  if (v->features & CURL_VERSION_HTTP2) {
+    global_features |= UVA_FETCH_HTTP2;
+    /* Before 8.0.0 a reused prior-knowledge (h2c) connection broke its
+     * HTTP/2 framing (curl/curl#10634, fixed by #10643). */
+    if (v->version_num >= 0x080000)
+      global_features |= UVA_FETCH_H2C_REUSE;
+  }
+  if (v->features & CURL_VERSION_BROTLI)
+    global_features |= UVA_FETCH_BROTLI;
+#ifdef CURL_VERSION_ZSTD
+  if (v->features & CURL_VERSION_ZSTD)
+    global_features |= UVA_FETCH_ZSTD;
+#endif
+}
+
+int uva_fetch_features(void) {
+  uv_once(&global_once, global_init);
+  return global_features;
+}
+
+const char *uva_fetch_curl_version(void) {
+  return curl_version_info(CURLVERSION_NOW)->version;
+}
+
+void *uva_fetch_data(const uva_fetch_t *f) {
+  return f->data;
+}
+
+/* ---- Handles closing ------------------------------------------------- */
+
+static void maybe_closed(uva_fetch_t *f) {
+  if (!f->closing || f->open_handles > 0)
+    return;
+  free(f->socks);
+  free(f->done);
+  free(f->spare);
+  if (f->close_cb != NULL)
+    f->close_cb(f->data);
+  free(f);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  uva_fetch_t *f = h->data;
+  f->open_handles--;
+  maybe_closed(f);
+}
+
+static void on_sock_closed(uv_handle_t *h) {
+  uva__fsock_t *s = h->data;
+  uva_fetch_t *f = s->f;
+  free(s);
+  f->open_handles--;
+  maybe_closed(f);
+}
+
+static void sock_close(uva_fetch_t *f, curl_socket_t fd) {
+  uva__fsock_t *s;
+  if (fd < 0 || (size_t) fd >= f->nsocks || f->socks[fd] == NULL)
+    return;
+  s = f->socks[fd];
+  f->socks[fd] = NULL;
+  /* uv_close() stops the watcher now; the descriptor is closed after. */
+  uv_close((uv_handle_t *) &s->poll, on_sock_closed);
+}
+
+/* ---- Draining finished transfers -------------------------------------- */
+
+static void update_refs(uva_fetch_t *f) {
+  /* libcurl may keep a timer for idle connections; it must not keep the
+   * process alive while nothing is in flight. */
+  if (f->running > 0)
+    uv_ref((uv_handle_t *) &f->curl_timer);
+  else
+    uv_unref((uv_handle_t *) &f->curl_timer);
+}
+
+static void pump_all(uva_fetch_t *f) {
+  uva_fpool_t *p;
+  for (p = f->pools; p != NULL; p = p->next)
+    if (p->queue.len > 0)
+      uva__fpool_pump(p);
+}
+
+static void drain(uva_fetch_t *f) {
+  CURLMsg *msg;
+  int left;
+  uva_freq_t *r;
+
+  while ((msg = curl_multi_info_read(f->multi, &left)) != NULL) {
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    r = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &r);
+    /* Copy the result out before the handle goes. */
+    uva__freq_collect(r, msg->data.result);
+    uva__fetch_finish(f, r);
+  }
+  pump_all(f);
+  update_refs(f);
+}
+
+/* ---- libcurl's callbacks: they only arm libuv, never call libcurl ----- */
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  uva__fsock_t *s = h->data;
+  uva_fetch_t *f = s->f;
+  int running = 0;
+  int flags = 0;
+
+  if (status < 0)
+    flags = CURL_CSELECT_ERR;
+  else {
+    if (events & UV_READABLE)
+      flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+      flags |= CURL_CSELECT_OUT;
+  }
+  curl_multi_socket_action(f->multi, s->fd, flags, &running);
+  drain(f);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
+                     void *socketp) {
+  uva_fetch_t *f = userp;
+  uva__fsock_t *s;
+  int events = 0;
+  (void) easy;
+  (void) socketp;
+
+  if (fd < 0)
+    return 0;
+  s = (size_t) fd < f->nsocks ? f->socks[fd] : NULL;
+  if (what == CURL_POLL_REMOVE) {
+    /* Stopped, not closed: the next request on this connection reuses it. */
+    if (s != NULL)
+      uv_poll_stop(&s->poll);
+    return 0;
+  }
+  if (s == NULL) {
+    if ((size_t) fd >= f->nsocks) {
+      size_t n = f->nsocks ? f->nsocks : 64;
+      uva__fsock_t **t;
+      while (n <= (size_t) fd)
+        n *= 2;
+      t = realloc(f->socks, n * sizeof(*t));
+      if (t == NULL)
+        return -1;
+      memset(t + f->nsocks, 0, (n - f->nsocks) * sizeof(*t));
+      f->socks = t;
+      f->nsocks = n;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+      return -1;
+    if (uv_poll_init_socket(f->loop, &s->poll, fd) != 0) {
+      free(s);
+      return -1;
+    }
+    s->f = f;
+    s->fd = fd;
+    s->poll.data = s;
+    f->socks[fd] = s;
+    f->open_handles++;
+  }
+  if (what & CURL_POLL_IN)
+    events |= UV_READABLE;
+  if (what & CURL_POLL_OUT)
+    events |= UV_WRITABLE;
+  uv_poll_start(&s->poll, events, on_poll);
+  return 0;
+}
+
+static int close_socket_cb(void *clientp, curl_socket_t fd) {
+  /* The watcher goes before the descriptor, so libuv never watches a
+   * closed (or reused) descriptor. */
+  sock_close(clientp, fd);
+  return close(fd);
+}
+
+static void on_curl_timer(uv_timer_t *t) {
+  uva_fetch_t *f = t->data;
+  int running = 0;
+  curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  drain(f);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
+  uva_fetch_t *f = userp;
+  (void) multi;
+  if (timeout_ms < 0)
+    uv_timer_stop(&f->curl_timer);
+  else
+    /* Zero becomes a 0 ms libuv timer: libcurl is called back from the
+     * loop, never from inside its own callback. */
+    uv_timer_start(&f->curl_timer, on_curl_timer, (uint64_t) timeout_ms, 0);
+  return 0;
+}
+
+/* ---- Waits for tokens and retries ------------------------------------- */
+
+static void on_wake(uv_timer_t *t) {
+  uva_fetch_t *f = t->data;
+  uint64_t now = uv_hrtime();
+  uva_fpool_t *p;
+  uint64_t next = 0;
+
+  f->wake_ns = 0;
+  for (p = f->pools; p != NULL; p = p->next)
+    uva__fpool_wake(p, now, &next);
+  pump_all(f);
+  uva__fetch_arm_wake(f);
+  update_refs(f);
+}
+
+void uva__fetch_arm_wake(uva_fetch_t *f) {
+  uva_fpool_t *p;
+  uint64_t next = 0;
+  uint64_t now;
+  uint64_t ms;
+
+  if (f->closing)
+    return;
+  /* Asking each pool for its next moment without serving anything. */
+  for (p = f->pools; p != NULL; p = p->next)
+    uva__fpool_wake(p, 0, &next);
+  if (next == 0) {
+    uv_timer_stop(&f->wake_timer);
+    f->wake_ns = 0;
+    return;
+  }
+  if (f->wake_ns == next)
+    return;
+  now = uv_hrtime();
+  /* Round up to whole ms, and refresh the cached loop time first, so the
+   * timer never fires before `next`. */
+  ms = next > now ? (next - now + 999999) / 1000000 : 0;
+  uv_update_time(f->loop);
+  uv_timer_start(&f->wake_timer, on_wake, ms, 0);
+  f->wake_ns = next;
+}
+
+/* ---- Delivery ---------------------------------------------------------- */
+
+static void on_flush(uv_check_t *c) {
+  uva_fetch_t *f = c->data;
+  uva_freq_t **batch;
+  size_t n;
+  size_t i;
+  size_t kept = 0;
+
+  uv_check_stop(&f->flush);
+  if (f->ndone == 0)
+    return;
+  batch = f->done;
+  n = f->ndone;
+  /* Cancelled ones are dropped here; the rest are the callee's. */
+  for (i = 0; i < n; i++) {
+    if (batch[i]->cancelled)
+      uva_freq_free(batch[i]);
+    else {
+      batch[i]->state = UVA__FREQ_DELIVERED;
+      batch[kept++] = batch[i];
+    }
+  }
+  /* A fresh list for whatever finishes while the callback runs. */
+  f->done = NULL;
+  f->ndone = 0;
+  f->done_cap = 0;
+  if (kept > 0)
+    f->cb(f, batch, kept);
+  free(batch);
+}
+
+void uva__fetch_finish(uva_fetch_t *f, uva_freq_t *r) {
+  uva_fpool_t *p = r->pool;
+
+  if (r->easy != NULL) {
+    curl_multi_remove_handle(f->multi, r->easy);
+    if (f->nspare < 64) {
+      curl_easy_reset(r->easy);
+      f->spare[f->nspare++] = r->easy;
+    } else {
+      curl_easy_cleanup(r->easy);
+    }
+    r->easy = NULL;
+    f->running--;
+  }
+  /* The pool decides: a retry waits in the pool, else it is done. */
+  uva__fpool_done(p, r);
+  if (r->state == UVA__FREQ_WAITING) {
+    uva__fetch_arm_wake(f);
+    return;
+  }
+  r->pool = NULL;
+  if (f->ndone == f->done_cap) {
+    size_t cap = f->done_cap ? f->done_cap * 2 : 64;
+    uva_freq_t **d = realloc(f->done, cap * sizeof(*d));
+    if (d == NULL) {
+      /* Nowhere to put it: drop it rather than lose track of memory. */
+      uva_freq_free(r);
+      return;
+    }
+    f->done = d;
+    f->done_cap = cap;
+  }
+  r->state = UVA__FREQ_DONE;
+  f->done[f->ndone++] = r;
+  uv_check_start(&f->flush, on_flush);
+}
+
+void uva__fetch_start(uva_fetch_t *f, uva_freq_t *r) {
+  CURL *easy;
+  int err;
+
+  if (f->nspare > 0)
+    easy = f->spare[--f->nspare];
+  else
+    easy = curl_easy_init();
+  if (easy == NULL) {
+    r->res.curl_code = CURLE_OUT_OF_MEMORY;
+    uva__freq_collect(r, CURLE_OUT_OF_MEMORY);
+    uva__fetch_finish(f, r);
+    return;
+  }
+  err = uva__freq_setup(r, easy, uva_fetch_features());
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, f);
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, r);
+  r->easy = easy;
+  r->state = UVA__FREQ_RUNNING;
+  if (r->start_ns == 0)
+    r->start_ns = uv_hrtime();
+  if (err == CURLE_OK && curl_multi_add_handle(f->multi, easy) == CURLM_OK) {
+    f->running++;
+    uv_ref((uv_handle_t *) &f->curl_timer);
+    return;
+  }
+  /* Not added: finish it as a failed attempt without a multi handle. */
+  r->easy = NULL;
+  curl_easy_cleanup(easy);
+  uva__freq_collect(r, err != CURLE_OK ? (CURLcode) err : CURLE_FAILED_INIT);
+  uva__fetch_finish(f, r);
+}
+
+/* ---- Engine ------------------------------------------------------------ */
+
+uva_fetch_t *uva_fetch_new(uv_loop_t *loop, uva_fetch_done_cb cb, void *data,
+                           int *err) {
+  uva_fetch_t *f;
+
+  uv_once(&global_once, global_init);
+  if (global_err != 0) {
+    *err = global_err;
+    return NULL;
+  }
+  f = calloc(1, sizeof(*f));
+  if (f == NULL) {
+    *err = UV_ENOMEM;
+    return NULL;
+  }
+  f->spare = malloc(64 * sizeof(*f->spare));
+  f->multi = curl_multi_init();
+  if (f->multi == NULL || f->spare == NULL) {
+    if (f->multi != NULL)
+      curl_multi_cleanup(f->multi);
+    free(f->spare);
+    free(f);
+    *err = UV_ENOMEM;
+    return NULL;
+  }
+  f->data = data;
+  f->loop = loop;
+  f->cb = cb;
+  uv_timer_init(loop, &f->curl_timer);
+  uv_timer_init(loop, &f->wake_timer);
+  uv_check_init(loop, &f->flush);
+  f->curl_timer.data = f;
+  f->wake_timer.data = f;
+  f->flush.data = f;
+  f->open_handles = 3;
+  uv_unref((uv_handle_t *) &f->curl_timer);
+  curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
+  curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+  curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
+  curl_multi_setopt(f->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
+  *err = 0;
+  return f;
+}
+
+static void free_list(uva__flist_t *l) {
+  uva_freq_t *r;
+  while ((r = l->head) != NULL) {
+    uva__flist_remove(l, r);
+    uva_freq_free(r);
+  }
+}
+
+void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb) {
+  uva_fpool_t *p;
+  size_t i;
+
+  f->closing = 1;
+  f->close_cb = close_cb;
+  /* Running transfers leave the multi handle first. */
+  for (p = f->pools; p != NULL; p = p->next) {
+    uva_freq_t *r;
+    while ((r = p->running.head) != NULL) {
+      uva__flist_remove(&p->running, r);
+      curl_multi_remove_handle(f->multi, r->easy);
+      curl_easy_cleanup(r->easy);
+      r->easy = NULL;
+      uva_freq_free(r);
+    }
+    free_list(&p->queue);
+    free_list(&p->waiting);
+  }
+  for (i = 0; i < f->ndone; i++)
+    uva_freq_free(f->done[i]);
+  f->ndone = 0;
+  while ((p = f->pools) != NULL) {
+    f->pools = p->next;
+    uva__fpool_free(p);
+  }
+  /* Closing the connections calls close_socket_cb, which closes the
+   * watchers; any left (sockets libcurl closed itself) close below. */
+  curl_multi_cleanup(f->multi);
+  f->multi = NULL;
+  for (i = 0; i < f->nspare; i++)
+    curl_easy_cleanup(f->spare[i]);
+  f->nspare = 0;
+  for (i = 0; i < f->nsocks; i++)
+    if (f->socks[i] != NULL)
+      sock_close(f, (curl_socket_t) i);
+  uv_close((uv_handle_t *) &f->curl_timer, on_handle_closed);
+  uv_close((uv_handle_t *) &f->wake_timer, on_handle_closed);
+  uv_close((uv_handle_t *) &f->flush, on_handle_closed);
+}
+
+/* ---- Requests ---------------------------------------------------------- */
+
+int uva_fetch_submit(uva_fpool_t *p, uva_freq_t *r) {
+  if (p->closing || p->f->closing)
+    return UVA_EBADSTATE;
+  if (r->state != UVA__FREQ_NEW)
+    return UVA_EBADSTATE;
+  r->f = p->f;
+  r->pool = p;
+  r->state = UVA__FREQ_QUEUED;
+  uva__flist_push(&p->queue, r);
+  p->stats.queued++;
+  uva__fpool_pump(p);
+  update_refs(p->f);
+  return 0;
+}
+
+void uva_fetch_cancel(uva_freq_t *r) {
+  uva_fetch_t *f = r->f;
+  uva_fpool_t *p = r->pool;
+
+  switch (r->state) {
+    case UVA__FREQ_QUEUED:
+      uva__flist_remove(&p->queue, r);
+      p->stats.queued--;
+      break;
+    case UVA__FREQ_WAITING:
+      uva__flist_remove(&p->waiting, r);
+      p->stats.queued--;
+      uva__fetch_arm_wake(f);
+      break;
+    case UVA__FREQ_RUNNING:
+      uva__flist_remove(&p->running, r);
+      curl_multi_remove_handle(f->multi, r->easy);
+      curl_easy_cleanup(r->easy);
+      r->easy = NULL;
+      f->running--;
+      p->active--;
+      p->stats.active--;
+      if (r->fhost != NULL)
+        r->fhost->active--;
+      break;
+    case UVA__FREQ_DONE:
+      r->cancelled = 1;  /* Dropped at delivery. */
+      return;
+    default:
+      uva_freq_free(r);
+      return;
+  }
+  r->pool = NULL;
+  uva_freq_free(r);
+  if (p->closing && p->active == 0 && p->queue.len == 0 &&
+      p->waiting.len == 0) {
+    uva__fpool_free(p);
+  } else {
+    uva__fpool_pump(p);
+  }
+  update_refs(f);
+}

@@ -1,0 +1,137 @@
+/* fetch_internal.h: the fetcher's structs, shared by fetch*.c only. */
+#ifndef UVA_FETCH_INTERNAL_H
+#define UVA_FETCH_INTERNAL_H
+
+#include <curl/curl.h>
+
+#include "uva.h"
+
+/* A doubly linked list through the requests (queue, retry waits). */
+typedef struct uva__flist_s {
+  uva_freq_t *head;
+  uva_freq_t *tail;
+  size_t len;
+} uva__flist_t;
+
+typedef enum {
+  UVA__FREQ_NEW = 0,
+  UVA__FREQ_QUEUED,   /* In pool->queue. */
+  UVA__FREQ_WAITING,  /* In pool->waiting until due_ns (a retry). */
+  UVA__FREQ_RUNNING,  /* In the multi handle. */
+  UVA__FREQ_DONE,     /* In f->done, not yet delivered. */
+  UVA__FREQ_DELIVERED
+} uva__freq_state;
+
+/* Per-host count of running transfers (only kept when per_host is set). */
+typedef struct uva__fhost_s {
+  char *name;
+  uint32_t active;
+} uva__fhost_t;
+
+struct uva_freq_s {
+  void *data;
+  uva_fetch_t *f;
+  uva_fpool_t *pool;
+  uva_freq_t *prev;
+  uva_freq_t *next;
+  uva__freq_state state;
+  int cancelled;
+
+  /* What to send. */
+  char *url;
+  char *method;
+  char *host;          /* "host:port" key for the per-host limit. */
+  struct curl_slist *headers;
+  char *body;
+  size_t body_len;
+  int has_body;
+  int idempotent;
+  uva_freq_opts_t o;   /* Numbers only; its pointers are not kept. */
+
+  /* While running. */
+  CURL *easy;
+  uva__fhost_t *fhost;
+  uint64_t due_ns;     /* When a waiting retry may go. */
+  uint64_t start_ns;   /* Start of the first attempt. */
+  int too_large;
+  int64_t content_length;
+  size_t body_cap;
+  size_t headers_cap;
+  char errbuf[CURL_ERROR_SIZE];
+
+  uva_fresult_t res;
+};
+
+struct uva_fpool_s {
+  void *data;
+  uva_fetch_t *f;
+  uva_fpool_t *next;
+  uva_fpool_opts_t o;
+  uva__flist_t queue;
+  uva__flist_t waiting;
+  uva__flist_t running;
+  uint32_t active;
+  int closing;
+  /* Token bucket for per_second. */
+  double tokens;
+  double capacity;
+  uint64_t last_ns;
+  /* Per-host counts. */
+  uva__fhost_t *hosts;
+  uint32_t nhosts;
+  uint32_t hosts_cap;
+  uva_fpool_stats_t stats;
+};
+
+typedef struct uva__fsock_s {
+  uv_poll_t poll;
+  uva_fetch_t *f;
+  curl_socket_t fd;
+} uva__fsock_t;
+
+struct uva_fetch_s {
+  void *data;
+  uv_loop_t *loop;
+  CURLM *multi;
+  uva_fetch_done_cb cb;
+  uv_timer_t curl_timer;   /* libcurl's timeout. */
+  uv_timer_t wake_timer;   /* A token or a retry is due. */
+  uv_check_t flush;        /* Delivers f->done once per loop turn. */
+  uint64_t wake_ns;        /* What wake_timer is armed for, 0: not armed. */
+  uva__fsock_t **socks;    /* By descriptor. */
+  size_t nsocks;
+  uva_freq_t **done;
+  size_t ndone;
+  size_t done_cap;
+  CURL **spare;            /* Easy handles kept for reuse. */
+  size_t nspare;
+  uva_fpool_t *pools;
+  uint32_t running;        /* Transfers in the multi handle. */
+  int flushing;
+  int closing;
+  int open_handles;
+  uva_fetch_close_cb close_cb;
+};
+
+/* fetch.c */
+void uva__fetch_start(uva_fetch_t *f, uva_freq_t *r);
+void uva__fetch_arm_wake(uva_fetch_t *f);
+void uva__fetch_finish(uva_fetch_t *f, uva_freq_t *r);
+
+/* fetch_pool.c */
+void uva__fpool_pump(uva_fpool_t *p);
+void uva__fpool_wake(uva_fpool_t *p, uint64_t now, uint64_t *next_ns);
+void uva__fpool_done(uva_fpool_t *p, uva_freq_t *r);
+void uva__fpool_free(uva_fpool_t *p);
+void uva__flist_push(uva__flist_t *l, uva_freq_t *r);
+void uva__flist_unshift(uva__flist_t *l, uva_freq_t *r);
+void uva__flist_remove(uva__flist_t *l, uva_freq_t *r);
+
+/* fetch_req.c */
+int uva__freq_setup(uva_freq_t *r, CURL *easy, int features);
+void uva__freq_collect(uva_freq_t *r, CURLcode code);
+void uva__freq_reset_response(uva_freq_t *r);
+int uva__freq_should_retry(const uva_freq_t *r, uint32_t retries,
+                           double max_retry_after, double *retry_after_ms);
+
+#endif /* UVA_FETCH_INTERNAL_H */

@@ -1,0 +1,501 @@
+/* fetch_req.c: one request: its easy-handle options, the body and header
+ * callbacks, the result copied out at the end, and the retry rule. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fetch_internal.h"
+
+static char *dup_str(const char *s) {
+  return s != NULL ? strdup(s) : NULL;
+}
+
+/* "host:port" of an http(s) URL, lower case, without user info. */
+static char *host_key(const char *url) {
+  const char *p = strstr(url, "://");
+  const char *end;
+  const char *at;
+  char *key;
+  size_t i;
+  size_t n;
+
+  p = p != NULL ? p + 3 : url;
+  end = p + strcspn(p, "/?#");
+  for (at = p; at < end; at++) {
+    if (*at == '@') {
+      p = at + 1;
+    }
+  }
+  n = (size_t) (end - p);
+  key = malloc(n + 1);
+  if (key == NULL)
+    return NULL;
+  for (i = 0; i < n; i++)
+    key[i] = (char) tolower((unsigned char) p[i]);
+  key[n] = '\0';
+  return key;
+}
+
+static int method_is_idempotent(const char *m) {
+  static const char *const ok[] = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE",
+                                   "TRACE"};
+  size_t i;
+  for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+    if (strcmp(m, ok[i]) == 0)
+      return 1;
+  return 0;
+}
+
+int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
+  uva_freq_t *r = calloc(1, sizeof(*r));
+  size_t i;
+  int has_expect = 0;
+
+  if (r == NULL)
+    return UV_ENOMEM;
+  r->data = data;
+  r->o = *o;
+  r->o.url = NULL;
+  r->o.method = NULL;
+  r->o.headers = NULL;
+  r->o.body = NULL;
+  r->url = dup_str(o->url);
+  r->method = dup_str(o->method != NULL ? o->method : "GET");
+  r->host = r->url != NULL ? host_key(r->url) : NULL;
+  if (r->url == NULL || r->method == NULL || r->host == NULL)
+    goto fail;
+  for (i = 0; i < o->nheaders; i++) {
+    struct curl_slist *l = curl_slist_append(r->headers, o->headers[i]);
+    if (l == NULL)
+      goto fail;
+    r->headers = l;
+    if (strncasecmp(o->headers[i], "expect:", 7) == 0)
+      has_expect = 1;
+  }
+  if (o->has_body && !has_expect) {
+    /* No "Expect: 100-continue" round trip before a body. */
+    struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
+    if (l == NULL)
+      goto fail;
+    r->headers = l;
+  }
+  if (o->has_body) {
+    r->body = malloc(o->body_len ? o->body_len : 1);
+    if (r->body == NULL)
+      goto fail;
+    if (o->body_len)
+      memcpy(r->body, o->body, o->body_len);
+    r->body_len = o->body_len;
+    r->has_body = 1;
+  }
+  r->idempotent = method_is_idempotent(r->method);
+  r->content_length = -1;
+  *out = r;
+  return 0;
+
+fail:
+  uva_freq_free(r);
+  return UV_ENOMEM;
+}
+
+void *uva_freq_data(const uva_freq_t *r) {
+  return r->data;
+}
+
+uva_fpool_t *uva_freq_pool(const uva_freq_t *r) {
+  return r->pool;
+}
+
+const uva_fresult_t *uva_freq_result(const uva_freq_t *r) {
+  return &r->res;
+}
+
+uint8_t *uva_freq_take_body(uva_freq_t *r, size_t *len) {
+  uint8_t *b = r->res.body;
+  *len = r->res.body_len;
+  r->res.body = NULL;
+  r->res.body_len = 0;
+  r->body_cap = 0;
+  return b;
+}
+
+void uva_freq_free(uva_freq_t *r) {
+  if (r == NULL)
+    return;
+  free(r->url);
+  free(r->method);
+  free(r->host);
+  free(r->body);
+  curl_slist_free_all(r->headers);
+  free(r->res.headers);
+  free(r->res.body);
+  free((char *) r->res.url);
+  free(r);
+}
+
+/* ---- libcurl callbacks: they touch only the request ------------------- */
+
+static int reserve(char **buf, size_t *cap, size_t need) {
+  size_t n;
+  char *b;
+  if (need <= *cap)
+    return 0;
+  n = *cap ? *cap : 256;
+  while (n < need)
+    n *= 2;
+  b = realloc(*buf, n);
+  if (b == NULL)
+    return -1;
+  *buf = b;
+  *cap = n;
+  return 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
+  uva_freq_t *r = arg;
+  size_t n = size * nmemb;
+  size_t need = r->res.body_len + n;
+
+  if (r->o.max_body > 0 && (double) need > r->o.max_body) {
+    r->too_large = 1;
+    return 0;  /* Ends the transfer with CURLE_WRITE_ERROR. */
+  }
+  if (need > r->body_cap) {
+    /* The first chunk sizes the buffer from Content-Length when known. */
+    size_t hint = r->res.body_len == 0 && r->content_length > 0 &&
+                          (r->o.max_body <= 0 ||
+                           (double) r->content_length <= r->o.max_body)
+                      ? (size_t) r->content_length
+                      : 0;
+    if (hint > need && r->body_cap == 0) {
+      char *b = malloc(hint);
+      if (b == NULL)
+        return 0;
+      r->res.body = (uint8_t *) b;
+      r->body_cap = hint;
+    } else if (reserve((char **) &r->res.body, &r->body_cap, need) != 0) {
+      return 0;
+    }
+  }
+  memcpy(r->res.body + r->res.body_len, data, n);
+  r->res.body_len = need;
+  return n;
+}
+
+/* Each header line: a status line starts a new response (after a redirect
+ * or a 100), the others become "name\0value\0" with the name in lower
+ * case and the value trimmed. */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
+  uva_freq_t *r = arg;
+  size_t n = size * nmemb;
+  size_t len = n;
+  size_t colon;
+  size_t vs;
+  size_t i;
+  char *out;
+
+  while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n'))
+    len--;
+  if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+    r->res.headers_len = 0;
+    r->content_length = -1;
+    return n;
+  }
+  if (len == 0)
+    return n;
+  if (data[0] == ' ' || data[0] == '\t') {
+    /* An obsolete folded line continues the previous value. */
+    if (r->res.headers_len == 0)
+      return n;
+    vs = 0;
+    while (vs < len && (data[vs] == ' ' || data[vs] == '\t'))
+      vs++;
+    if (reserve(&r->res.headers, &r->headers_cap,
+                r->res.headers_len + len - vs + 1) != 0)
+      return 0;
+    out = r->res.headers + r->res.headers_len - 1;  /* Over the NUL. */
+    *out++ = ' ';
+    memcpy(out, data + vs, len - vs);
+    r->res.headers_len += len - vs;
+    r->res.headers[r->res.headers_len - 1] = '\0';
+    return n;
+  }
+  for (colon = 0; colon < len && data[colon] != ':'; colon++)
+    ;
+  if (colon == len || colon == 0)
+    return n;  /* Not a header; libcurl judges malformed responses. */
+  vs = colon + 1;
+  while (vs < len && (data[vs] == ' ' || data[vs] == '\t'))
+    vs++;
+  while (len > vs && (data[len - 1] == ' ' || data[len - 1] == '\t'))
+    len--;
+  if (reserve(&r->res.headers, &r->headers_cap,
+              r->res.headers_len + colon + 1 + (len - vs) + 1) != 0)
+    return 0;
+  out = r->res.headers + r->res.headers_len;
+  for (i = 0; i < colon; i++)
+    out[i] = (char) tolower((unsigned char) data[i]);
+  out[colon] = '\0';
+  memcpy(out + colon + 1, data + vs, len - vs);
+  out[colon + 1 + len - vs] = '\0';
+  if (colon == 14 && memcmp(out, "content-length", 14) == 0)
+    r->content_length = strtoll(out + colon + 1, NULL, 10);
+  r->res.headers_len += colon + 1 + (len - vs) + 1;
+  return n;
+}
+
+/* ---- Setup ------------------------------------------------------------- */
+
+#define SET(opt, val)                                        \
+  do {                                                       \
+    CURLcode c_ = curl_easy_setopt(easy, opt, val);          \
+    if (c_ != CURLE_OK)                                      \
+      return (int) c_;                                       \
+  } while (0)
+
+int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
+  const uva_freq_opts_t *o = &r->o;
+  int tls = strncasecmp(r->url, "https:", 6) == 0;
+  long version;
+
+  r->errbuf[0] = '\0';
+  r->too_large = 0;
+  r->res.attempts++;
+  SET(CURLOPT_URL, r->url);
+  SET(CURLOPT_ERRORBUFFER, r->errbuf);
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_WRITEFUNCTION, on_body);
+  SET(CURLOPT_WRITEDATA, r);
+  SET(CURLOPT_HEADERFUNCTION, on_header);
+  SET(CURLOPT_HEADERDATA, r);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+  SET(CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  SET(CURLOPT_REDIR_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  if (o->max_redirects > 0) {
+    SET(CURLOPT_FOLLOWLOCATION, 1L);
+    SET(CURLOPT_MAXREDIRS, (long) o->max_redirects);
+  }
+  if (o->decompress)
+    SET(CURLOPT_ACCEPT_ENCODING, "");  /* Every encoding libcurl has. */
+  if (o->timeout > 0)
+    SET(CURLOPT_TIMEOUT_MS, (long) o->timeout);
+  if (o->connect_timeout > 0)
+    SET(CURLOPT_CONNECTTIMEOUT_MS, (long) o->connect_timeout);
+  if (o->max_body > 0)
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) o->max_body);
+
+  if (o->http2 < 0 || !(features & UVA_FETCH_HTTP2))
+    version = CURL_HTTP_VERSION_1_1;
+  else if (tls)
+    version = CURL_HTTP_VERSION_2TLS;
+  else if (o->http2 > 0 && (features & UVA_FETCH_H2C_REUSE))
+    version = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+  else
+    version = CURL_HTTP_VERSION_1_1;
+  SET(CURLOPT_HTTP_VERSION, version);
+  if (version != CURL_HTTP_VERSION_1_1)
+    SET(CURLOPT_PIPEWAIT, 1L);  /* Wait to multiplex, not a new connection. */
+
+  if (r->headers != NULL)
+    SET(CURLOPT_HTTPHEADER, r->headers);
+  if (strcmp(r->method, "GET") == 0 && !r->has_body) {
+    /* The default. */
+  } else if (strcmp(r->method, "HEAD") == 0) {
+    SET(CURLOPT_NOBODY, 1L);
+  } else if (strcmp(r->method, "POST") == 0) {
+    /* POST (not a custom method) so that a 303 turns into a GET. */
+    SET(CURLOPT_POST, 1L);
+  } else {
+    SET(CURLOPT_CUSTOMREQUEST, r->method);
+  }
+  if (r->has_body) {
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
+    SET(CURLOPT_POSTFIELDS, r->body);  /* Ours until the request is freed. */
+  }
+  return 0;
+}
+
+/* ---- Results ----------------------------------------------------------- */
+
+static const char *error_name(const uva_freq_t *r, CURLcode code, int os) {
+  switch (code) {
+    case CURLE_OK:
+      return NULL;
+    case CURLE_COULDNT_CONNECT:
+      if (os == EHOSTUNREACH)
+        return "EHOSTUNREACH";
+      if (os == ENETUNREACH)
+        return "ENETUNREACH";
+      if (os == ETIMEDOUT)
+        return "ETIMEDOUT";
+      return "ECONNREFUSED";
+    case CURLE_OPERATION_TIMEDOUT:
+      return "ETIMEDOUT";
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return "ENOTFOUND";
+    case CURLE_TOO_MANY_REDIRECTS:
+      return "EMAXREDIRECTS";
+    case CURLE_FILESIZE_EXCEEDED:
+      return "EBODYTOOLARGE";
+    case CURLE_WRITE_ERROR:
+      return r->too_large ? "EBODYTOOLARGE" : "ENOMEM";
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return "EPROTONOSUPPORT";
+    case CURLE_URL_MALFORMAT:
+      return "ERR_INVALID_URL";
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return "ECONNRESET";
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+      return "EPROTO";
+    case CURLE_OUT_OF_MEMORY:
+      return "ENOMEM";
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+      return "ETLS";
+    default:
+      return "EFETCH";
+  }
+}
+
+void uva__freq_collect(uva_freq_t *r, CURLcode code) {
+  CURL *e = r->easy;
+  long status = 0;
+  long version = 0;
+  long redirects = 0;
+  long os = 0;
+  curl_off_t t[5] = {0, 0, 0, 0, 0};
+  char *url = NULL;
+
+  r->res.curl_code = (int) code;
+  if (e != NULL) {
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
+    curl_easy_getinfo(e, CURLINFO_REDIRECT_COUNT, &redirects);
+    curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os);
+    curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &t[0]);
+    curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &t[1]);
+    curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &t[2]);
+    curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &t[3]);
+    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &t[4]);
+    if (redirects > 0)
+      curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url);
+  }
+  r->res.os_errno = (int) os;
+  r->res.error = error_name(r, code, (int) os);
+  r->res.status = code == CURLE_OK ? (int) status : 0;
+  switch (version) {
+    case CURL_HTTP_VERSION_1_0: r->res.http_version = 10; break;
+    case CURL_HTTP_VERSION_1_1: r->res.http_version = 11; break;
+    case CURL_HTTP_VERSION_2_0: r->res.http_version = 20; break;
+#ifdef CURL_HTTP_VERSION_3
+    case CURL_HTTP_VERSION_3: r->res.http_version = 30; break;
+#endif
+    default: r->res.http_version = 0;
+  }
+  r->res.redirects = (int) redirects;
+  free((char *) r->res.url);
+  r->res.url = url != NULL ? strdup(url) : NULL;
+  r->res.message = r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(code);
+  if (code == CURLE_OK)
+    r->res.message = "";
+  /* dns, connect, tls: each phase's own time; firstByte, total: from the
+   * start of the attempt. */
+  r->res.timings[0] = (double) t[0] / 1000.0;
+  r->res.timings[1] = t[1] > t[0] ? (double) (t[1] - t[0]) / 1000.0 : 0;
+  r->res.timings[2] = t[2] > t[1] ? (double) (t[2] - t[1]) / 1000.0 : 0;
+  r->res.timings[3] = (double) t[3] / 1000.0;
+  r->res.timings[4] = (double) t[4] / 1000.0;
+  r->res.duration = (double) (uv_hrtime() - r->start_ns) / 1e6;
+  if (r->res.error != NULL) {
+    /* A failed attempt keeps no partial body or headers. */
+    r->res.body_len = 0;
+    r->res.headers_len = 0;
+  }
+}
+
+void uva__freq_reset_response(uva_freq_t *r) {
+  r->res.status = 0;
+  r->res.error = NULL;
+  r->res.body_len = 0;
+  r->res.headers_len = 0;
+  r->content_length = -1;
+}
+
+/* ---- Retry rule --------------------------------------------------------- */
+
+/* Retry-After in ms: delta seconds or an HTTP date; -1 if absent. */
+static double retry_after_ms(const uva_freq_t *r) {
+  const char *p = r->res.headers;
+  const char *end = p + r->res.headers_len;
+  while (p < end) {
+    const char *name = p;
+    const char *value = name + strlen(name) + 1;
+    p = value + strlen(value) + 1;
+    if (strcmp(name, "retry-after") != 0)
+      continue;
+    if (*value >= '0' && *value <= '9') {
+      char *e;
+      double s = strtod(value, &e);
+      return s * 1000.0;
+    } else {
+      time_t at = curl_getdate(value, NULL);
+      time_t now = time(NULL);
+      if (at == -1)
+        return -1;
+      return at > now ? (double) (at - now) * 1000.0 : 0;
+    }
+  }
+  return -1;
+}
+
+static int retryable_error(int code) {
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+int uva__freq_should_retry(const uva_freq_t *r, uint32_t retries,
+                           double max_retry_after, double *ra) {
+  int s = r->res.status;
+
+  *ra = -1;
+  if (r->cancelled || r->res.attempts > retries)
+    return 0;
+  if (!r->idempotent && !r->o.retry_any_method)
+    return 0;
+  if (r->res.error != NULL)
+    return retryable_error(r->res.curl_code);
+  if (s != 408 && s != 429 && s != 500 && s != 502 && s != 503 && s != 504)
+    return 0;
+  *ra = retry_after_ms(r);
+  if (*ra > max_retry_after)
+    return 0;  /* The server asks for longer than we are willing to wait. */
+  return 1;
+}
