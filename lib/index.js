@@ -10,7 +10,9 @@ const { limit, Semaphore } = require('./limit');
 const { RateLimiter } = require('./rate');
 const { Queue, producerConsumer } = require('./queue');
 const { attempt, timed } = require('./attempt');
-const { UvasyncError, TimeoutError, AbortError } = require('./errors');
+const { fetch, Response } = require('./fetch');
+const { Fetcher } = require('./fetcher');
+const { UvasyncError, TimeoutError, AbortError, FetchError } = require('./errors');
 
 module.exports = {
   delay,
@@ -25,7 +27,11 @@ module.exports = {
   producerConsumer,
   attempt,
   timed,
+  fetch,
+  Fetcher,
+  Response,
   UvasyncError,
   TimeoutError,
   AbortError,
+  FetchError,
 };

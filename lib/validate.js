@@ -80,4 +80,4 @@ function iterable(name, value) {
   throw typeError(name, 'an iterable or async iterable', value);
 }
 
-module.exports = { MAX_MS, describe, typeError, rangeError, ms, integer, between, fn, optionalFn, options, signal, iterable };
+module.exports = { MAX_MS, describe, typeError, rangeError, number, ms, integer, between, fn, optionalFn, options, signal, iterable };

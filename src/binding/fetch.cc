@@ -344,6 +344,13 @@ static Napi::Value NewFetchPool(const Napi::CallbackInfo &info) {
   return obj;
 }
 
+// fetchCloseIdle() → true if the kept-alive connections were closed.
+static Napi::Value FetchCloseIdle(const Napi::CallbackInfo &info) {
+  EnvCore *core = info.Env().GetInstanceData<Addon>()->core();
+  bool done = core->fetch != nullptr && !core->exiting && uva_fetch_close_idle(core->fetch);
+  return Napi::Boolean::New(info.Env(), done);
+}
+
 static Napi::Value SetFetchCallback(const Napi::CallbackInfo &info) {
   Addon *addon = info.Env().GetInstanceData<Addon>();
   addon->SetFetchCallback(info.Env(), info[0].As<Napi::Function>());
@@ -363,6 +370,7 @@ void InitFetch(Napi::Env env, Napi::Object exports, Addon *addon) {
   exports.Set("fetchNums", Napi::Float64Array::New(env, kFetchBatch * Addon::kFetchFields, ab, 0));
   exports.Set("newFetchPool", Napi::Function::New(env, NewFetchPool, "newFetchPool"));
   exports.Set("setFetchCallback", Napi::Function::New(env, SetFetchCallback, "setFetchCallback"));
+  exports.Set("fetchCloseIdle", Napi::Function::New(env, FetchCloseIdle, "fetchCloseIdle"));
   exports.Set("fetchFeatures", Napi::Number::New(env, uva_fetch_features()));
   exports.Set("curlVersion", Napi::String::New(env, uva_fetch_curl_version()));
 }

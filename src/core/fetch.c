@@ -93,13 +93,47 @@ static void sock_close(uva_fetch_t *f, curl_socket_t fd) {
 
 /* ---- Draining finished transfers -------------------------------------- */
 
+static void on_idle(uv_timer_t *t) {
+  uva_fetch_t *f = t->data;
+  f->idle_armed = 0;
+  uva_fetch_close_idle(f);
+}
+
 static void update_refs(uva_fetch_t *f) {
   /* libcurl may keep a timer for idle connections; it must not keep the
-   * process alive while nothing is in flight. */
-  if (f->running > 0)
+   * process alive while nothing is in flight.  A quiet spell closes the
+   * kept-alive connections (an unreferenced timer: it never holds the
+   * loop open). */
+  if (f->running > 0) {
     uv_ref((uv_handle_t *) &f->curl_timer);
-  else
+    if (f->idle_armed) {
+      uv_timer_stop(&f->idle_timer);
+      f->idle_armed = 0;
+    }
+  } else {
     uv_unref((uv_handle_t *) &f->curl_timer);
+    if (!f->idle_armed && !f->closing) {
+      uv_timer_start(&f->idle_timer, on_idle, UVA_FETCH_IDLE_MS, 0);
+      f->idle_armed = 1;
+    }
+  }
+}
+
+static CURLM *multi_new(uva_fetch_t *f);
+
+int uva_fetch_close_idle(uva_fetch_t *f) {
+  CURLM *m;
+  if (f->closing || f->running > 0)
+    return 0;
+  m = multi_new(f);
+  if (m == NULL)
+    return 0;
+  /* Cleaning up the old handle closes its connections (and, through
+   * close_socket_cb, their watchers). */
+  curl_multi_cleanup(f->multi);
+  f->multi = m;
+  uv_timer_stop(&f->curl_timer);
+  return 1;
 }
 
 static void pump_all(uva_fetch_t *f) {
@@ -387,7 +421,7 @@ uva_fetch_t *uva_fetch_new(uv_loop_t *loop, uva_fetch_done_cb cb, void *data,
     return NULL;
   }
   f->spare = malloc(64 * sizeof(*f->spare));
-  f->multi = curl_multi_init();
+  f->multi = multi_new(f);
   if (f->multi == NULL || f->spare == NULL) {
     if (f->multi != NULL)
       curl_multi_cleanup(f->multi);
@@ -402,18 +436,28 @@ uva_fetch_t *uva_fetch_new(uv_loop_t *loop, uva_fetch_done_cb cb, void *data,
   uv_timer_init(loop, &f->curl_timer);
   uv_timer_init(loop, &f->wake_timer);
   uv_check_init(loop, &f->flush);
+  uv_timer_init(loop, &f->idle_timer);
+  uv_unref((uv_handle_t *) &f->idle_timer);
+  f->idle_timer.data = f;
   f->curl_timer.data = f;
   f->wake_timer.data = f;
   f->flush.data = f;
-  f->open_handles = 3;
+  f->open_handles = 4;
   uv_unref((uv_handle_t *) &f->curl_timer);
-  curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-  curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
-  curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-  curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
-  curl_multi_setopt(f->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
   *err = 0;
   return f;
+}
+
+static CURLM *multi_new(uva_fetch_t *f) {
+  CURLM *m = curl_multi_init();
+  if (m == NULL)
+    return NULL;
+  curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  curl_multi_setopt(m, CURLMOPT_SOCKETDATA, f);
+  curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, timer_cb);
+  curl_multi_setopt(m, CURLMOPT_TIMERDATA, f);
+  curl_multi_setopt(m, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
+  return m;
 }
 
 static void free_list(uva__flist_t *l) {
@@ -463,6 +507,7 @@ void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb) {
   uv_close((uv_handle_t *) &f->curl_timer, on_handle_closed);
   uv_close((uv_handle_t *) &f->wake_timer, on_handle_closed);
   uv_close((uv_handle_t *) &f->flush, on_handle_closed);
+  uv_close((uv_handle_t *) &f->idle_timer, on_handle_closed);
 }
 
 /* ---- Requests ---------------------------------------------------------- */

@@ -347,6 +347,9 @@ static const char *error_name(const uva_freq_t *r, CURLcode code, int os) {
     case CURLE_WRITE_ERROR:
       return r->too_large ? "EBODYTOOLARGE" : "ENOMEM";
     case CURLE_UNSUPPORTED_PROTOCOL:
+      /* Also what libcurl says of a reply that is not HTTP at all. */
+      if (strstr(r->errbuf, "HTTP/0.9") != NULL)
+        return "EPROTO";
       return "EPROTONOSUPPORT";
     case CURLE_URL_MALFORMAT:
       return "ERR_INVALID_URL";

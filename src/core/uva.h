@@ -299,6 +299,11 @@ void *uva_fetch_data(const uva_fetch_t *f);
 /* Frees every request and pool without calling cb, closes the handles, and
  * calls close_cb(data) when the last one is closed. */
 void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb);
+/* Closes the kept-alive connections if no transfer is running (returns 1),
+ * else does nothing (0).  The engine does this by itself after
+ * UVA_FETCH_IDLE_MS without a transfer. */
+#define UVA_FETCH_IDLE_MS 4000
+int uva_fetch_close_idle(uva_fetch_t *f);
 
 typedef struct uva_fpool_opts_s {
   uint32_t concurrency;     /* 0: no limit. */

@@ -1,0 +1,246 @@
+'use strict';
+// Fetcher: requests scheduled through limits that live in C (concurrency,
+// per host, per second, retries), so starting the next transfer never waits
+// for JavaScript.
+
+const { binding } = require('./native');
+const { FetchError } = require('./errors');
+const validate = require('./validate');
+const { submit, checkUrl, readRequestOptions, headerLines, readHttp2 } = require('./fetch');
+
+const STREAM_WINDOW_UNLIMITED = 256;
+
+function countOption(name, value, fallback, min) {
+  if (value === undefined) return fallback;
+  validate.integer(name, value, min, true);
+  return value;
+}
+
+function rateOption(name, value, fallback) {
+  if (value === undefined) return fallback;
+  validate.number(name, value, 'a number of requests per second > 0 or `Infinity`');
+  if (!(value > 0)) throw validate.rangeError(name, 'a number of requests per second > 0 or `Infinity`', value);
+  return value;
+}
+
+function msOption(name, value, fallback, allowInfinity) {
+  if (value === undefined) return fallback;
+  validate.ms(name, value, allowInfinity);
+  return value;
+}
+
+/** What fetchAll() and stream() give for one URL; never thrown. */
+function toResult(url, res) {
+  return {
+    url, ok: res.ok, status: res.status, headers: res.headers, body: res.body, error: undefined,
+    durationMs: res.durationMs, attempts: res.attempts, response: res,
+  };
+}
+
+function toFailure(url, err) {
+  const t = err && err.timings;
+  return {
+    url, ok: false, status: 0, headers: {}, body: null, error: err,
+    durationMs: t ? t[5] : 0, attempts: (err && err.attempts) || 0, response: undefined,
+  };
+}
+
+class Fetcher {
+  /**
+   * @param {object} [options] concurrency (10), perSecond (5), perHost,
+   *   timeout (10000 ms, per attempt), retries (0), retryDelay (1000 ms),
+   *   maxRetryDelay (30000 ms), maxRetryAfter (60000 ms), headers, http2.
+   */
+  constructor(options) {
+    if (options !== undefined) validate.options('options', options);
+    const o = options || {};
+    const concurrency = countOption('options.concurrency', o.concurrency, 10, 1);
+    const perSecond = rateOption('options.perSecond', o.perSecond, 5);
+    const perHost = countOption('options.perHost', o.perHost, Infinity, 1);
+    const timeout = msOption('options.timeout', o.timeout, 10_000, true);
+    const retries = countOption('options.retries', o.retries, 0, 0);
+    if (retries === Infinity) throw validate.rangeError('options.retries', 'a finite integer ≥ 0', retries);
+    const retryDelay = msOption('options.retryDelay', o.retryDelay, 1000, false);
+    const maxRetryDelay = msOption('options.maxRetryDelay', o.maxRetryDelay, 30_000, false);
+    const maxRetryAfter = msOption('options.maxRetryAfter', o.maxRetryAfter, 60_000, false);
+    this._defaults = {
+      headers: o.headers,
+      headerLines: headerLines('options.headers', o.headers === undefined ? [] : o.headers),
+      timeout: timeout === Infinity ? 0 : timeout,
+      http2: o.http2 === undefined ? 0 : readHttp2('options.http2', o.http2),
+    };
+    this.concurrency = concurrency;
+    this.perSecond = perSecond;
+    this._pool = binding.newFetchPool(concurrency === Infinity ? 0 : concurrency,
+      perHost === Infinity ? 0 : perHost, perSecond === Infinity ? 0 : perSecond,
+      retries, retryDelay, maxRetryDelay, maxRetryAfter);
+    this._active = 0;
+    this._closed = false;
+    this._idle = [];
+    this._stats = new Float64Array(5);
+  }
+
+  /** One request through this fetcher's limits → Response (rejects with FetchError). */
+  fetch(url, options) {
+    url = checkUrl(url);
+    const o = readRequestOptions(options, this._defaults);
+    if (this._closed) {
+      return Promise.reject(new FetchError(`The fetcher is closed; cannot fetch ${url}`, 'ERR_FETCHER_CLOSED', url));
+    }
+    return submit(this._pool, this, url, o);
+  }
+
+  /**
+   * Every URL, results in input order; one URL's failure is its result's
+   * `error`, never a rejection.
+   */
+  fetchAll(urls, options) {
+    validate.iterable('urls', urls);
+    let onProgress;
+    let reqOptions;
+    if (options !== undefined) {
+      validate.options('options', options);
+      validate.optionalFn('options.onProgress', options.onProgress);
+      onProgress = options.onProgress;
+      const { onProgress: _, ...rest } = options;
+      reqOptions = rest;
+    }
+    const list = Array.isArray(urls) ? urls : [...urls];
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i] = checkUrl(list[i]);
+      } catch (err) {
+        throw new TypeError(err.message.replace('`url`', `\`urls[${i}]\``));
+      }
+    }
+    const total = list.length;
+    let done = 0;
+    const one = (url) => this.fetch(url, reqOptions).then((res) => toResult(url, res), (err) => toFailure(url, err))
+      .then((result) => {
+        done++;
+        if (onProgress !== undefined) onProgress(done, total, result);
+        return result;
+      });
+    return Promise.all(list.map(one));
+  }
+
+  /**
+   * Results in completion order as an async iterable. `urls` (an iterable or
+   * async iterable) is read lazily: at most a window of requests (twice the
+   * concurrency) is taken ahead of what you have consumed.
+   */
+  async* stream(urls, options) {
+    const it = iteratorOf(urls);
+    let reqOptions = {};
+    if (options !== undefined) {
+      validate.options('options', options);
+      reqOptions = { ...options };
+    }
+    const controller = new AbortController();
+    const outer = reqOptions.signal;
+    if (outer !== undefined) {
+      validate.signal('options.signal', outer);
+      if (outer.aborted) controller.abort(outer.reason);
+      else outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+    }
+    reqOptions.signal = controller.signal;
+    const window = this.concurrency === Infinity ? STREAM_WINDOW_UNLIMITED : Math.max(2, this.concurrency * 2);
+    const ready = [];
+    let head = 0;
+    let inflight = 0;
+    let exhausted = false;
+    let wake = null;
+    const arrive = (result) => {
+      ready.push(result);
+      inflight--;
+      if (wake !== null) {
+        const w = wake;
+        wake = null;
+        w();
+      }
+    };
+    try {
+      for (;;) {
+        while (!exhausted && inflight + ready.length - head < window) {
+          const step = await it.next();
+          if (step.done) {
+            exhausted = true;
+            break;
+          }
+          const url = step.value;
+          this.fetch(url, reqOptions).then((res) => arrive(toResult(url, res)), (err) => arrive(toFailure(url, err)));
+          inflight++;
+        }
+        if (head < ready.length) {
+          const r = ready[head];
+          ready[head++] = undefined;
+          if (head > 1024 && head * 2 > ready.length) {
+            ready.splice(0, head);
+            head = 0;
+          }
+          if (outer !== undefined && outer.aborted) throw r.error || new FetchError('aborted', 'ABORT_ERR', r.url);
+          yield r;
+          continue;
+        }
+        if (exhausted && inflight === 0) return;
+        await new Promise((resolve) => { wake = resolve; });
+      }
+    } finally {
+      // Leaving early (break, throw): stop what is still in flight.
+      controller.abort();
+      if (!exhausted && typeof it.return === 'function') await it.return();
+    }
+  }
+
+  /** Counts from the core: active, queued, done, failed, bytes. */
+  get stats() {
+    const s = this._stats;
+    this._pool.stats(s);
+    return { active: s[0], queued: s[1], done: s[2], failed: s[3], bytes: s[4] };
+  }
+
+  /**
+   * Takes no new requests; resolves when the ones under way have settled,
+   * and then closes the kept-alive connections if no other fetch is running.
+   */
+  close() {
+    if (!this._closed) {
+      this._closed = true;
+      this._pool.close();
+    }
+    if (this._active === 0) {
+      binding.fetchCloseIdle();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this._idle.push(resolve));
+  }
+
+  // Called by submit()/settle() for the requests of this fetcher.
+  started() {
+    this._active++;
+  }
+
+  settled() {
+    if (--this._active === 0 && this._idle.length > 0) {
+      const idle = this._idle;
+      this._idle = [];
+      // Kept-alive connections go too, unless another fetcher is busy.
+      binding.fetchCloseIdle();
+      for (const resolve of idle) resolve();
+    }
+  }
+}
+
+function iteratorOf(urls) {
+  if (urls !== null && typeof urls === 'object' && typeof urls[Symbol.asyncIterator] === 'function') {
+    return urls[Symbol.asyncIterator]();
+  }
+  validate.iterable('urls', urls);
+  const sync = urls[Symbol.iterator]();
+  return {
+    next: () => sync.next(),
+    return: typeof sync.return === 'function' ? () => sync.return() : undefined,
+  };
+}
+
+module.exports = { Fetcher };

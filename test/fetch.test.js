@@ -1,0 +1,277 @@
+'use strict';
+// fetch(): one request through libcurl, against real servers on 127.0.0.1.
+const assert = require('node:assert/strict');
+const zlib = require('node:zlib');
+const path = require('node:path');
+const { Worker } = require('node:worker_threads');
+const { fetch, FetchError, Fetcher } = require('..');
+const { startHttp, startRaw, closedPort, fdCount } = require('./helpers/servers');
+const { runNode, root } = require('./helpers');
+
+function echo(req, res) {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({
+      method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('latin1'),
+    }));
+  });
+}
+
+describe('fetch', () => {
+  let srv;
+  const big = Buffer.alloc(50 * 1024 * 1024, 'x');
+  before(async () => {
+    srv = await startHttp((req, res) => {
+      const u = new URL(req.url, 'http://x');
+      switch (u.pathname) {
+        case '/status': res.statusCode = Number(u.searchParams.get('code')); res.end('s'); return;
+        case '/headers':
+          res.setHeader('X-Multi', ['a', 'b']);
+          res.setHeader('Set-Cookie', ['a=1', 'b=2']);
+          res.end('h');
+          return;
+        case '/redirect': res.writeHead(302, { location: u.searchParams.get('to') }); res.end(); return;
+        case '/loop': res.writeHead(301, { location: '/loop' }); res.end(); return;
+        case '/see-other': res.writeHead(303, { location: '/echo' }); res.end(); return;
+        case '/gzip':
+          res.writeHead(200, { 'content-encoding': 'gzip' });
+          res.end(zlib.gzipSync('hello gzip'));
+          return;
+        case '/br':
+          res.writeHead(200, { 'content-encoding': 'br' });
+          res.end(zlib.brotliCompressSync('hello brotli'));
+          return;
+        case '/big': res.setHeader('content-length', big.length); res.end(big); return;
+        case '/chunked': res.write(Buffer.alloc(4096, 'c')); res.end(Buffer.alloc(4096, 'c')); return;
+        case '/never': return; // Accepts, never answers.
+        case '/slow': setTimeout(() => res.end('late'), 200); return;
+        case '/reset':
+          res.writeHead(200, { 'content-length': 100000 });
+          res.write(Buffer.alloc(1000, 'r'));
+          setTimeout(() => req.socket.destroy(), 20);
+          return;
+        default: echo(req, res);
+      }
+    });
+  });
+  after(() => srv.stop());
+
+  it('gets a response: status, lower-case headers, a Buffer body, text() and json(), timings', async () => {
+    const res = await fetch(`${srv.url}/echo?x=1`);
+    assert.equal(res.status, 200);
+    assert.equal(res.ok, true);
+    assert.equal(res.httpVersion, '1.1');
+    assert.equal(res.redirected, false);
+    assert.equal(res.url, `${srv.url}/echo?x=1`);
+    assert.ok(Buffer.isBuffer(res.body));
+    assert.equal(res.headers['content-type'], 'application/json');
+    const body = res.json();
+    assert.equal(body.url, '/echo?x=1');
+    assert.match(body.headers['user-agent'], /^uvasync\//);
+    assert.equal(typeof res.text(), 'string');
+    for (const k of ['dns', 'connect', 'tls', 'firstByte', 'total']) {
+      assert.equal(typeof res.timings[k], 'number', k);
+      assert.ok(res.timings[k] >= 0, k);
+    }
+    assert.ok(res.timings.total >= res.timings.firstByte);
+    assert.equal(res.attempts, 1);
+  });
+
+  it('takes a URL object', async () => {
+    const res = await fetch(new URL(`${srv.url}/echo`));
+    assert.equal(res.status, 200);
+  });
+
+  it('sends methods, bodies and headers', async () => {
+    const post = (await fetch(`${srv.url}/echo`, { method: 'POST', body: 'a=1', headers: { 'X-One': '1' } })).json();
+    assert.equal(post.method, 'POST');
+    assert.equal(post.body, 'a=1');
+    assert.equal(post.headers['x-one'], '1');
+    assert.equal(post.headers.expect, undefined, 'no Expect: 100-continue round trip');
+    const put = (await fetch(`${srv.url}/echo`, { method: 'put', body: Buffer.from([0, 1, 2, 255]) })).json();
+    assert.equal(put.method, 'PUT');
+    assert.deepEqual(Buffer.from(put.body, 'latin1'), Buffer.from([0, 1, 2, 255]));
+    const patch = (await fetch(`${srv.url}/echo`, { method: 'PATCH', body: new Uint8Array([65, 66]) })).json();
+    assert.equal(patch.method, 'PATCH');
+    assert.equal(patch.body, 'AB');
+    const del = (await fetch(`${srv.url}/echo`, { method: 'DELETE' })).json();
+    assert.equal(del.method, 'DELETE');
+    const head = await fetch(`${srv.url}/echo`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
+    const agent = (await fetch(`${srv.url}/echo`, { headers: [['User-Agent', 'me']] })).json();
+    assert.equal(agent.headers['user-agent'], 'me');
+    const map = (await fetch(`${srv.url}/echo`, { headers: new Map([['x-map', 'm']]) })).json();
+    assert.equal(map.headers['x-map'], 'm');
+  });
+
+  it('joins repeated response headers, keeps set-cookie as an array', async () => {
+    const res = await fetch(`${srv.url}/headers`);
+    assert.equal(res.headers['x-multi'], 'a, b');
+    assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
+  });
+
+  it('resolves HTTP error statuses', async () => {
+    for (const code of [404, 500, 503]) {
+      const res = await fetch(`${srv.url}/status?code=${code}`);
+      assert.equal(res.status, code);
+      assert.equal(res.ok, false);
+    }
+  });
+
+  it('follows redirects, reports the final URL, and honours maxRedirects', async () => {
+    const res = await fetch(`${srv.url}/redirect?to=/echo`);
+    assert.equal(res.status, 200);
+    assert.equal(res.redirected, true);
+    assert.equal(res.url, `${srv.url}/echo`);
+    const kept = await fetch(`${srv.url}/redirect?to=/echo`, { maxRedirects: 0 });
+    assert.equal(kept.status, 302);
+    assert.equal(kept.headers.location, '/echo');
+    await assert.rejects(fetch(`${srv.url}/loop`), (e) => e instanceof FetchError && e.code === 'EMAXREDIRECTS');
+    await assert.rejects(fetch(`${srv.url}/loop`, { maxRedirects: 2 }), { code: 'EMAXREDIRECTS' });
+    const seeOther = await fetch(`${srv.url}/see-other`, { method: 'POST', body: 'x' });
+    assert.equal(seeOther.json().method, 'GET', 'a 303 turns a POST into a GET');
+  });
+
+  it('refuses schemes other than http and https, also after a redirect', async () => {
+    assert.throws(() => fetch('file:///etc/passwd'), TypeError);
+    assert.throws(() => fetch('ftp://127.0.0.1/'), TypeError);
+    await assert.rejects(fetch(`${srv.url}/redirect?to=file:///etc/passwd`), { code: 'EPROTONOSUPPORT' });
+    await assert.rejects(fetch(`${srv.url}/redirect?to=ftp://127.0.0.1/x`), { code: 'EPROTONOSUPPORT' });
+  });
+
+  it('decompresses gzip and br, or hands over the raw bytes', async () => {
+    assert.equal((await fetch(`${srv.url}/gzip`)).text(), 'hello gzip');
+    assert.equal((await fetch(`${srv.url}/br`)).text(), 'hello brotli');
+    const raw = await fetch(`${srv.url}/gzip`, { decompress: false });
+    assert.equal(raw.headers['content-encoding'], 'gzip');
+    assert.equal(zlib.gunzipSync(raw.body).toString(), 'hello gzip');
+  });
+
+  it('receives a 50 MiB body, and stops at maxBodySize', async () => {
+    const res = await fetch(`${srv.url}/big`);
+    assert.equal(res.body.length, big.length);
+    assert.ok(res.body.equals(big));
+    await assert.rejects(fetch(`${srv.url}/big`, { maxBodySize: 1024 * 1024 }), { code: 'EBODYTOOLARGE' });
+    await assert.rejects(fetch(`${srv.url}/chunked`, { maxBodySize: 5000 }), { code: 'EBODYTOOLARGE' });
+    assert.equal((await fetch(`${srv.url}/chunked`, { maxBodySize: 8192 })).body.length, 8192);
+  });
+
+  it('times out against a server that accepts and never answers', async () => {
+    const t0 = performance.now();
+    await assert.rejects(fetch(`${srv.url}/never`, { timeout: 150 }), (e) => {
+      assert.equal(e.code, 'ETIMEDOUT');
+      assert.equal(e.url, `${srv.url}/never`);
+      assert.ok(e.curlCode > 0);
+      return true;
+    });
+    assert.ok(performance.now() - t0 >= 149);
+  });
+
+  it('reports a refused connection', async () => {
+    const port = await closedPort();
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/`), (e) => e instanceof FetchError && e.code === 'ECONNREFUSED');
+  });
+
+  it('reports a connection reset in the middle of the body', async () => {
+    await assert.rejects(fetch(`${srv.url}/reset`), { code: 'ECONNRESET' });
+  });
+
+  it('reports malformed responses', async () => {
+    const raw = await startRaw((s) => s.on('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\nxyz')));
+    const garbage = await startRaw((s) => s.on('data', () => s.end('this is not http\r\n\r\n')));
+    try {
+      await assert.rejects(fetch(raw.url), (e) => e instanceof FetchError && ['EPROTO', 'ECONNRESET'].includes(e.code));
+      await assert.rejects(fetch(garbage.url), (e) => e instanceof FetchError && e.code === 'EPROTO');
+    } finally {
+      await raw.stop();
+      await garbage.stop();
+    }
+  });
+
+  it('aborts before and during a request', async () => {
+    const before = srv.stats.requests;
+    const pre = AbortSignal.abort(new Error('why'));
+    await assert.rejects(fetch(`${srv.url}/echo`, { signal: pre }), (e) => {
+      assert.equal(e.code, 'ABORT_ERR');
+      assert.equal(e.name, 'AbortError');
+      assert.equal(e.cause.message, 'why');
+      return true;
+    });
+    assert.equal(srv.stats.requests, before, 'an aborted signal sends nothing');
+    const ac = new AbortController();
+    const p = fetch(`${srv.url}/never`, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    await assert.rejects(p, { code: 'ABORT_ERR' });
+    // The aborted transfer is gone: the next one works at once.
+    assert.equal((await fetch(`${srv.url}/echo`)).status, 200);
+  });
+
+  it('validates its arguments', () => {
+    assert.throws(() => fetch(), TypeError);
+    assert.throws(() => fetch('not a url'), /`url`/);
+    assert.throws(() => fetch('http://a b/'), TypeError);
+    assert.throws(() => fetch(`${srv.url}/`, { headers: { 'X-Bad': 'a\r\nInjected: 1' } }), /CR, LF/);
+    assert.throws(() => fetch(`${srv.url}/`, { headers: { 'Bad Name': 'a' } }), TypeError);
+    assert.throws(() => fetch(`${srv.url}/`, { method: 'GE T' }), /options.method/);
+    assert.throws(() => fetch(`${srv.url}/`, { timeout: -1 }), RangeError);
+    assert.throws(() => fetch(`${srv.url}/`, { maxRedirects: 1.5 }), RangeError);
+    assert.throws(() => fetch(`${srv.url}/`, { maxBodySize: 0 }), RangeError);
+    assert.throws(() => fetch(`${srv.url}/`, { body: 42 }), /options.body/);
+    assert.throws(() => fetch(`${srv.url}/`, { decompress: 'yes' }), TypeError);
+    assert.throws(() => fetch(`${srv.url}/`, { signal: {} }), /options.signal/);
+  });
+
+  it('runs 10,000 requests and leaves the descriptor count where it was', async function () {
+    this.timeout(60000);
+    const f = new Fetcher({ concurrency: 32, perSecond: Infinity });
+    await f.fetch(`${srv.url}/echo`); // Warm the engine (its handles are not per request).
+    await f.close();
+    await new Promise((r) => setTimeout(r, 100)); // The server closes its end.
+    const base = fdCount();
+    const g = new Fetcher({ concurrency: 64, perSecond: Infinity });
+    const all = await g.fetchAll(Array.from({ length: 10000 }, (_, i) => `${srv.url}/echo?i=${i}`));
+    assert.equal(all.filter((r) => r.status === 200).length, 10000);
+    assert.ok(fdCount() > base, 'connections were kept alive while fetching');
+    await g.close();
+    // The server's ends of the connections are in this process too: they
+    // close once the server has read the client's FIN.
+    for (let i = 0; i < 100 && fdCount() !== base; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(fdCount(), base);
+  });
+
+  it('works in worker threads, and survives a worker terminated with transfers in flight', async () => {
+    const entry = JSON.stringify(path.join(root, 'lib', 'index.js'));
+    const code = (body) => `const u = require(${entry}); const { parentPort, workerData } = require('node:worker_threads');\n${body}`;
+    const ok = new Worker(code(`u.fetch(workerData + '/echo').then((r) => parentPort.postMessage(r.status));`), { eval: true, workerData: srv.url });
+    assert.equal(await new Promise((r) => ok.once('message', r)), 200);
+    await new Promise((r) => ok.once('exit', r));
+    for (let i = 0; i < 3; i++) {
+      const w = new Worker(code(`
+        for (let i = 0; i < 50; i++) u.fetch(workerData + (i % 2 ? '/never' : '/slow')).catch(() => {});
+        const f = new u.Fetcher({ concurrency: 2 }); for (let i = 0; i < 20; i++) f.fetch(workerData + '/never').catch(() => {});
+        setTimeout(() => parentPort.postMessage('ready'), 30);`), { eval: true, workerData: srv.url });
+      await new Promise((r) => w.once('message', r));
+      assert.equal(await w.terminate(), 1);
+    }
+    assert.equal((await fetch(`${srv.url}/echo`)).status, 200, 'the main thread still fetches');
+  });
+
+  it('lets the process exit as soon as nothing is in flight', async () => {
+    const r = await runNode(`
+      const http = require('node:http'); const u = require('./lib');
+      const s = http.createServer((q, a) => a.end('ok')).listen(0, '127.0.0.1', async () => {
+        const url = 'http://127.0.0.1:' + s.address().port + '/';
+        const all = await Promise.all(Array.from({ length: 20 }, () => u.fetch(url)));
+        s.close(); s.closeAllConnections();
+        globalThis.t0 = performance.now();
+        process.on('exit', () => console.log(all.length, Math.round(performance.now() - globalThis.t0)));
+      });`);
+    assert.equal(r.code, 0, r.stderr);
+    const [n, ms] = r.stdout.trim().split(' ').map(Number);
+    assert.equal(n, 20);
+    assert.ok(ms < 1000, `exited ${ms} ms after the last response`);
+  });
+});
