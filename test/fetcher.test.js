@@ -1,0 +1,274 @@
+'use strict';
+// Fetcher: limits, retries, fetchAll, stream, HTTP/2, against real servers.
+const assert = require('node:assert/strict');
+const { Fetcher, FetchError } = require('..');
+const { FEATURES } = require('../lib/fetch');
+const { startHttp, startH2c, closedPort } = require('./helpers/servers');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+describe('Fetcher', () => {
+  let srv;
+  const hits = new Map(); // path → count, for the retry routes
+  before(async () => {
+    srv = await startHttp((req, res) => {
+      const u = new URL(req.url, 'http://x');
+      const n = (hits.get(u.pathname) || 0) + 1;
+      hits.set(u.pathname, n);
+      const wait = Number(u.searchParams.get('wait') || 0);
+      switch (u.pathname) {
+        case '/retry-after':
+          if (n === 1) { res.writeHead(503, { 'retry-after': '1' }); res.end(); return; }
+          res.end('after');
+          return;
+        case '/retry-date':
+          if (n === 1) {
+            res.writeHead(429, { 'retry-after': new Date(Date.now() + 1500).toUTCString() });
+            res.end();
+            return;
+          }
+          res.end('dated');
+          return;
+        case '/flaky': // 500 twice, then 200.
+          if (n <= 2) { res.statusCode = 500; res.end(); return; }
+          res.end('third time');
+          return;
+        case '/always503': res.statusCode = 503; res.end(); return;
+        case '/too-long': res.writeHead(503, { 'retry-after': '3600' }); res.end(); return;
+        default:
+          setTimeout(() => res.end(u.searchParams.get('id') || 'ok'), wait);
+      }
+    });
+  });
+  after(() => srv.stop());
+  beforeEach(() => hits.clear());
+
+  it('never runs more than `concurrency` requests at once, and reaches it', async () => {
+    const f = new Fetcher({ concurrency: 4, perSecond: Infinity });
+    srv.stats.maxActive = 0;
+    const all = await Promise.all(Array.from({ length: 40 }, (_, i) => f.fetch(`${srv.url}/?wait=20&id=${i}`)));
+    assert.equal(all.length, 40);
+    assert.equal(srv.stats.maxActive, 4);
+    await f.close();
+  });
+
+  it('caps each host at `perHost` while other hosts go ahead', async () => {
+    const other = await startHttp((req, res) => setTimeout(() => res.end('b'), 20));
+    try {
+      const f = new Fetcher({ concurrency: 10, perHost: 2, perSecond: Infinity });
+      srv.stats.maxActive = 0;
+      const urls = [];
+      for (let i = 0; i < 20; i++) urls.push(`${srv.url}/?wait=20`, `${other.url}/`);
+      const t0 = performance.now();
+      await f.fetchAll(urls);
+      assert.equal(srv.stats.maxActive, 2);
+      assert.equal(other.stats.maxActive, 2);
+      assert.ok(performance.now() - t0 >= 10 * 20, 'each host took its turns');
+      await f.close();
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('holds `perSecond` over about a second: the burst, then the rate', async () => {
+    const f = new Fetcher({ concurrency: 100, perSecond: 20 });
+    const arrivals = [];
+    const t0 = performance.now();
+    const ps = Array.from({ length: 60 }, () => f.fetch(`${srv.url}/`).then(() => arrivals.push(performance.now() - t0)));
+    await sleep(1000);
+    const inFirstSecond = arrivals.length;
+    // Burst of 20 at once, then 20/s: 40 by t = 1 s. Tolerance: ±3 for timer
+    // and scheduling slack on a busy machine.
+    assert.ok(inFirstSecond >= 37 && inFirstSecond <= 41, `${inFirstSecond} in the first second`);
+    await Promise.all(ps);
+    arrivals.sort((a, b) => a - b);
+    assert.ok(arrivals[59] >= 1950, `the 60th came at ${arrivals[59]} ms, not before 2 s`);
+    await f.close();
+  });
+
+  it('retries 503 with Retry-After in seconds and 429 with an HTTP date', async () => {
+    const f = new Fetcher({ retries: 2, retryDelay: 10, perSecond: Infinity });
+    let t0 = performance.now();
+    const a = await f.fetch(`${srv.url}/retry-after`);
+    assert.equal(a.status, 200);
+    assert.equal(a.text(), 'after');
+    assert.equal(a.attempts, 2);
+    assert.ok(performance.now() - t0 >= 990, 'waited the second it was told');
+    t0 = performance.now();
+    const b = await f.fetch(`${srv.url}/retry-date`);
+    assert.equal(b.text(), 'dated');
+    assert.equal(b.attempts, 2);
+    // An HTTP date has whole seconds: 1.5 s ahead is 0.5–1.5 s of waiting.
+    assert.ok(performance.now() - t0 >= 450);
+    await f.close();
+  });
+
+  it('retries 5xx with backoff, gives up after `retries`, and never retries a POST by default', async () => {
+    const f = new Fetcher({ retries: 3, retryDelay: 20, perSecond: Infinity });
+    const ok = await f.fetch(`${srv.url}/flaky`);
+    assert.equal(ok.text(), 'third time');
+    assert.equal(ok.attempts, 3);
+    const last = await f.fetch(`${srv.url}/always503`);
+    assert.equal(last.status, 503);
+    assert.equal(last.attempts, 4);
+    hits.clear();
+    const post = await f.fetch(`${srv.url}/always503`, { method: 'POST', body: 'x' });
+    assert.equal(post.attempts, 1);
+    assert.equal(hits.get('/always503'), 1);
+    const tooLong = await f.fetch(`${srv.url}/too-long`);
+    assert.equal(tooLong.attempts, 1, 'a Retry-After beyond maxRetryAfter is not waited for');
+    const none = await f.fetch(`${srv.url}/always503`, { retries: 0 });
+    assert.equal(none.attempts, 1);
+    await f.close();
+  });
+
+  it('retries network errors, then rejects with the last one and its attempts', async () => {
+    const port = await closedPort();
+    const f = new Fetcher({ retries: 2, retryDelay: 5, perSecond: Infinity });
+    await assert.rejects(f.fetch(`http://127.0.0.1:${port}/`), (e) => {
+      assert.ok(e instanceof FetchError);
+      assert.equal(e.code, 'ECONNREFUSED');
+      assert.equal(e.attempts, 3);
+      return true;
+    });
+    await f.close();
+  });
+
+  it('fetchAll: results in input order, progress for each, failures as results', async () => {
+    const port = await closedPort();
+    const f = new Fetcher({ concurrency: 8, perSecond: Infinity });
+    const urls = Array.from({ length: 30 }, (_, i) => `${srv.url}/?id=${i}&wait=${(30 - i) * 2}`);
+    urls[7] = `http://127.0.0.1:${port}/`;
+    urls[12] = `${srv.url}/always503`;
+    const progress = [];
+    const results = await f.fetchAll(urls, { onProgress: (done, total, r) => progress.push([done, total, r.url]) });
+    assert.equal(results.length, 30);
+    results.forEach((r, i) => assert.equal(r.url, urls[i]));
+    assert.equal(results[0].body.toString(), '0');
+    assert.equal(results[29].body.toString(), '29');
+    assert.equal(results[7].status, 0);
+    assert.equal(results[7].ok, false);
+    assert.equal(results[7].error.code, 'ECONNREFUSED');
+    assert.equal(results[12].status, 503);
+    assert.equal(results[12].ok, false);
+    assert.equal(results[12].error, undefined);
+    for (const r of results) {
+      assert.equal(typeof r.durationMs, 'number');
+      assert.ok(r.attempts >= 1);
+    }
+    assert.deepEqual(progress.map((p) => p[0]), Array.from({ length: 30 }, (_, i) => i + 1));
+    assert.ok(progress.every((p) => p[1] === 30));
+    assert.throws(() => f.fetchAll(['http://ok/', 'nope']), /urls\[1\]/);
+    const s = f.stats;
+    assert.equal(s.active, 0);
+    assert.equal(s.queued, 0);
+    assert.equal(s.done, 29);
+    assert.equal(s.failed, 1);
+    assert.ok(s.bytes > 0);
+    await f.close();
+  });
+
+  it('stream: completion order, a lazy source, bounded read-ahead', async () => {
+    const f = new Fetcher({ concurrency: 3, perSecond: Infinity });
+    let pulled = 0;
+    let consumed = 0;
+    let maxAhead = 0;
+    async function* source() {
+      for (let i = 0; i < 40; i++) {
+        pulled++;
+        maxAhead = Math.max(maxAhead, pulled - consumed);
+        yield `${srv.url}/?id=${i}&wait=${i === 0 ? 150 : 5}`;
+      }
+    }
+    const order = [];
+    for await (const r of f.stream(source())) {
+      consumed++;
+      order.push(Number(r.body.toString()));
+      await sleep(2);
+    }
+    assert.equal(order.length, 40);
+    assert.notEqual(order[0], 0, 'the slow first URL did not hold the others back');
+    assert.deepEqual([...order].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i));
+    assert.ok(maxAhead <= 3 * 2 + 1, `read ${maxAhead} ahead`);
+    await f.close();
+  });
+
+  it('stream: breaking out stops the rest', async () => {
+    const f = new Fetcher({ concurrency: 2, perSecond: Infinity });
+    const urls = Array.from({ length: 100 }, (_, i) => `${srv.url}/?id=${i}&wait=10`);
+    let n = 0;
+    for await (const r of f.stream(urls)) {
+      assert.equal(r.status, 200);
+      if (++n === 3) break;
+    }
+    await sleep(30);
+    assert.ok(hits.get('/') < 20, `${hits.get('/')} requests were sent`);
+    assert.equal(f.stats.active, 0);
+    await f.close();
+  });
+
+  it('close(): waits for what is under way, then refuses new requests', async () => {
+    const f = new Fetcher({ perSecond: Infinity });
+    const p = f.fetch(`${srv.url}/?wait=50`);
+    const closed = f.close();
+    await assert.rejects(f.fetch(`${srv.url}/`), { code: 'ERR_FETCHER_CLOSED' });
+    await closed;
+    assert.equal((await p).status, 200);
+  });
+
+  it('validates its options', () => {
+    assert.throws(() => new Fetcher({ concurrency: 0 }), /options.concurrency/);
+    assert.throws(() => new Fetcher({ perSecond: 0 }), /options.perSecond/);
+    assert.throws(() => new Fetcher({ perHost: 1.5 }), RangeError);
+    assert.throws(() => new Fetcher({ retries: -1 }), RangeError);
+    assert.throws(() => new Fetcher({ timeout: 'x' }), TypeError);
+    assert.throws(() => new Fetcher({ headers: { 'a b': 'c' } }), TypeError);
+    assert.throws(() => new Fetcher('x'), TypeError);
+  });
+
+  it('sends its default headers, merged with each request\'s', async () => {
+    const echo = await startHttp((req, res) => res.end(JSON.stringify(req.headers)));
+    try {
+      const f = new Fetcher({ headers: { 'X-Default': 'd', 'X-Over': 'base' }, perSecond: Infinity });
+      const h = (await f.fetch(echo.url, { headers: { 'x-over': 'mine' } })).json();
+      assert.equal(h['x-default'], 'd');
+      assert.equal(h['x-over'], 'mine');
+      await f.close();
+    } finally {
+      await echo.stop();
+    }
+  });
+
+  describe('HTTP/2', () => {
+    let h2;
+    before(async () => {
+      h2 = await startH2c((req, res) => setTimeout(() => res.end(`h2 ${req.url}`), 10));
+    });
+    after(() => h2.stop());
+
+    it('multiplexes many requests over one cleartext connection', async function () {
+      if (!FEATURES.h2cReuse) {
+        this.skip(`libcurl ${FEATURES.curl} breaks reused h2c connections (curl/curl#10634); h2c is turned off below 8.0`);
+      }
+      const f = new Fetcher({ concurrency: 50, perSecond: Infinity, http2: true });
+      const all = await f.fetchAll(Array.from({ length: 200 }, (_, i) => `${h2.url}/${i}`));
+      assert.ok(all.every((r) => r.status === 200 && r.response.httpVersion === '2'));
+      assert.equal(h2.stats.sessions, 1);
+      assert.equal(h2.stats.requests, 200);
+      await f.close();
+    });
+
+    it('falls back to HTTP/1.1 for cleartext where h2c is turned off', async function () {
+      if (FEATURES.h2cReuse) this.skip('libcurl >= 8 speaks h2c; nothing to fall back from');
+      const plain = await startHttp((req, res) => res.end(`v${req.httpVersion}`));
+      try {
+        const f = new Fetcher({ perSecond: Infinity, http2: true });
+        const r = await f.fetch(plain.url);
+        assert.equal(r.text(), 'v1.1');
+        await f.close();
+      } finally {
+        await plain.stop();
+      }
+    });
+  });
+});
