@@ -1,127 +1,85 @@
 #!/usr/bin/env node
 'use strict';
-// The uvasync command. `uvasync demo` shows the combinators at work against
-// simulated jobs with varied latency and failures.
+// The uvasync command: fetch a list of URLs through the native fetcher, or
+// watch it work against an embedded server (demo).
 
 const { parseArgs } = require('node:util');
-const uva = require('../lib/index.js');
 
-const usage = `Usage: uvasync demo [-n JOBS] [-c CONCURRENCY] [-t TIMEOUT_MS]
+const usage = `Usage:
+  uvasync fetch [URL...] [-i FILE | -] [options]   fetch URLs, print a summary
+  uvasync demo [--count N] [options]               fetch N URLs from an embedded server
+  uvasync combinators [-n JOBS]                    the promise combinators on simulated jobs
 
-  demo   runs JOBS simulated jobs (varied latency, some flaky, some stalled)
-         through mapWithLimit, each under withTimeout and retry, and prints
-         a summary.
+Fetch options:
+  -i, --input FILE     read URLs from FILE, one per line ("-": stdin)
+  -c, --concurrency N  requests in flight at once (default 10; demo 64)
+  -r, --rate N         requests started per second (default 5; demo 1000; 0: no limit)
+  -t, --timeout MS     per-attempt timeout (default 10000; demo 1000)
+      --retries N      retries on network errors and 408/429/5xx (default 0; demo 2)
+      --http2          HTTP/2 over cleartext too (prior knowledge)
+  -o, --output FILE    write one JSON line per result to FILE
+  -h, --help           this text
 
-Options:
-  -n, --jobs         number of jobs (default 2000)
-  -c, --concurrency  jobs in flight at once (default 64)
-  -t, --timeout      per-attempt timeout in ms (default 50)
-  -h, --help         this text`;
+Progress goes to stderr (a bar on a terminal, a line a second otherwise);
+the summary to stdout: counts by status class and error code, latency
+p50/p90/p99/max, throughput and bytes.`;
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
+const FETCH_DEFAULTS = { concurrency: '10', rate: '5', timeout: '10000', retries: '0' };
+const DEMO_DEFAULTS = { concurrency: '64', rate: '1000', timeout: '1000', retries: '2', count: '3000' };
 
-async function demo(opts) {
-  const jobs = Number(opts.jobs);
-  const concurrency = Number(opts.concurrency);
-  const timeout = Number(opts.timeout);
-  for (const [name, v] of [['--jobs', jobs], ['--concurrency', concurrency], ['--timeout', timeout]]) {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be an integer ≥ 1, got ${JSON.stringify(opts[name.slice(2)])}`);
-  }
-  // A deterministic job mix: most fast, some slow, some flaky, a few stalled.
-  let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-  const specs = Array.from({ length: jobs }, (_, id) => {
-    const r = rnd();
-    return { id, latency: Math.floor(rnd() * 20), flaky: r < 0.15 ? 2 : 0, stall: r > 0.98 };
-  });
-
-  let active = 0;
-  let peak = 0;
-  const latencies = [];
-  const outcome = { ok: 0, timedOut: 0, retried: 0, failed: 0 };
-  const t0 = performance.now();
-  let lastLine = 0;
-
-  const results = await uva.mapWithLimit(specs, concurrency, async (spec) => {
-    const start = performance.now();
-    active++;
-    peak = Math.max(peak, active);
-    try {
-      const value = await uva.retry(async (attempt, signal) => {
-        if (attempt > 1) outcome.retried++;
-        return uva.withTimeout(async (timeoutSignal) => {
-          if (spec.stall) return new Promise(() => {}); // Never answers.
-          await uva.delay(spec.latency, { signal: timeoutSignal });
-          if (attempt <= spec.flaky) throw Object.assign(new Error('flaky'), { code: 'EFLAKY' });
-          return spec.id;
-        }, timeout);
-      }, { retries: 2, delay: 5, backoff: 'exponential', jitter: 0.2, retryIf: (err) => err.code !== 'ETIMEDOUT' });
-      outcome.ok++;
-      return { id: spec.id, value };
-    } catch (err) {
-      if (err.code === 'ETIMEDOUT') outcome.timedOut++;
-      else outcome.failed++;
-      return { id: spec.id, error: err.code };
-    } finally {
-      active--;
-      latencies.push(performance.now() - start);
-    }
-  }, {
-    onProgress(done, total) {
-      const now = performance.now();
-      if (now - lastLine > 250 || done === total) {
-        lastLine = now;
-        process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}${done}/${total} done, ${active} in flight${process.stderr.isTTY ? '' : '\n'}`);
-      }
-    },
-  });
-  if (process.stderr.isTTY) process.stderr.write('\n');
-
-  const elapsed = performance.now() - t0;
-  latencies.sort((a, b) => a - b);
-  const inOrder = results.every((r, i) => r.id === i);
-  console.log(`uvasync demo: ${jobs} jobs, concurrency ${concurrency}, per-attempt timeout ${timeout} ms`);
-  console.log(`  ok ${outcome.ok}, timed out ${outcome.timedOut}, failed ${outcome.failed}, retries ${outcome.retried}`);
-  console.log(`  peak in flight ${peak} (limit ${concurrency}), results in input order: ${inOrder ? 'yes' : 'NO'}`);
-  console.log(`  latency ms p50 ${percentile(latencies, 50).toFixed(1)}  p90 ${percentile(latencies, 90).toFixed(1)}  p99 ${percentile(latencies, 99).toFixed(1)}  max ${latencies[latencies.length - 1].toFixed(1)}`);
-  console.log(`  ${(jobs / (elapsed / 1000)).toFixed(0)} jobs/s over ${(elapsed / 1000).toFixed(2)} s`);
-  if (!inOrder || peak > concurrency) process.exitCode = 1;
-}
-
-async function main() {
+async function main(argv) {
   let parsed;
   try {
     parsed = parseArgs({
+      args: argv,
       allowPositionals: true,
       options: {
-        jobs: { type: 'string', short: 'n', default: '2000' },
-        concurrency: { type: 'string', short: 'c', default: '64' },
-        timeout: { type: 'string', short: 't', default: '50' },
+        input: { type: 'string', short: 'i' },
+        concurrency: { type: 'string', short: 'c' },
+        rate: { type: 'string', short: 'r' },
+        timeout: { type: 'string', short: 't' },
+        retries: { type: 'string' },
+        http2: { type: 'boolean' },
+        output: { type: 'string', short: 'o' },
+        count: { type: 'string' },
+        jobs: { type: 'string', short: 'n' },
         help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (err) {
-    console.error(`uvasync: ${err.message}\n\n${usage}`);
-    process.exit(2);
+    process.stderr.write(`uvasync: ${err.message}\n\n${usage}\n`);
+    return 2;
   }
-  const [cmd] = parsed.positionals;
-  if (parsed.values.help || cmd === undefined) {
-    console.log(usage);
-    return;
+  const { values, positionals } = parsed;
+  const [cmd, ...rest] = positionals;
+  if (values.help || cmd === undefined) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
   }
-  if (cmd !== 'demo') {
-    console.error(`uvasync: unknown command ${JSON.stringify(cmd)}\n\n${usage}`);
-    process.exit(2);
-  }
+  const set = (defaults) => {
+    const out = { ...defaults };
+    for (const [k, v] of Object.entries(values)) if (v !== undefined) out[k] = v;
+    return out;
+  };
   try {
-    await demo(parsed.values);
+    if (cmd === 'fetch') {
+      const { fetchCommand } = require('./commands/fetch');
+      await fetchCommand(set(FETCH_DEFAULTS), rest);
+    } else if (cmd === 'demo') {
+      const { demo } = require('./commands/demo');
+      await demo(set(DEMO_DEFAULTS));
+    } else if (cmd === 'combinators') {
+      const { combinators } = require('./commands/combinators');
+      await combinators(set({ jobs: '2000', concurrency: '64', timeout: '50' }));
+    } else {
+      process.stderr.write(`uvasync: unknown command ${JSON.stringify(cmd)}\n\n${usage}\n`);
+      return 2;
+    }
   } catch (err) {
-    console.error(`uvasync: ${err.message}`);
-    process.exit(2);
+    process.stderr.write(`uvasync: ${err instanceof TypeError || err instanceof RangeError || !err.stack ? err.message : err.stack}\n`);
+    return err instanceof TypeError || err instanceof RangeError ? 2 : 1;
   }
+  return process.exitCode || 0;
 }
 
-main();
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

@@ -102,7 +102,20 @@ class Request {
     this.reject = null;
     this.signal = undefined;
     this.onAbort = null;
+    this.track = undefined; // A Set this request is listed in while pending.
   }
+}
+
+/** Cancels every request still pending in `track` (rejecting with ABORT_ERR). */
+function cancelTracked(track) {
+  for (const req of track) {
+    if (!pending.delete(req.id)) continue;
+    req.pool.cancel(req.id);
+    if (req.onAbort !== null) req.signal.removeEventListener('abort', req.onAbort);
+    if (req.owner !== null) req.owner.settled();
+    req.reject(new FetchError(`The request to ${req.url} was cancelled`, 'ABORT_ERR', req.url));
+  }
+  track.clear();
 }
 
 binding.setFetchCallback((count, objs) => {
@@ -117,6 +130,7 @@ binding.setFetchCallback((count, objs) => {
 
 function settle(req, b, o, objs) {
   if (req.onAbort !== null) req.signal.removeEventListener('abort', req.onAbort);
+  if (req.track !== undefined) req.track.delete(req);
   if (req.owner !== null) req.owner.settled();
   const t = [nums[b + 5], nums[b + 6], nums[b + 7], nums[b + 8], nums[b + 9], nums[b + 10]];
   const code = objs[o + 3];
@@ -258,7 +272,7 @@ function readHttp2(name, v) {
 
 // ---- Submitting -------------------------------------------------------------
 
-function submit(pool, owner, url, o) {
+function submit(pool, owner, url, o, track) {
   const req = new Request(url, pool, owner);
   const promise = new Promise((resolve, reject) => {
     req.resolve = resolve;
@@ -278,11 +292,16 @@ function submit(pool, owner, url, o) {
   }
   pending.set(req.id, req);
   if (owner !== null) owner.started();
+  if (track !== undefined) {
+    track.add(req);
+    req.track = track;
+  }
   if (signal !== undefined) {
     req.signal = signal;
     req.onAbort = () => {
       if (!pending.delete(req.id)) return;
       pool.cancel(req.id);
+      if (req.track !== undefined) req.track.delete(req);
       if (req.owner !== null) req.owner.settled();
       req.reject(abortFetchError(signal, url));
     };
@@ -309,6 +328,6 @@ function fetch(url, options) {
 }
 
 module.exports = {
-  fetch, Response, submit, checkUrl, readRequestOptions, headerLines, readHttp2,
+  fetch, Response, submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2,
   FEATURES: { http2: (FEATURES & HTTP2) !== 0, h2cReuse: (FEATURES & H2C_REUSE) !== 0, curl: binding.curlVersion },
 };

@@ -6,7 +6,7 @@
 const { binding } = require('./native');
 const { FetchError } = require('./errors');
 const validate = require('./validate');
-const { submit, checkUrl, readRequestOptions, headerLines, readHttp2 } = require('./fetch');
+const { submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2 } = require('./fetch');
 
 const STREAM_WINDOW_UNLIMITED = 256;
 
@@ -131,44 +131,51 @@ class Fetcher {
    */
   async* stream(urls, options) {
     const it = iteratorOf(urls);
-    let reqOptions = {};
+    let o = readRequestOptions(undefined, this._defaults);
+    let signal;
     if (options !== undefined) {
-      validate.options('options', options);
-      reqOptions = { ...options };
+      o = readRequestOptions(options, this._defaults);
+      signal = o.signal;
+      o.signal = undefined; // One listener for the stream, not one per request.
     }
-    const controller = new AbortController();
-    const outer = reqOptions.signal;
-    if (outer !== undefined) {
-      validate.signal('options.signal', outer);
-      if (outer.aborted) controller.abort(outer.reason);
-      else outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
-    }
-    reqOptions.signal = controller.signal;
+    if (signal !== undefined && signal.aborted) throw abortStream(signal);
+    const track = new Set();
     const window = this.concurrency === Infinity ? STREAM_WINDOW_UNLIMITED : Math.max(2, this.concurrency * 2);
     const ready = [];
     let head = 0;
     let inflight = 0;
     let exhausted = false;
     let wake = null;
-    const arrive = (result) => {
-      ready.push(result);
-      inflight--;
+    const notify = () => {
       if (wake !== null) {
         const w = wake;
         wake = null;
         w();
       }
     };
+    const arrive = (result) => {
+      ready.push(result);
+      inflight--;
+      notify();
+    };
+    const onAbort = () => {
+      cancelTracked(track);
+      notify();
+    };
+    if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
     try {
       for (;;) {
+        if (signal !== undefined && signal.aborted) throw abortStream(signal);
         while (!exhausted && inflight + ready.length - head < window) {
           const step = await it.next();
           if (step.done) {
             exhausted = true;
             break;
           }
-          const url = step.value;
-          this.fetch(url, reqOptions).then((res) => arrive(toResult(url, res)), (err) => arrive(toFailure(url, err)));
+          const url = checkUrl(step.value);
+          if (this._closed) throw new FetchError(`The fetcher is closed; cannot fetch ${url}`, 'ERR_FETCHER_CLOSED', url);
+          submit(this._pool, this, url, o, track)
+            .then((res) => arrive(toResult(url, res)), (err) => arrive(toFailure(url, err)));
           inflight++;
         }
         if (head < ready.length) {
@@ -178,7 +185,6 @@ class Fetcher {
             ready.splice(0, head);
             head = 0;
           }
-          if (outer !== undefined && outer.aborted) throw r.error || new FetchError('aborted', 'ABORT_ERR', r.url);
           yield r;
           continue;
         }
@@ -186,8 +192,9 @@ class Fetcher {
         await new Promise((resolve) => { wake = resolve; });
       }
     } finally {
-      // Leaving early (break, throw): stop what is still in flight.
-      controller.abort();
+      // Leaving early (break, throw, abort): stop what is still in flight.
+      if (signal !== undefined) signal.removeEventListener('abort', onAbort);
+      cancelTracked(track);
       if (!exhausted && typeof it.return === 'function') await it.return();
     }
   }
@@ -229,6 +236,10 @@ class Fetcher {
       for (const resolve of idle) resolve();
     }
   }
+}
+
+function abortStream(signal) {
+  return new FetchError('The stream was aborted', 'ABORT_ERR', undefined, { cause: signal.reason });
 }
 
 function iteratorOf(urls) {

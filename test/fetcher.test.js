@@ -207,6 +207,22 @@ describe('Fetcher', () => {
     await f.close();
   });
 
+  it('stream: an abort signal stops it with ABORT_ERR and cancels what is in flight', async () => {
+    const f = new Fetcher({ concurrency: 4, perSecond: Infinity });
+    const ac = new AbortController();
+    const urls = Array.from({ length: 50 }, (_, i) => `${srv.url}/?id=${i}&wait=${i < 2 ? 1 : 500}`);
+    const seen = [];
+    await assert.rejects((async () => {
+      for await (const r of f.stream(urls, { signal: ac.signal })) {
+        seen.push(r.status);
+        if (seen.length === 2) setTimeout(() => ac.abort(), 10);
+      }
+    })(), { code: 'ABORT_ERR' });
+    assert.deepEqual(seen, [200, 200]);
+    assert.equal(f.stats.active, 0);
+    await f.close();
+  });
+
   it('close(): waits for what is under way, then refuses new requests', async () => {
     const f = new Fetcher({ perSecond: Infinity });
     const p = f.fetch(`${srv.url}/?wait=50`);

@@ -1,0 +1,88 @@
+'use strict';
+// `uvasync fetch`: fetch a list of URLs through a Fetcher, with progress,
+// optional JSON Lines results, and a summary.
+
+const fs = require('node:fs');
+const readline = require('node:readline');
+const { Fetcher } = require('../../lib/index.js');
+const { Progress, Summary } = require('./summary');
+
+function int(name, value, min) {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new RangeError(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function rate(name, value) {
+  if (value === 'Infinity' || value === 'inf' || value === '0') return Infinity;
+  const n = Number(value);
+  if (!(n > 0)) throw new RangeError(`${name} must be a number > 0 (0 or "inf": no limit), got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** URLs from the arguments, a file (-i FILE) or stdin (-i - or a lone "-"): one per line, # comments. */
+async function* urlSource(positionals, input) {
+  const fromStdin = input === '-' || positionals.includes('-');
+  for (const u of positionals) if (u !== '-') yield u;
+  if (input === undefined && !fromStdin) return;
+  const stream = fromStdin ? process.stdin : fs.createReadStream(input);
+  for await (const line of readline.createInterface({ input: stream, crlfDelay: Infinity })) {
+    const u = line.trim();
+    if (u !== '' && !u.startsWith('#')) yield u;
+  }
+}
+
+function countLines(file) {
+  let n = 0;
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const u = line.trim();
+    if (u !== '' && !u.startsWith('#')) n++;
+  }
+  return n;
+}
+
+/**
+ * Runs the fetch command. opts: the parsed flags (strings); positionals:
+ * URLs. Returns the Summary.
+ */
+async function fetchCommand(opts, positionals, { title = 'uvasync fetch', out = process.stdout } = {}) {
+  const fetcher = new Fetcher({
+    concurrency: int('--concurrency', opts.concurrency, 1),
+    perSecond: rate('--rate', opts.rate),
+    timeout: int('--timeout', opts.timeout, 1),
+    retries: int('--retries', opts.retries, 0),
+    retryDelay: 200,
+    http2: opts.http2 ? true : undefined,
+  });
+  if (opts.input !== undefined && opts.input !== '-' && !fs.existsSync(opts.input)) {
+    throw new Error(`cannot read --input ${JSON.stringify(opts.input)}: no such file`);
+  }
+  const fromStdin = opts.input === '-' || positionals.includes('-');
+  const total = fromStdin ? undefined : positionals.length + (opts.input !== undefined ? countLines(opts.input) : 0);
+  if (total === 0) throw new Error('no URLs: give them as arguments, with -i FILE, or on stdin with -i -');
+  const results = opts.output !== undefined ? fs.createWriteStream(opts.output) : null;
+  const summary = new Summary();
+  const progress = new Progress(process.stderr, total);
+  try {
+    for await (const r of fetcher.stream(urlSource(positionals, opts.input))) {
+      summary.add(r);
+      progress.tick(summary.errorCount);
+      if (results !== null) {
+        const line = JSON.stringify({
+          url: r.url, ok: r.ok, status: r.status, error: r.error ? r.error.code : undefined,
+          durationMs: Math.round(r.durationMs * 1000) / 1000, attempts: r.attempts,
+          bytes: r.body ? r.body.length : 0,
+        });
+        if (!results.write(`${line}\n`)) await new Promise((resolve) => results.once('drain', resolve));
+      }
+    }
+  } finally {
+    progress.stop();
+    await fetcher.close();
+    if (results !== null) await new Promise((resolve) => results.end(resolve));
+  }
+  out.write(`${summary.lines(`${title}: ${summary.count} URLs, concurrency ${opts.concurrency}, ${opts.rate === '0' ? 'no rate limit' : `${opts.rate}/s`}`).join('\n')}\n`);
+  return summary;
+}
+
+module.exports = { fetchCommand };

@@ -1,0 +1,93 @@
+'use strict';
+// The uvasync command, end to end, against a real server.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { root } = require('./helpers');
+const { startHttp } = require('./helpers/servers');
+
+function cli(args, { input } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(root, 'bin', 'uvasync.js'), ...args], { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    if (input !== undefined) child.stdin.end(input);
+    else child.stdin.end();
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('uvasync command', () => {
+  let srv;
+  let dir;
+  before(async () => {
+    srv = await startHttp((req, res) => {
+      if (req.url.startsWith('/missing')) res.statusCode = 404;
+      if (req.url.startsWith('/boom')) res.statusCode = 500;
+      res.end('body');
+    });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvasync-cli-'));
+  });
+  after(async () => {
+    await srv.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('fetches URLs from arguments and a file, writes JSON lines, prints a summary', async () => {
+    const list = path.join(dir, 'urls.txt');
+    fs.writeFileSync(list, `# a comment\n${srv.url}/a\n\n${srv.url}/missing\n${srv.url}/boom\n`);
+    const out = path.join(dir, 'out.jsonl');
+    const r = await cli(['fetch', `${srv.url}/x`, `${srv.url}/y`, '-i', list, '-c', '4', '-r', '0', '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /5 URLs/);
+    assert.match(r.stdout, /2xx 3, 3xx 0, 4xx 1, 5xx 1/);
+    assert.match(r.stdout, /errors: none/);
+    assert.match(r.stdout, /latency ms: p50 [\d.]+ {2}p90 [\d.]+ {2}p99 [\d.]+ {2}max [\d.]+/);
+    assert.match(r.stdout, /throughput: \d+ req\/s/);
+    const lines = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 5);
+    assert.deepEqual(lines.map((l) => l.url).sort(), [`${srv.url}/a`, `${srv.url}/boom`, `${srv.url}/missing`, `${srv.url}/x`, `${srv.url}/y`]);
+    assert.ok(lines.every((l) => typeof l.durationMs === 'number' && l.attempts === 1));
+    // Not a TTY: plain progress lines, no bar.
+    assert.doesNotMatch(r.stderr, /\x1b\[/);
+  });
+
+  it('reads URLs from stdin and counts network errors by code', async () => {
+    const r = await cli(['fetch', '-i', '-', '-r', '0'], { input: `${srv.url}/1\nhttp://127.0.0.1:1/\n` });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /2 URLs/);
+    assert.match(r.stdout, /errors: ECONNREFUSED 1/);
+  });
+
+  it('runs the demo against its embedded server', async function () {
+    this.timeout(30000);
+    const r = await cli(['demo', '--count', '300']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /embedded server at http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(r.stdout, /uvasync demo: 300 URLs/);
+    assert.match(r.stdout, /errors: ETIMEDOUT \d+/, 'the stalls time out');
+    assert.match(r.stdout, /retried: [1-9]/, 'the 503s are retried');
+  });
+
+  it('explains bad usage and exits with 2', async () => {
+    let r = await cli(['fetch', srv.url, '-c', 'zero']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--concurrency must be an integer/);
+    r = await cli(['fetch']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no URLs/);
+    r = await cli(['nope']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command/);
+    r = await cli(['fetch', 'file:///etc/passwd']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /http: or https:/);
+    r = await cli(['--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /uvasync fetch/);
+  });
+});
