@@ -7,6 +7,10 @@
  * drained with curl_multi_info_read(), their results copied out before the
  * easy handle is removed, and the request either waits for a retry or is
  * put on the done list, which a uv_check_t hands over once per loop turn.
+ * A transfer can also finish in the timers phase (libcurl may send and read
+ * a whole response in one action); a check handle alone would then wait for
+ * the poll phase to return, so an idle handle is active meanwhile, which
+ * makes that poll not block.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +307,10 @@ void uva__fetch_arm_wake(uva_fetch_t *f) {
 
 /* ---- Delivery ---------------------------------------------------------- */
 
+static void on_nonblock(uv_idle_t *h) {
+  (void) h;
+}
+
 static void on_flush(uv_check_t *c) {
   uva_fetch_t *f = c->data;
   uva_freq_t **batch;
@@ -311,6 +319,7 @@ static void on_flush(uv_check_t *c) {
   size_t kept = 0;
 
   uv_check_stop(&f->flush);
+  uv_idle_stop(&f->nonblock);
   if (f->ndone == 0)
     return;
   batch = f->done;
@@ -368,6 +377,7 @@ void uva__fetch_finish(uva_fetch_t *f, uva_freq_t *r) {
   r->state = UVA__FREQ_DONE;
   f->done[f->ndone++] = r;
   uv_check_start(&f->flush, on_flush);
+  uv_idle_start(&f->nonblock, on_nonblock);
 }
 
 void uva__fetch_start(uva_fetch_t *f, uva_freq_t *r) {
@@ -436,13 +446,15 @@ uva_fetch_t *uva_fetch_new(uv_loop_t *loop, uva_fetch_done_cb cb, void *data,
   uv_timer_init(loop, &f->curl_timer);
   uv_timer_init(loop, &f->wake_timer);
   uv_check_init(loop, &f->flush);
+  uv_idle_init(loop, &f->nonblock);
   uv_timer_init(loop, &f->idle_timer);
   uv_unref((uv_handle_t *) &f->idle_timer);
   f->idle_timer.data = f;
   f->curl_timer.data = f;
   f->wake_timer.data = f;
   f->flush.data = f;
-  f->open_handles = 4;
+  f->nonblock.data = f;
+  f->open_handles = 5;
   uv_unref((uv_handle_t *) &f->curl_timer);
   *err = 0;
   return f;
@@ -507,6 +519,7 @@ void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb) {
   uv_close((uv_handle_t *) &f->curl_timer, on_handle_closed);
   uv_close((uv_handle_t *) &f->wake_timer, on_handle_closed);
   uv_close((uv_handle_t *) &f->flush, on_handle_closed);
+  uv_close((uv_handle_t *) &f->nonblock, on_handle_closed);
   uv_close((uv_handle_t *) &f->idle_timer, on_handle_closed);
 }
 

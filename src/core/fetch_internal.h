@@ -97,6 +97,7 @@ struct uva_fetch_s {
   uv_timer_t curl_timer;   /* libcurl's timeout. */
   uv_timer_t wake_timer;   /* A token or a retry is due. */
   uv_check_t flush;        /* Delivers f->done once per loop turn. */
+  uv_idle_t nonblock;      /* Keeps the poll phase from blocking meanwhile. */
   uv_timer_t idle_timer;   /* Closes idle connections after a quiet spell. */
   int idle_armed;
   uint64_t wake_ns;        /* What wake_timer is armed for, 0: not armed. */
