@@ -173,6 +173,13 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   int running = 0;
   int flags = 0;
 
+  if (!s->wanted) {
+    /* An idle kept-alive connection became readable (the server closed
+     * it): libcurl will find out when it next looks; stop watching. */
+    uv_poll_stop(&s->poll);
+    s->events = 0;
+    return;
+  }
   if (status < 0)
     flags = CURL_CSELECT_ERR;
   else {
@@ -197,9 +204,18 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
     return 0;
   s = (size_t) fd < f->nsocks ? f->socks[fd] : NULL;
   if (what == CURL_POLL_REMOVE) {
-    /* Stopped, not closed: the next request on this connection reuses it. */
-    if (s != NULL)
-      uv_poll_stop(&s->poll);
+    /* Between two requests on a kept-alive connection the watcher stays
+     * started for reading, unreferenced: no epoll_ctl() per request, and
+     * nothing keeps the loop alive.  It is stopped if the socket becomes
+     * readable meanwhile (on_poll) or closed (close_socket_cb). */
+    if (s != NULL && s->wanted) {
+      s->wanted = 0;
+      uv_unref((uv_handle_t *) &s->poll);
+      if (s->events != UV_READABLE && s->events != 0) {
+        uv_poll_stop(&s->poll);
+        s->events = 0;
+      }
+    }
     return 0;
   }
   if (s == NULL) {
@@ -232,7 +248,14 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
     events |= UV_READABLE;
   if (what & CURL_POLL_OUT)
     events |= UV_WRITABLE;
-  uv_poll_start(&s->poll, events, on_poll);
+  if (!s->wanted) {
+    s->wanted = 1;
+    uv_ref((uv_handle_t *) &s->poll);
+  }
+  if (events != s->events) {
+    uv_poll_start(&s->poll, events, on_poll);
+    s->events = events;
+  }
   return 0;
 }
 
@@ -469,6 +492,11 @@ static CURLM *multi_new(uva_fetch_t *f) {
   curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, timer_cb);
   curl_multi_setopt(m, CURLMOPT_TIMERDATA, f);
   curl_multi_setopt(m, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
+  /* libcurl sizes its connection cache by the handles added at the moment
+   * a connection is returned; ours come and go between transfers, so it
+   * would close connections it is about to need.  Idle ones are closed
+   * after a quiet spell instead (on_idle). */
+  curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long) UVA_FETCH_MAX_IDLE_CONNS);
   return m;
 }
 

@@ -87,6 +87,8 @@ typedef struct uva__fsock_s {
   uv_poll_t poll;
   uva_fetch_t *f;
   curl_socket_t fd;
+  int events;   /* What the watcher is started for (UV_READABLE...). */
+  int wanted;   /* libcurl watches this socket now. */
 } uva__fsock_t;
 
 struct uva_fetch_s {

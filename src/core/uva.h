@@ -303,6 +303,7 @@ void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb);
  * else does nothing (0).  The engine does this by itself after
  * UVA_FETCH_IDLE_MS without a transfer. */
 #define UVA_FETCH_IDLE_MS 4000
+#define UVA_FETCH_MAX_IDLE_CONNS 1024  /* Kept-alive connections at most. */
 int uva_fetch_close_idle(uva_fetch_t *f);
 
 typedef struct uva_fpool_opts_s {
