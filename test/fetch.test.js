@@ -105,6 +105,9 @@ describe('fetch', () => {
     assert.equal(agent.headers['user-agent'], 'me');
     const map = (await fetch(`${srv.url}/echo`, { headers: new Map([['x-map', 'm']]) })).json();
     assert.equal(map.headers['x-map'], 'm');
+    const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`x-h${i}`, 'v'.repeat(i * 5)]));
+    const got = (await fetch(`${srv.url}/echo`, { headers: many })).json();
+    for (let i = 0; i < 40; i++) assert.equal(got.headers[`x-h${i}`], 'v'.repeat(i * 5), `x-h${i}`);
   });
 
   it('joins repeated response headers, keeps set-cookie as an array', async () => {

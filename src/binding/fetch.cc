@@ -10,7 +10,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 #include <vector>
 
 #include "addon.h"
@@ -145,14 +144,37 @@ static PoolRef *PoolOf(napi_env env, napi_callback_info info, size_t *argc,
   return static_cast<PoolRef *>(data);
 }
 
-static bool GetString(napi_env env, napi_value v, std::string *out) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
-  out->resize(len + 1);
-  napi_get_value_string_utf8(env, v, &(*out)[0], len + 1, &len);
-  out->resize(len);
-  return true;
-}
+// A UTF-8 copy of a JS string: on the stack when it fits (URLs and header
+// blocks mostly do), else on the heap.
+class Utf8 {
+ public:
+  ~Utf8() {
+    if (p_ != buf_) free(p_);
+  }
+  bool Get(napi_env env, napi_value v) {
+    size_t n = 0;
+    if (napi_get_value_string_utf8(env, v, buf_, sizeof(buf_), &n) != napi_ok) return false;
+    if (n < sizeof(buf_) - 1) {
+      len_ = n;
+      return true;
+    }
+    size_t full = 0;  // Perhaps cut short: ask for the length.
+    napi_get_value_string_utf8(env, v, nullptr, 0, &full);
+    char *p = static_cast<char *>(malloc(full + 1));
+    if (p == nullptr) return false;
+    napi_get_value_string_utf8(env, v, p, full + 1, &n);
+    p_ = p;
+    len_ = n;
+    return true;
+  }
+  char *data() { return p_; }
+  size_t size() const { return len_; }
+
+ private:
+  char buf_[1024];
+  char *p_ = buf_;
+  size_t len_ = 0;
+};
 
 static double Num(napi_env env, napi_value v) {
   double d = 0;
@@ -178,17 +200,27 @@ static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
   if (p->pool == nullptr || p->core->exiting) return Int(env, UVA_EBADSTATE);
 
   double id = Num(env, argv[0]);
-  std::string url, method, headers, body_str;
-  GetString(env, argv[1], &url);
-  GetString(env, argv[2], &method);
+  Utf8 url, method, headers, body_str;
+  if (!url.Get(env, argv[1]) || !method.Get(env, argv[2])) return Int(env, UV_EINVAL);
   napi_valuetype t;
-  std::vector<const char *> lines;
+  const char *stack_lines[32];
+  std::vector<const char *> more;
+  const char **lines = stack_lines;
+  size_t nlines = 0;
   napi_typeof(env, argv[3], &t);
-  if (t == napi_string) {
-    GetString(env, argv[3], &headers);
-    char *s = &headers[0];
+  if (t == napi_string && headers.Get(env, argv[3])) {
+    char *s = headers.data();
     while (*s != '\0') {
-      lines.push_back(s);
+      if (nlines == 32 && lines == stack_lines) {
+        more.assign(stack_lines, stack_lines + 32);
+      }
+      if (nlines >= 32) {
+        more.push_back(s);
+        lines = more.data();
+      } else {
+        stack_lines[nlines] = s;
+      }
+      nlines++;
       char *nl = strchr(s, '\n');
       if (nl == nullptr) break;
       *nl = '\0';
@@ -197,13 +229,13 @@ static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
   }
   uva_freq_opts_t o;
   memset(&o, 0, sizeof(o));
-  o.url = url.c_str();
-  o.method = method.c_str();
-  o.headers = lines.data();
-  o.nheaders = lines.size();
+  o.url = url.data();
+  o.method = method.data();
+  o.headers = lines;
+  o.nheaders = nlines;
   napi_typeof(env, argv[4], &t);
   if (t == napi_string) {
-    GetString(env, argv[4], &body_str);
+    if (!body_str.Get(env, argv[4])) return Int(env, UV_ENOMEM);
     o.body = body_str.data();
     o.body_len = body_str.size();
     o.has_body = 1;

@@ -66,6 +66,7 @@ static void maybe_closed(uva_fetch_t *f) {
   free(f->socks);
   free(f->done);
   free(f->spare);
+  free(f->spare_profile);
   if (f->close_cb != NULL)
     f->close_cb(f->data);
   free(f);
@@ -371,7 +372,9 @@ void uva__fetch_finish(uva_fetch_t *f, uva_freq_t *r) {
   if (r->easy != NULL) {
     curl_multi_remove_handle(f->multi, r->easy);
     if (f->nspare < 64) {
-      curl_easy_reset(r->easy);
+      /* Kept as set up; the next request with this profile reuses it. */
+      curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, NULL);
+      f->spare_profile[f->nspare] = r->profile;
       f->spare[f->nspare++] = r->easy;
     } else {
       curl_easy_cleanup(r->easy);
@@ -404,12 +407,27 @@ void uva__fetch_finish(uva_fetch_t *f, uva_freq_t *r) {
 }
 
 void uva__fetch_start(uva_fetch_t *f, uva_freq_t *r) {
-  CURL *easy;
+  CURL *easy = NULL;
+  uint64_t profile = 0;
   int err;
+  size_t i;
 
-  if (f->nspare > 0)
+  /* Newest first, a handle set up for the same profile if there is one. */
+  for (i = f->nspare; i-- > 0;) {
+    if (f->spare_profile[i] == r->profile) {
+      easy = f->spare[i];
+      profile = r->profile;
+      f->spare[i] = f->spare[f->nspare - 1];
+      f->spare_profile[i] = f->spare_profile[f->nspare - 1];
+      f->nspare--;
+      break;
+    }
+  }
+  if (easy == NULL && f->nspare > 0) {
     easy = f->spare[--f->nspare];
-  else
+    curl_easy_reset(easy);
+  }
+  if (easy == NULL)
     easy = curl_easy_init();
   if (easy == NULL) {
     r->res.curl_code = CURLE_OUT_OF_MEMORY;
@@ -417,9 +435,13 @@ void uva__fetch_start(uva_fetch_t *f, uva_freq_t *r) {
     uva__fetch_finish(f, r);
     return;
   }
-  err = uva__freq_setup(r, easy, uva_fetch_features());
-  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
-  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, f);
+  if (profile != 0) {
+    err = uva__freq_setup_same(r, easy);
+  } else {
+    err = uva__freq_setup(r, easy, uva_fetch_features());
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, f);
+  }
   curl_easy_setopt(easy, CURLOPT_PRIVATE, r);
   r->easy = easy;
   r->state = UVA__FREQ_RUNNING;
@@ -454,11 +476,13 @@ uva_fetch_t *uva_fetch_new(uv_loop_t *loop, uva_fetch_done_cb cb, void *data,
     return NULL;
   }
   f->spare = malloc(64 * sizeof(*f->spare));
+  f->spare_profile = malloc(64 * sizeof(*f->spare_profile));
   f->multi = multi_new(f);
-  if (f->multi == NULL || f->spare == NULL) {
+  if (f->multi == NULL || f->spare == NULL || f->spare_profile == NULL) {
     if (f->multi != NULL)
       curl_multi_cleanup(f->multi);
     free(f->spare);
+    free(f->spare_profile);
     free(f);
     *err = UV_ENOMEM;
     return NULL;

@@ -41,6 +41,8 @@ struct uva_freq_s {
   char *url;
   char *method;
   char *host;          /* "host:port" key for the per-host limit. */
+  char *user_agent;    /* Sent with CURLOPT_USERAGENT, not in `headers`. */
+  uint64_t profile;    /* Hash of every option but the URL and the body. */
   struct curl_slist *headers;
   char *body;
   size_t body_len;
@@ -108,7 +110,8 @@ struct uva_fetch_s {
   uva_freq_t **done;
   size_t ndone;
   size_t done_cap;
-  CURL **spare;            /* Easy handles kept for reuse. */
+  CURL **spare;            /* Easy handles kept for reuse, */
+  uint64_t *spare_profile; /* each with the profile it is set up for. */
   size_t nspare;
   uva_fpool_t *pools;
   uint32_t running;        /* Transfers in the multi handle. */
@@ -134,6 +137,7 @@ void uva__flist_remove(uva__flist_t *l, uva_freq_t *r);
 
 /* fetch_req.c */
 int uva__freq_setup(uva_freq_t *r, CURL *easy, int features);
+int uva__freq_setup_same(uva_freq_t *r, CURL *easy);
 void uva__freq_collect(uva_freq_t *r, CURLcode code);
 void uva__freq_reset_response(uva_freq_t *r);
 int uva__freq_should_retry(const uva_freq_t *r, uint32_t retries,

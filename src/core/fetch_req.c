@@ -48,6 +48,48 @@ static int method_is_idempotent(const char *m) {
   return 0;
 }
 
+/* FNV-1a over every option that uva__freq_setup() turns into a setopt,
+ * but the URL (only its scheme) and the body (only whether there is one):
+ * an easy handle set up for one request serves the next with the same
+ * profile after a handful of setopts, without curl_easy_reset(). */
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  size_t i;
+  for (i = 0; i < n; i++) {
+    h ^= b[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+static uint64_t profile_of(const uva_freq_t *r, const uva_freq_opts_t *o) {
+  uint64_t h = 14695981039346656037ULL;
+  const struct curl_slist *l;
+  double nums[5];
+  int32_t ints[5];
+  int tls = strncasecmp(r->url, "https:", 6) == 0;
+
+  nums[0] = o->timeout;
+  nums[1] = o->connect_timeout;
+  nums[2] = o->max_body;
+  nums[3] = 0;
+  nums[4] = 0;
+  ints[0] = o->max_redirects;
+  ints[1] = o->decompress;
+  ints[2] = o->http2;
+  ints[3] = r->has_body;
+  ints[4] = tls;
+  h = fnv(h, nums, sizeof(nums));
+  h = fnv(h, ints, sizeof(ints));
+  h = fnv(h, r->method, strlen(r->method) + 1);
+  if (r->user_agent != NULL)
+    h = fnv(h, r->user_agent, strlen(r->user_agent) + 1);
+  h = fnv(h, "|", 1);
+  for (l = r->headers; l != NULL; l = l->next)
+    h = fnv(h, l->data, strlen(l->data) + 1);
+  return h == 0 ? 1 : h;  /* 0 means "a fresh handle". */
+}
+
 int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
   uva_freq_t *r = calloc(1, sizeof(*r));
   size_t i;
@@ -67,7 +109,17 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
   if (r->url == NULL || r->method == NULL || r->host == NULL)
     goto fail;
   for (i = 0; i < o->nheaders; i++) {
-    struct curl_slist *l = curl_slist_append(r->headers, o->headers[i]);
+    struct curl_slist *l;
+    if (strncasecmp(o->headers[i], "user-agent:", 11) == 0 && r->user_agent == NULL) {
+      const char *v = o->headers[i] + 11;
+      while (*v == ' ' || *v == '\t')
+        v++;
+      r->user_agent = strdup(v);
+      if (r->user_agent == NULL)
+        goto fail;
+      continue;
+    }
+    l = curl_slist_append(r->headers, o->headers[i]);
     if (l == NULL)
       goto fail;
     r->headers = l;
@@ -92,6 +144,7 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
   }
   r->idempotent = method_is_idempotent(r->method);
   r->content_length = -1;
+  r->profile = profile_of(r, o);
   *out = r;
   return 0;
 
@@ -127,6 +180,7 @@ void uva_freq_free(uva_freq_t *r) {
   free(r->url);
   free(r->method);
   free(r->host);
+  free(r->user_agent);
   free(r->body);
   curl_slist_free_all(r->headers);
   free(r->res.headers);
@@ -304,6 +358,8 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
 
   if (r->headers != NULL)
     SET(CURLOPT_HTTPHEADER, r->headers);
+  if (r->user_agent != NULL)
+    SET(CURLOPT_USERAGENT, r->user_agent);
   if (strcmp(r->method, "GET") == 0 && !r->has_body) {
     /* The default. */
   } else if (strcmp(r->method, "HEAD") == 0) {
@@ -317,6 +373,25 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
   if (r->has_body) {
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
     SET(CURLOPT_POSTFIELDS, r->body);  /* Ours until the request is freed. */
+  }
+  return 0;
+}
+
+/* A handle last set up for a request with the same profile: only what
+ * points into the request changes. */
+int uva__freq_setup_same(uva_freq_t *r, CURL *easy) {
+  r->errbuf[0] = '\0';
+  r->too_large = 0;
+  r->res.attempts++;
+  SET(CURLOPT_URL, r->url);
+  SET(CURLOPT_ERRORBUFFER, r->errbuf);
+  SET(CURLOPT_WRITEDATA, r);
+  SET(CURLOPT_HEADERDATA, r);
+  if (r->headers != NULL)
+    SET(CURLOPT_HTTPHEADER, r->headers);
+  if (r->has_body) {
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
+    SET(CURLOPT_POSTFIELDS, r->body);
   }
   return 0;
 }
