@@ -90,6 +90,34 @@ static uint64_t profile_of(const uva_freq_t *r, const uva_freq_opts_t *o) {
   return h == 0 ? 1 : h;  /* 0 means "a fresh handle". */
 }
 
+/* libcurl reads "Name:" with no value as "remove Name"; an empty value is
+ * sent when written "Name;". */
+static struct curl_slist *append_header(struct curl_slist *list,
+                                        const char *line) {
+  const char *colon = strchr(line, ':');
+  const char *v;
+  struct curl_slist *l;
+  char *copy;
+  size_t n;
+
+  if (colon == NULL)
+    return curl_slist_append(list, line);
+  for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+    ;
+  if (*v != '\0')
+    return curl_slist_append(list, line);
+  n = (size_t) (colon - line);
+  copy = malloc(n + 2);
+  if (copy == NULL)
+    return NULL;
+  memcpy(copy, line, n);
+  copy[n] = ';';
+  copy[n + 1] = '\0';
+  l = curl_slist_append(list, copy);
+  free(copy);
+  return l;
+}
+
 int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
   uva_freq_t *r = calloc(1, sizeof(*r));
   size_t i;
@@ -119,7 +147,7 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
         goto fail;
       continue;
     }
-    l = curl_slist_append(r->headers, o->headers[i]);
+    l = append_header(r->headers, o->headers[i]);
     if (l == NULL)
       goto fail;
     r->headers = l;
