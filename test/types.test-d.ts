@@ -4,7 +4,9 @@ import {
   delay, withTimeout, retry, allSettled, mapWithLimit,
   RateLimiter, limit, Semaphore, Queue, producerConsumer, attempt, timed,
   TimeoutError, AbortError, UvasyncError,
+  fetch, Fetcher, FetchError, Response,
 } from 'uvasync';
+import type { FetchResult } from 'uvasync';
 
 type Equal<A, B> = (<G>() => G extends A ? 1 : 2) extends (<G>() => G extends B ? 1 : 2) ? true : false;
 function expectType<A, B>(_: Equal<A, B>): void {}
@@ -75,5 +77,22 @@ async function checks(): Promise<void> {
   await mapWithLimit([1], '2', async (n) => n);
   // @ts-expect-error backoff takes one of three names
   await retry(async () => 1, { backoff: 'quadratic' });
+
+  const res = await fetch('http://127.0.0.1/', { method: 'POST', body: 'x', headers: { a: 'b' }, timeout: 10 });
+  expectType<typeof res, Response>(true);
+  const j = res.json<{ a: number }>();
+  expectType<typeof j, { a: number }>(true);
+  const fetcher = new Fetcher({ concurrency: 4, perSecond: Infinity, retries: 2 });
+  const all = await fetcher.fetchAll(['http://a/'], { onProgress: (done: number, total: number, r: FetchResult) => {} });
+  expectType<typeof all, FetchResult[]>(true);
+  for await (const r of fetcher.stream((async function* () { yield 'http://a/'; })())) {
+    expectType<typeof r.status, number>(true);
+    if (r.error !== undefined) expectType<typeof r.error, FetchError>(true);
+  }
+  // @ts-expect-error a number is not a URL
+  await fetch(42);
+  const active: number = fetcher.stats.active;
+  void active;
+  await fetcher.close();
 }
 void checks;

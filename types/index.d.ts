@@ -558,3 +558,255 @@ export function attempt<T>(fn: (attempt: number, signal: AbortSignal | undefined
  * ```
  */
 export function timed<T>(fn: () => T | PromiseLike<T>): Promise<{ value: Awaited<T>; durationMs: number }>;
+
+// ---- HTTP fetcher ---------------------------------------------------------
+
+/** Request headers: an object, a Map, or [name, value] pairs. */
+export type HeadersInit =
+  | Readonly<Record<string, string | number | readonly string[] | undefined>>
+  | Iterable<readonly [string, string]>;
+
+/** Codes a {@link FetchError} carries. */
+export type FetchErrorCode =
+  | 'ECONNREFUSED' | 'ETIMEDOUT' | 'ENOTFOUND' | 'ECONNRESET' | 'EHOSTUNREACH' | 'ENETUNREACH'
+  | 'EMAXREDIRECTS' | 'EBODYTOOLARGE' | 'EPROTONOSUPPORT' | 'EPROTO' | 'ETLS' | 'ENOMEM'
+  | 'ERR_INVALID_URL' | 'ERR_FETCHER_CLOSED' | 'ABORT_ERR' | 'EFETCH';
+
+/**
+ * A request that got no HTTP response: refused, timed out, reset, too many
+ * redirects, a body over `maxBodySize`, a refused scheme, aborted (`name`
+ * `'AbortError'`, `code` `'ABORT_ERR'`). HTTP error statuses are responses,
+ * never FetchErrors.
+ *
+ * @example
+ * ```ts
+ * import { fetch, FetchError } from 'uvasync';
+ * try { await fetch('http://127.0.0.1:1/'); }
+ * catch (err) { if (err instanceof FetchError) console.log(err.code, err.url, err.curlCode); }
+ * ```
+ */
+export class FetchError extends UvasyncError {
+  readonly code: FetchErrorCode;
+  /** The request's URL. */
+  readonly url: string;
+  /** libcurl's CURLcode (0 when the error did not come from libcurl). */
+  readonly curlCode: number;
+  /** Attempts made (with retries). */
+  readonly attempts?: number;
+}
+
+/** Options of {@link fetch} and {@link Fetcher.fetch}. */
+export interface FetchOptions {
+  /** HTTP method (default 'GET'). */
+  readonly method?: string;
+  /** Request headers. A name or value with CR or LF is a TypeError. */
+  readonly headers?: HeadersInit;
+  /** Request body. */
+  readonly body?: string | Buffer | Uint8Array;
+  /** Limit for each attempt in ms (fetch(): none; Fetcher: its `timeout`). `Infinity`: none. */
+  readonly timeout?: number;
+  /** Limit for connecting in ms (default libcurl's, 300 s). */
+  readonly connectTimeout?: number;
+  /** Aborts the request; it rejects with a FetchError `ABORT_ERR`. */
+  readonly signal?: AbortSignal;
+  /** Redirects followed (default 5; 0 returns the 3xx). Only to http: and https:. */
+  readonly maxRedirects?: number;
+  /** Largest body accepted, in bytes (default 64 MiB; `Infinity`: none). */
+  readonly maxBodySize?: number;
+  /** Ask for gzip, deflate, br (and zstd where libcurl has it) and decode (default true). */
+  readonly decompress?: boolean;
+  /**
+   * HTTP/2: over TLS it is negotiated by default; `true` also speaks it over
+   * cleartext (prior knowledge, libcurl ≥ 8 only); `false` keeps HTTP/1.1.
+   */
+  readonly http2?: boolean;
+  /** Retries for this request (a Fetcher's default otherwise). */
+  readonly retries?: number;
+}
+
+/** Phases of the last attempt, in ms. */
+export interface Timings {
+  readonly dns: number;
+  readonly connect: number;
+  readonly tls: number;
+  /** From the start of the attempt to the first response byte. */
+  readonly firstByte: number;
+  readonly total: number;
+}
+
+/**
+ * A response. Any HTTP status resolves; `ok` is true for 2xx.
+ *
+ * @example
+ * ```ts
+ * const res = await fetch('https://example.com/api');
+ * if (res.ok) console.log(res.json(), res.headers['content-type'], res.timings.total);
+ * ```
+ */
+export class Response {
+  /** The final URL, after redirects. */
+  readonly url: string;
+  readonly status: number;
+  readonly ok: boolean;
+  /** Header names in lower case; repeated headers joined by ", "; set-cookie an array. */
+  readonly headers: Readonly<Record<string, string> & { 'set-cookie'?: string[] }>;
+  /** The body, decoded when `decompress` is on. */
+  readonly body: Buffer;
+  readonly redirected: boolean;
+  /** '1.0', '1.1', '2' or '3'. */
+  readonly httpVersion: string;
+  readonly timings: Timings;
+  /** Attempts made, retries included. */
+  readonly attempts: number;
+  /** From the first attempt's start to the end, retry waits included. */
+  readonly durationMs: number;
+  /** The body as UTF-8 text. */
+  text(): string;
+  /** The body parsed as JSON. */
+  json<T = unknown>(): T;
+}
+
+/**
+ * One HTTP request through libcurl on Node's own loop, with no limits of its own.
+ *
+ * @param url An absolute http: or https: URL.
+ * @returns The response; rejects with a {@link FetchError} on a network failure.
+ * @example
+ * ```ts
+ * import { fetch } from 'uvasync';
+ * const res = await fetch('http://127.0.0.1:8080/items', {
+ *   method: 'POST', body: JSON.stringify({ a: 1 }), headers: { 'content-type': 'application/json' }, timeout: 5000,
+ * });
+ * console.log(res.status, res.json());
+ * ```
+ */
+export function fetch(url: string | URL, options?: FetchOptions): Promise<Response>;
+
+/** Options of {@link Fetcher}. */
+export interface FetcherOptions {
+  /** Requests in flight at once (default 10; `Infinity` allowed). */
+  readonly concurrency?: number;
+  /** Requests started per second, a token bucket with a burst of max(1, floor(rate)) (default 5; `Infinity`: none). */
+  readonly perSecond?: number;
+  /** Requests in flight to one host:port at once (default: no cap). */
+  readonly perHost?: number;
+  /** Per-attempt limit in ms (default 10000). */
+  readonly timeout?: number;
+  /**
+   * Retries (default 0) of idempotent methods on network errors and 408, 429,
+   * 500, 502, 503, 504; a Retry-After (seconds or a date) is honoured, else
+   * exponential backoff with jitter.
+   */
+  readonly retries?: number;
+  /** Backoff before the first retry, ms (default 1000; doubles after). */
+  readonly retryDelay?: number;
+  /** Cap on the backoff, ms (default 30000). */
+  readonly maxRetryDelay?: number;
+  /** A longer Retry-After ends the retries, ms (default 60000). */
+  readonly maxRetryAfter?: number;
+  /** Headers sent with every request (a request's own headers win). */
+  readonly headers?: HeadersInit;
+  /** As {@link FetchOptions.http2}, for every request. */
+  readonly http2?: boolean;
+}
+
+/** What {@link Fetcher.fetchAll} and {@link Fetcher.stream} give for one URL; never thrown. */
+export interface FetchResult {
+  readonly url: string;
+  readonly ok: boolean;
+  /** 0 on a network failure. */
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[]>>;
+  /** null on a network failure. */
+  readonly body: Buffer | null;
+  /** The FetchError of a network failure, else undefined. */
+  readonly error: FetchError | undefined;
+  readonly durationMs: number;
+  readonly attempts: number;
+  /** The full Response, when there is one. */
+  readonly response: Response | undefined;
+}
+
+/** The counts of a {@link Fetcher}, kept in C. */
+export interface FetcherStats {
+  readonly active: number;
+  readonly queued: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly bytes: number;
+}
+
+/**
+ * Requests scheduled through limits kept in C (the seed's `AsyncFetcher`):
+ * concurrency, per host, per second, retries. Starting the next transfer
+ * never waits for JavaScript.
+ *
+ * @example
+ * ```ts
+ * import { Fetcher } from 'uvasync';
+ * const fetcher = new Fetcher({ concurrency: 16, perSecond: 50, timeout: 5000, retries: 2 });
+ * const results = await fetcher.fetchAll(urls, {
+ *   onProgress: (done, total) => console.log(`${done}/${total}`),
+ * });
+ * for (const r of results) console.log(r.url, r.status || r.error?.code);
+ * await fetcher.close();
+ * ```
+ */
+export class Fetcher {
+  constructor(options?: FetcherOptions);
+  readonly concurrency: number;
+  readonly perSecond: number;
+  /**
+   * One request through this fetcher's limits.
+   *
+   * @example
+   * ```ts
+   * const res = await fetcher.fetch('http://127.0.0.1:8080/a', { retries: 0 });
+   * ```
+   */
+  fetch(url: string | URL, options?: FetchOptions): Promise<Response>;
+  /**
+   * Every URL; results in input order. One URL's failure is its result's
+   * `error`, never a rejection. A URL that is not http(s) is a TypeError up front.
+   *
+   * @example
+   * ```ts
+   * const results = await fetcher.fetchAll(['http://a/', 'http://b/'], { onProgress: (d, t, r) => {} });
+   * ```
+   */
+  fetchAll(
+    urls: Iterable<string | URL>,
+    options?: FetchOptions & { readonly onProgress?: (done: number, total: number, result: FetchResult) => void },
+  ): Promise<FetchResult[]>;
+  /**
+   * Results in completion order. `urls` is read lazily: at most twice the
+   * concurrency ahead of what you have consumed. Leaving the loop early stops
+   * the requests still in flight; `signal` aborts it all (ABORT_ERR).
+   *
+   * @example
+   * ```ts
+   * for await (const r of fetcher.stream(readLines('urls.txt'))) console.log(r.status, r.url);
+   * ```
+   */
+  stream(urls: Iterable<string | URL> | AsyncIterable<string | URL>, options?: FetchOptions): AsyncGenerator<FetchResult, void, undefined>;
+  /**
+   * Counts kept in C.
+   *
+   * @example
+   * ```ts
+   * const { active, queued, done, failed, bytes } = fetcher.stats;
+   * ```
+   */
+  readonly stats: FetcherStats;
+  /**
+   * Takes no new requests (they reject with `ERR_FETCHER_CLOSED`); resolves when
+   * the ones under way have settled, then closes kept-alive connections if no
+   * other fetch is running.
+   *
+   * @example
+   * ```ts
+   * await fetcher.close();
+   * ```
+   */
+  close(): Promise<void>;
+}
