@@ -14,7 +14,8 @@ import pRetry from 'p-retry';
 import pSettle from 'p-settle';
 import pTimeout from 'p-timeout';
 import * as uva from '../lib/index.mjs';
-import { runCases, table } from './harness.mjs';
+import { fileURLToPath as toPath } from 'node:url';
+import { runCasesIsolated, table } from './harness.mjs';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -134,7 +135,7 @@ async function rssChild(name, n, c) {
 async function main() {
   if (argv[0] === '--rss') return rssChild(argv[1], Number(argv[2]), Number(argv[3]));
   const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : '';
-  const rows = await runCases(cases, { ops: N, reps: REPS, only });
+  const rows = await runCasesIsolated(toPath(import.meta.url), cases, { ops: N, reps: REPS, only });
   const rss = [];
   for (const [name, n, c] of only && only !== 'rss' ? [] : RSS_ROWS) {
     const r = spawnSync(process.execPath, ['--expose-gc', self, '--rss', name, String(n), String(c)], { encoding: 'utf8' });

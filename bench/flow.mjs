@@ -6,7 +6,8 @@ import { RateLimiter as TokenLimiter } from 'limiter';
 import pLimit from 'p-limit';
 import PQueue from 'p-queue';
 import * as uva from '../lib/index.mjs';
-import { runCases, table } from './harness.mjs';
+import { fileURLToPath as toPath } from 'node:url';
+import { runCasesIsolated, table } from './harness.mjs';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -69,5 +70,5 @@ cases.push(['Queue put/get pairs, capacity 64', {
   'hand-written': () => pairsHand(new HandQueue(64)),
 }, 'hand-written']);
 
-const rows = await runCases(cases, { ops: N, reps: REPS, only });
+const rows = await runCasesIsolated(toPath(import.meta.url), cases, { ops: N, reps: REPS, only });
 console.log(table(rows).join('\n'));

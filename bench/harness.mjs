@@ -2,6 +2,9 @@
 // benchmark files.  Each case is [title, { contender: () => Promise }, floor].
 // Contenders run interleaved, REPS times after a warm-up, and the median of
 // ns per operation is reported, so every contender meets the same machine.
+// runCasesIsolated() runs each case in a fresh process, so that no case
+// inherits the heap an earlier one left behind.
+import { spawnSync } from 'node:child_process';
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 
@@ -42,4 +45,23 @@ export function table(rows) {
     out.push(`| ${title} | ${u.toFixed(0)} | ${fastest} ${med[fastest].toFixed(0)} | ${(u / med[fastest]).toFixed(2)} | ${floor} | ${Object.entries(med).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')} |`);
   }
   return out;
+}
+
+/** As runCases, each case in a fresh `node --expose-gc self ... --case i`. */
+export async function runCasesIsolated(self, cases, { ops, reps, only = '' }) {
+  const at = process.argv.indexOf('--case');
+  if (at >= 0) {
+    const rows = await runCases([cases[Number(process.argv[at + 1])]], { ops, reps });
+    process.stdout.write(JSON.stringify(rows));
+    process.exit(0);
+  }
+  const rows = [];
+  for (let i = 0; i < cases.length; i++) {
+    if (only && !cases[i][0].startsWith(only)) continue;
+    const r = spawnSync(process.execPath, ['--expose-gc', self, ...process.argv.slice(2), '--case', String(i)],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+    if (r.status !== 0) throw new Error(`case ${cases[i][0]} failed (exit ${r.status})`);
+    rows.push(...JSON.parse(r.stdout));
+  }
+  return rows;
 }

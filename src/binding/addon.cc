@@ -134,23 +134,26 @@ void Addon::OnTimers(const uint32_t *ids, size_t count) {
     size_t n = count - off < fired_cap_ ? count - off : fired_cap_;
     memcpy(fired_, ids + off, n * sizeof(*ids));
     napi_value argv[1];
-    napi_value result;
     if (napi_create_uint32(env, (uint32_t)n, &argv[0]) != napi_ok) break;
-    napi_status st = napi_make_callback(env, *async_ctx_, recv, fn, 1, argv, &result);
-    if (st != napi_ok) {
-      // The dispatcher reports user errors itself; a failure here means
-      // the environment is going away.  Clear what is pending and stop.
-      bool pending = false;
-      napi_is_exception_pending(env, &pending);
-      if (pending) {
-        napi_value err;
-        napi_get_and_clear_last_exception(env, &err);
-      }
-      break;
-    }
+    // The dispatcher reports user errors itself; a failure here means the
+    // environment is going away: stop.
+    if (!CallFromLoop(env, *async_ctx_, recv, fn, 1, argv)) break;
     if (core_->exiting) break;
   }
   napi_close_handle_scope(env, scope);
+}
+
+bool CallFromLoop(napi_env env, napi_async_context ctx, napi_value recv,
+                  napi_value fn, size_t argc, const napi_value *argv) {
+  napi_value result;
+  if (napi_make_callback(env, ctx, recv, fn, argc, argv, &result) == napi_ok) return true;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+  }
+  return false;
 }
 
 // backoffWait(kind, attempt, delay, factor, maxDelay, jitter, rnd)

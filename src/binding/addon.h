@@ -70,6 +70,11 @@ class Addon : public Napi::Addon<Addon> {
   napi_async_context fetch_ctx_ = nullptr;
 };
 
+// Calls fn from the loop; an exception left pending (the environment is
+// going away, or the dispatcher rethrew) is cleared.  False if it failed.
+bool CallFromLoop(napi_env env, napi_async_context ctx, napi_value recv,
+                  napi_value fn, size_t argc, const napi_value *argv);
+
 Napi::Function InitSched(Napi::Env env);
 void InitFlow(Napi::Env env, Napi::Object exports);
 void InitFetch(Napi::Env env, Napi::Object exports, Addon *addon);

@@ -117,18 +117,9 @@ void Addon::OnFetchDone(uva_freq_t **reqs, size_t count) {
       uva_freq_free(r);
     }
     napi_value argv[2];
-    napi_value result;
     napi_create_uint32(env, (uint32_t)n, &argv[0]);
     argv[1] = objs;
-    napi_status st = napi_make_callback(env, fetch_ctx_, recv, fn, 2, argv, &result);
-    if (st != napi_ok) {
-      bool pending = false;
-      napi_is_exception_pending(env, &pending);
-      if (pending) {
-        napi_value err;
-        napi_get_and_clear_last_exception(env, &err);
-      }
-    }
+    CallFromLoop(env, fetch_ctx_, recv, fn, 2, argv);
   }
   // What the environment's exit left undelivered.
   for (size_t i = off; i < count; i++) uva_freq_free(reqs[i]);

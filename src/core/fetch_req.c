@@ -570,21 +570,16 @@ static double retry_after_ms(const uva_freq_t *r) {
   return -1;
 }
 
-static int retryable_error(int code) {
-  switch (code) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_GOT_NOTHING:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
+/* Network failures worth another attempt, by their stable code. */
+static int retryable_error(const char *name) {
+  static const char *const codes[] = {"ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND",
+                                      "ECONNRESET", "EHOSTUNREACH",
+                                      "ENETUNREACH"};
+  size_t i;
+  for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+    if (strcmp(name, codes[i]) == 0)
       return 1;
-    default:
-      return 0;
-  }
+  return 0;
 }
 
 int uva__freq_should_retry(const uva_freq_t *r, uint32_t retries,
@@ -597,7 +592,7 @@ int uva__freq_should_retry(const uva_freq_t *r, uint32_t retries,
   if (!r->idempotent && !r->o.retry_any_method)
     return 0;
   if (r->res.error != NULL)
-    return retryable_error(r->res.curl_code);
+    return retryable_error(r->res.error);
   if (s != 408 && s != 429 && s != 500 && s != 502 && s != 503 && s != 504)
     return 0;
   *ra = retry_after_ms(r);
