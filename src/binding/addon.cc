@@ -91,6 +91,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) : core_(new EnvCore()) {
 
 Addon::~Addon() {
   delete async_ctx_;
+  if (fetch_ctx_ != nullptr) napi_async_destroy(fetch_env_, fetch_ctx_);
   core_->addon = nullptr;
   core_->MaybeDelete();
 }

@@ -68,6 +68,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::AsyncContext *async_ctx_ = nullptr;
   Napi::FunctionReference fetch_cb_;
   napi_async_context fetch_ctx_ = nullptr;
+  napi_env fetch_env_ = nullptr;
 };
 
 // Calls fn from the loop; an exception left pending (the environment is

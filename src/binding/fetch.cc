@@ -385,6 +385,7 @@ void Addon::SetFetchCallback(Napi::Env env, Napi::Function fn) {
   if (fetch_ctx_ != nullptr) napi_async_destroy(env, fetch_ctx_);
   napi_value name = Str(env, "uvasync:fetch");
   napi_async_init(env, nullptr, name, &fetch_ctx_);
+  fetch_env_ = env;
 }
 
 void InitFetch(Napi::Env env, Napi::Object exports, Addon *addon) {
