@@ -173,6 +173,27 @@ describe('fetch', () => {
     assert.ok(performance.now() - t0 >= 149);
   });
 
+  it('verifies TLS certificates: a self-signed one is refused with ETLS', async () => {
+    const https = require('node:https');
+    const fs = require('node:fs');
+    const dir = path.join(__dirname, 'fixtures');
+    const tls = https.createServer({
+      key: fs.readFileSync(path.join(dir, 'selfsigned-key.pem')),
+      cert: fs.readFileSync(path.join(dir, 'selfsigned-cert.pem')),
+    }, (req, res) => res.end('secret'));
+    await new Promise((r) => tls.listen(0, '127.0.0.1', r));
+    try {
+      await assert.rejects(fetch(`https://127.0.0.1:${tls.address().port}/`), (e) => {
+        assert.ok(e instanceof FetchError);
+        assert.equal(e.code, 'ETLS');
+        return true;
+      });
+    } finally {
+      tls.closeAllConnections();
+      await new Promise((r) => tls.close(r));
+    }
+  });
+
   it('reports a refused connection', async () => {
     const port = await closedPort();
     await assert.rejects(fetch(`http://127.0.0.1:${port}/`), (e) => e instanceof FetchError && e.code === 'ECONNREFUSED');
