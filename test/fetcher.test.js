@@ -52,6 +52,16 @@ describe('Fetcher', () => {
     await f.close();
   });
 
+  it('reuses connections (keep-alive): 50 requests one after another, one connection', async () => {
+    const f = new Fetcher({ concurrency: 1, perSecond: Infinity });
+    await f.close(); // Starts from no kept-alive connection.
+    const g = new Fetcher({ concurrency: 1, perSecond: Infinity });
+    const before = srv.stats.connections;
+    for (let i = 0; i < 50; i++) assert.equal((await g.fetch(`${srv.url}/?id=${i}`)).text(), String(i));
+    assert.equal(srv.stats.connections - before, 1);
+    await g.close();
+  });
+
   it('caps each host at `perHost` while other hosts go ahead', async () => {
     const other = await startHttp((req, res) => setTimeout(() => res.end('b'), 20));
     try {
