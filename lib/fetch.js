@@ -162,6 +162,7 @@ class RequestOptions {
     this.decompress = 1;
     this.http2 = defaults === null ? 0 : defaults.http2;
     this.retries = -1;
+    this.ca = defaults === null ? undefined : defaults.ca;
   }
 }
 
@@ -219,7 +220,7 @@ function readRequestOptions(options, defaults) {
   }
   validate.options('options', options);
   const { method, headers, body, timeout, connectTimeout, signal, maxRedirects, maxBodySize,
-    decompress, http2, retries } = options;
+    decompress, http2, retries, ca } = options;
   if (method !== undefined) {
     if (typeof method !== 'string' || !TOKEN.test(method)) {
       throw validate.typeError('options.method', 'an HTTP method name', method);
@@ -257,7 +258,22 @@ function readRequestOptions(options, defaults) {
   }
   if (http2 !== undefined) o.http2 = readHttp2('options.http2', http2);
   if (retries !== undefined) { validate.integer('options.retries', retries, 0); o.retries = retries; }
+  if (ca !== undefined) o.ca = readCa('options.ca', ca);
   return o;
+}
+
+/** PEM certificates to trust, as one string (a string, a Buffer, or an array of either). */
+function readCa(name, ca) {
+  const parts = Array.isArray(ca) ? ca : [ca];
+  const out = [];
+  for (const p of parts) {
+    const pem = Buffer.isBuffer(p) ? p.toString('latin1') : p;
+    if (typeof pem !== 'string' || !pem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw validate.typeError(name, 'PEM certificates (a string, a Buffer or an array of them)', p);
+    }
+    out.push(pem);
+  }
+  return out.join('\n');
 }
 
 function entriesOf(headers) {
@@ -284,7 +300,7 @@ function submit(pool, owner, url, o, track) {
     return promise;
   }
   const rc = pool.submit(req.id, url, o.method, o.headers, o.body, o.timeout, o.connectTimeout,
-    o.maxRedirects, o.maxBodySize, o.decompress, o.http2, o.retries, 0);
+    o.maxRedirects, o.maxBodySize, o.decompress, o.http2, o.retries, 0, o.ca);
   if (rc !== 0) {
     req.reject(new FetchError(`cannot start a request for ${url} (${binding.errName(rc)})`,
       rc === -40001 ? 'ERR_FETCHER_CLOSED' : binding.errName(rc), url));
@@ -328,6 +344,6 @@ function fetch(url, options) {
 }
 
 module.exports = {
-  fetch, Response, submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2,
+  fetch, Response, submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2, readCa,
   FEATURES: { http2: (FEATURES & HTTP2) !== 0, h2cReuse: (FEATURES & H2C_REUSE) !== 0, curl: binding.curlVersion },
 };

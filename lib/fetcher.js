@@ -6,7 +6,7 @@
 const { binding } = require('./native');
 const { FetchError } = require('./errors');
 const validate = require('./validate');
-const { submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2 } = require('./fetch');
+const { submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2, readCa } = require('./fetch');
 
 const STREAM_WINDOW_UNLIMITED = 256;
 
@@ -49,7 +49,7 @@ class Fetcher {
   /**
    * @param {object} [options] concurrency (10), perSecond (5), perHost,
    *   timeout (10000 ms, per attempt), retries (0), retryDelay (1000 ms),
-   *   maxRetryDelay (30000 ms), maxRetryAfter (60000 ms), headers, http2.
+   *   maxRetryDelay (30000 ms), maxRetryAfter (60000 ms), headers, http2, ca.
    */
   constructor(options) {
     if (options !== undefined) validate.options('options', options);
@@ -68,6 +68,7 @@ class Fetcher {
       headerLines: headerLines('options.headers', o.headers === undefined ? [] : o.headers),
       timeout: timeout === Infinity ? 0 : timeout,
       http2: o.http2 === undefined ? 0 : readHttp2('options.http2', o.http2),
+      ca: o.ca === undefined ? undefined : readCa('options.ca', o.ca),
     };
     this.concurrency = concurrency;
     this.perSecond = perSecond;

@@ -194,6 +194,41 @@ describe('fetch', () => {
     }
   });
 
+  it('trusts the certificates given in `ca`: https and HTTP/2 over TLS', async () => {
+    const http2 = require('node:http2');
+    const fs = require('node:fs');
+    const dir = path.join(__dirname, 'fixtures');
+    const key = fs.readFileSync(path.join(dir, 'selfsigned-key.pem'));
+    const cert = fs.readFileSync(path.join(dir, 'selfsigned-cert.pem'));
+    let sessions = 0;
+    const h2 = http2.createSecureServer({ key, cert, allowHTTP1: true }, (req, res) => {
+      setTimeout(() => res.end(`v${req.httpVersion}`), 5);
+    });
+    h2.on('session', () => { sessions++; });
+    const sockets = new Set();
+    h2.on('secureConnection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+    await new Promise((r) => h2.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${h2.address().port}/`;
+    try {
+      const res = await fetch(url, { ca: cert });
+      assert.equal(res.status, 200);
+      assert.equal(res.httpVersion, '2');
+      assert.ok(res.timings.tls > 0, 'a TLS handshake was timed');
+      const one = await fetch(url, { ca: cert, http2: false });
+      assert.equal(one.text(), 'v1.1');
+      const f = new Fetcher({ concurrency: 20, perSecond: Infinity, ca: cert.toString() });
+      const all = await f.fetchAll(Array.from({ length: 60 }, () => url));
+      assert.ok(all.every((r) => r.status === 200 && r.response.httpVersion === '2'));
+      // 61 HTTP/2 requests, 20 at once: one TLS connection, kept and multiplexed.
+      assert.equal(sessions, 1, 'multiplexed over one TLS connection');
+      await f.close();
+      assert.throws(() => fetch(url, { ca: 'not a certificate' }), /options.ca/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => h2.close(r));
+    }
+  });
+
   it('reports a refused connection', async () => {
     const port = await closedPort();
     await assert.rejects(fetch(`http://127.0.0.1:${port}/`), (e) => e instanceof FetchError && e.code === 'ECONNREFUSED');

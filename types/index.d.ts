@@ -622,6 +622,11 @@ export interface FetchOptions {
   readonly http2?: boolean;
   /** Retries for this request (a Fetcher's default otherwise). */
   readonly retries?: number;
+  /**
+   * PEM certificates to trust instead of the system's (a private CA, a test
+   * certificate). Verification stays on.
+   */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
 }
 
 /** Phases of the last attempt, in ms. */
@@ -708,6 +713,8 @@ export interface FetcherOptions {
   readonly headers?: HeadersInit;
   /** As {@link FetchOptions.http2}, for every request. */
   readonly http2?: boolean;
+  /** As {@link FetchOptions.ca}, for every request. */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
 }
 
 /** What {@link Fetcher.fetchAll} and {@link Fetcher.stream} give for one URL; never thrown. */

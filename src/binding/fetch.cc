@@ -180,13 +180,14 @@ static napi_value Int(napi_env env, int32_t v) {
 }
 
 // submit(id, url, method, headers, body, timeout, connectTimeout,
-//        maxRedirects, maxBody, decompress, http2, retries, retryAnyMethod)
+//        maxRedirects, maxBody, decompress, http2, retries, retryAnyMethod,
+//        ca)
 // → 0, or a negative error code.  `headers` is "Name: value" lines joined
 // by "\n" (lib/ has refused CR and LF in names and values) or undefined;
 // `body` a Buffer, a string, or undefined.
 static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value argv[13];
+  size_t argc = 14;
+  napi_value argv[14];
   PoolRef *p = PoolOf(env, info, &argc, argv);
   if (p->pool == nullptr || p->core->exiting) return Int(env, UVA_EBADSTATE);
 
@@ -247,6 +248,13 @@ static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
   o.http2 = (int)Num(env, argv[10]);
   o.retries = (int32_t)Num(env, argv[11]);
   o.retry_any_method = Num(env, argv[12]) != 0;
+  Utf8 ca;
+  napi_typeof(env, argv[13], &t);
+  if (t == napi_string) {
+    if (!ca.Get(env, argv[13])) return Int(env, UV_ENOMEM);
+    o.ca = ca.data();
+    o.ca_len = ca.size();
+  }
 
   uva_freq_t *r = nullptr;
   uint64_t key = (uint64_t)id;

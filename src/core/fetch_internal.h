@@ -42,6 +42,8 @@ struct uva_freq_s {
   char *method;
   char *host;          /* "host:port" key for the per-host limit. */
   char *user_agent;    /* Sent with CURLOPT_USERAGENT, not in `headers`. */
+  char *ca;            /* PEM to trust (CURLOPT_CAINFO_BLOB), or NULL. */
+  size_t ca_len;
   uint64_t profile;    /* Hash of every option but the URL and the body. */
   struct curl_slist *headers;
   char *body;

@@ -85,6 +85,9 @@ static uint64_t profile_of(const uva_freq_t *r, const uva_freq_opts_t *o) {
   if (r->user_agent != NULL)
     h = fnv(h, r->user_agent, strlen(r->user_agent) + 1);
   h = fnv(h, "|", 1);
+  if (r->ca != NULL)
+    h = fnv(h, r->ca, r->ca_len);
+  h = fnv(h, "|", 1);
   for (l = r->headers; l != NULL; l = l->next)
     h = fnv(h, l->data, strlen(l->data) + 1);
   return h == 0 ? 1 : h;  /* 0 means "a fresh handle". */
@@ -131,6 +134,7 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
   r->o.method = NULL;
   r->o.headers = NULL;
   r->o.body = NULL;
+  r->o.ca = NULL;
   r->url = dup_str(o->url);
   r->method = dup_str(o->method != NULL ? o->method : "GET");
   r->host = r->url != NULL ? host_key(r->url) : NULL;
@@ -169,6 +173,13 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
       memcpy(r->body, o->body, o->body_len);
     r->body_len = o->body_len;
     r->has_body = 1;
+  }
+  if (o->ca != NULL && o->ca_len > 0) {
+    r->ca = malloc(o->ca_len);
+    if (r->ca == NULL)
+      goto fail;
+    memcpy(r->ca, o->ca, o->ca_len);
+    r->ca_len = o->ca_len;
   }
   r->idempotent = method_is_idempotent(r->method);
   r->content_length = -1;
@@ -209,6 +220,7 @@ void uva_freq_free(uva_freq_t *r) {
   free(r->method);
   free(r->host);
   free(r->user_agent);
+  free(r->ca);
   free(r->body);
   curl_slist_free_all(r->headers);
   free(r->res.headers);
@@ -388,6 +400,13 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
     SET(CURLOPT_HTTPHEADER, r->headers);
   if (r->user_agent != NULL)
     SET(CURLOPT_USERAGENT, r->user_agent);
+  if (r->ca != NULL) {
+    struct curl_blob blob;
+    blob.data = r->ca;
+    blob.len = r->ca_len;
+    blob.flags = CURL_BLOB_COPY;
+    SET(CURLOPT_CAINFO_BLOB, &blob);
+  }
   if (strcmp(r->method, "GET") == 0 && !r->has_body) {
     /* The default. */
   } else if (strcmp(r->method, "HEAD") == 0) {

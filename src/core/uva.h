@@ -346,6 +346,9 @@ typedef struct uva_freq_opts_s {
   int http2;                    /* -1 off, 0 where offered (TLS), 1 also h2c. */
   int32_t retries;              /* -1: the pool's. */
   int retry_any_method;         /* Retry non-idempotent methods too. */
+  const char *ca;               /* PEM certificates to trust instead of the
+                                 * system's; copied.  NULL: the system's. */
+  size_t ca_len;
 } uva_freq_opts_t;
 
 typedef struct uva_fresult_s {
