@@ -1,5 +1,6 @@
 // bench/harness.mjs: measures cases and prints the table; shared by the
-// benchmark files.  Each case is [title, { contender: () => Promise }, floor].
+// benchmark files.  Each case is [title, { contender: () => Promise }, floor,
+// ops] (ops: operations per call, when not the file's default).
 // Contenders run interleaved, REPS times after a warm-up, and the median of
 // ns per operation is reported, so every contender meets the same machine.
 // runCasesIsolated() runs each case in a fresh process, so that no case
@@ -17,13 +18,13 @@ async function measure(fn, ops) {
 
 export async function runCases(cases, { ops, reps, only = '' }) {
   const rows = [];
-  for (const [title, contenders, floorName] of cases) {
+  for (const [title, contenders, floorName, caseOps = ops] of cases) {
     if (only && !title.startsWith(only)) continue;
     const names = Object.keys(contenders);
     const samples = Object.fromEntries(names.map((n) => [n, []]));
     for (const n of names) await contenders[n](); // Warm-up.
     for (let r = 0; r < reps; r++) {
-      for (const n of names) samples[n].push(await measure(contenders[n], ops));
+      for (const n of names) samples[n].push(await measure(contenders[n], caseOps));
     }
     const med = Object.fromEntries(names.map((n) => [n, median(samples[n])]));
     // A hand-written floor is not a peer; Promise.allSettled is both.
