@@ -586,7 +586,6 @@ int uva_fetch_submit(uva_fpool_t *p, uva_freq_t *r) {
   r->pool = p;
   r->state = UVA__FREQ_QUEUED;
   uva__flist_push(&p->queue, r);
-  p->stats.queued++;
   uva__fpool_pump(p);
   update_refs(p->f);
   return 0;
@@ -599,23 +598,17 @@ void uva_fetch_cancel(uva_freq_t *r) {
   switch (r->state) {
     case UVA__FREQ_QUEUED:
       uva__flist_remove(&p->queue, r);
-      p->stats.queued--;
       break;
     case UVA__FREQ_WAITING:
       uva__flist_remove(&p->waiting, r);
-      p->stats.queued--;
       uva__fetch_arm_wake(f);
       break;
     case UVA__FREQ_RUNNING:
-      uva__flist_remove(&p->running, r);
+      uva__fpool_unrun(p, r);
       curl_multi_remove_handle(f->multi, r->easy);
       curl_easy_cleanup(r->easy);
       r->easy = NULL;
       f->running--;
-      p->active--;
-      p->stats.active--;
-      if (r->fhost != NULL)
-        r->fhost->active--;
       break;
     case UVA__FREQ_DONE:
       r->cancelled = 1;  /* Dropped at delivery. */
@@ -626,11 +619,7 @@ void uva_fetch_cancel(uva_freq_t *r) {
   }
   r->pool = NULL;
   uva_freq_free(r);
-  if (p->closing && p->active == 0 && p->queue.len == 0 &&
-      p->waiting.len == 0) {
-    uva__fpool_free(p);
-  } else {
+  if (!uva__fpool_free_if_done(p))
     uva__fpool_pump(p);
-  }
   update_refs(f);
 }

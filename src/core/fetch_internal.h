@@ -73,8 +73,7 @@ struct uva_fpool_s {
   uva_fpool_opts_t o;
   uva__flist_t queue;
   uva__flist_t waiting;
-  uva__flist_t running;
-  uint32_t active;
+  uva__flist_t running;   /* Its length is the pool's active count. */
   int closing;
   /* Token bucket for per_second. */
   double tokens;
@@ -84,7 +83,7 @@ struct uva_fpool_s {
   uva__fhost_t *hosts;
   uint32_t nhosts;
   uint32_t hosts_cap;
-  uva_fpool_stats_t stats;
+  uva_fpool_stats_t stats; /* done, failed, bytes; the rest derived. */
 };
 
 typedef struct uva__fsock_s {
@@ -133,6 +132,8 @@ void uva__fpool_pump(uva_fpool_t *p);
 void uva__fpool_wake(uva_fpool_t *p, uint64_t now, uint64_t *next_ns);
 void uva__fpool_done(uva_fpool_t *p, uva_freq_t *r);
 void uva__fpool_free(uva_fpool_t *p);
+int uva__fpool_free_if_done(uva_fpool_t *p);
+void uva__fpool_unrun(uva_fpool_t *p, uva_freq_t *r);
 void uva__flist_push(uva__flist_t *l, uva_freq_t *r);
 void uva__flist_unshift(uva__flist_t *l, uva_freq_t *r);
 void uva__flist_remove(uva__flist_t *l, uva_freq_t *r);

@@ -74,12 +74,32 @@ int uva_fpool_new(uva_fetch_t *f, const uva_fpool_opts_t *opts,
   return 0;
 }
 
+/* active and queued are the lists' lengths; the rest are counters. */
 void uva_fpool_stats(const uva_fpool_t *p, uva_fpool_stats_t *out) {
   *out = p->stats;
+  out->active = p->running.len;
+  out->queued = p->queue.len + p->waiting.len;
 }
 
 static int pool_idle(const uva_fpool_t *p) {
-  return p->active == 0 && p->queue.len == 0 && p->waiting.len == 0;
+  return p->running.len == 0 && p->queue.len == 0 && p->waiting.len == 0;
+}
+
+/* Frees a closing pool whose last request has gone; 1 if freed. */
+int uva__fpool_free_if_done(uva_fpool_t *p) {
+  if (!p->closing || !pool_idle(p))
+    return 0;
+  uva__fpool_free(p);
+  return 1;
+}
+
+/* A running request leaves the pool's running list and its host's count. */
+void uva__fpool_unrun(uva_fpool_t *p, uva_freq_t *r) {
+  uva__flist_remove(&p->running, r);
+  if (r->fhost != NULL) {
+    r->fhost->active--;
+    r->fhost = NULL;
+  }
 }
 
 void uva__fpool_free(uva_fpool_t *p) {
@@ -100,9 +120,7 @@ void uva__fpool_free(uva_fpool_t *p) {
 
 void uva_fpool_close(uva_fpool_t *p) {
   p->closing = 1;
-  if (pool_idle(p)) {
-    uva__fpool_free(p);
-  }
+  uva__fpool_free_if_done(p);
 }
 
 /* ---- Limits ------------------------------------------------------------ */
@@ -187,7 +205,7 @@ void uva__fpool_pump(uva_fpool_t *p) {
   int wait_token = 0;
 
   while (p->queue.len > 0 &&
-         (p->o.concurrency == 0 || p->active < p->o.concurrency)) {
+         (p->o.concurrency == 0 || p->running.len < p->o.concurrency)) {
     r = pick(p, &h);
     if (r == NULL)
       break;
@@ -209,9 +227,6 @@ void uva__fpool_pump(uva_fpool_t *p) {
     r->fhost = h;
     if (h != NULL)
       h->active++;
-    p->active++;
-    p->stats.queued--;
-    p->stats.active++;
     uva__fetch_start(p->f, r);
   }
   if (wait_token)
@@ -242,7 +257,7 @@ void uva__fpool_wake(uva_fpool_t *p, uint64_t now, uint64_t *next_ns) {
     if (*next_ns == 0 || r->due_ns < *next_ns)
       *next_ns = r->due_ns;
   if (p->o.per_second > 0 && p->queue.len > 0 &&
-      (p->o.concurrency == 0 || p->active < p->o.concurrency)) {
+      (p->o.concurrency == 0 || p->running.len < p->o.concurrency)) {
     uint64_t n = uv_hrtime();
     refill(p, n);
     t = n;
@@ -270,13 +285,7 @@ void uva__fpool_done(uva_fpool_t *p, uva_freq_t *r) {
   uint32_t retries;
   double retry_after = -1;
 
-  uva__flist_remove(&p->running, r);
-  p->active--;
-  p->stats.active--;
-  if (r->fhost != NULL) {
-    r->fhost->active--;
-    r->fhost = NULL;
-  }
+  uva__fpool_unrun(p, r);
   p->stats.bytes += r->res.body_len;
   retries = r->o.retries >= 0 ? (uint32_t) r->o.retries : p->o.retries;
   if (!p->f->closing &&
@@ -296,13 +305,11 @@ void uva__fpool_done(uva_fpool_t *p, uva_freq_t *r) {
     r->due_ns = uv_hrtime() + (uint64_t) (ms * 1e6);
     r->state = UVA__FREQ_WAITING;
     uva__flist_push(&p->waiting, r);
-    p->stats.queued++;
     return;
   }
   if (r->res.error != NULL)
     p->stats.failed++;
   else
     p->stats.done++;
-  if (p->closing && pool_idle(p))
-    uva__fpool_free(p);
+  uva__fpool_free_if_done(p);
 }
