@@ -62,15 +62,21 @@ static void on_closed(void *handle) {
   closed++;
 }
 
+/* A fresh loop with a timer set whose expirations go to `log`. */
+static void timers_open(uv_loop_t *loop, uva_timers_t *t, fired_log_t *log) {
+  CHECK(log != NULL);
+  CHECK(uv_loop_init(loop) == 0);
+  t->data = log;
+  CHECK(uva_timers_init(loop, t, on_fired) == 0);
+}
+
 static void test_timer_order_and_never_early(void) {
   uv_loop_t loop;
   uva_timers_t t;
   fired_log_t *log = calloc(1, sizeof(*log));
   int64_t a, b, c, d;
 
-  CHECK(uv_loop_init(&loop) == 0);
-  t.data = log;
-  CHECK(uva_timers_init(&loop, &t, on_fired) == 0);
+  timers_open(&loop, &t, log);
   log->t0 = uv_hrtime();
   a = uva_timers_start(&t, 30);
   b = uva_timers_start(&t, 10);
@@ -116,9 +122,7 @@ static void test_timer_restart_in_callback(void) {
   fired_log_t *log = calloc(1, sizeof(*log));
   int i;
 
-  CHECK(uv_loop_init(&loop) == 0);
-  t.data = log;
-  CHECK(uva_timers_init(&loop, &t, on_fired) == 0);
+  timers_open(&loop, &t, log);
   for (i = 0; i < 10; i++)
     CHECK(uva_timers_start(&t, 1) >= 0);
   log->restart = 1;
@@ -141,9 +145,7 @@ static void test_timer_many(void) {
   int ordered = 1;
   uint64_t seed = 7;
 
-  CHECK(uv_loop_init(&loop) == 0);
-  t.data = log;
-  CHECK(uva_timers_init(&loop, &t, on_fired) == 0);
+  timers_open(&loop, &t, log);
   for (i = 0; i < 100000; i++) {
     seed = seed * 6364136223846793005ull + 1442695040888963407ull;
     ms[i] = (double) ((seed >> 33) % 50);
@@ -173,9 +175,7 @@ static void test_timer_close_with_pending(void) {
   fired_log_t *log = calloc(1, sizeof(*log));
   int i;
 
-  CHECK(uv_loop_init(&loop) == 0);
-  t.data = log;
-  CHECK(uva_timers_init(&loop, &t, on_fired) == 0);
+  timers_open(&loop, &t, log);
   for (i = 0; i < 1000; i++)
     CHECK(uva_timers_start(&t, 60000) >= 0);
   closed = 0;
