@@ -21,6 +21,9 @@ const MAX_CAPACITY = 0xfffffffe;
 
 const scratch = binding.scratch;
 const DONE_RESULT = Object.freeze({ value: undefined, done: true });
+// What a put that did not wait returns: one settled promise shared by all
+// of them saves allocating a promise per item (awaiting it is the same).
+const PUT_DONE = Promise.resolve();
 
 function closedError() {
   return new UvasyncError('The queue is closed', { code: 'ERR_QUEUE_CLOSED' });
@@ -156,11 +159,11 @@ class Queue {
     const id = scratch[0];
     if (rc === STORED) {
       this.#push(item);
-      return Promise.resolve();
+      return PUT_DONE;
     }
     if (rc === HANDED) {
       this.#handTo(id, item);
-      return Promise.resolve();
+      return PUT_DONE;
     }
     if (rc === WAIT) return this.#wait(this.#putters, id, signal, (x) => this.#q.cancelPut(x), item);
     if (rc === CLOSED) return Promise.reject(closedError());

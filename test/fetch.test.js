@@ -214,14 +214,17 @@ describe('fetch', () => {
       assert.equal(res.status, 200);
       assert.equal(res.httpVersion, '2');
       assert.ok(res.timings.tls > 0, 'a TLS handshake was timed');
-      const one = await fetch(url, { ca: cert, http2: false });
-      assert.equal(one.text(), 'v1.1');
       const f = new Fetcher({ concurrency: 20, perSecond: Infinity, ca: cert.toString() });
       const all = await f.fetchAll(Array.from({ length: 60 }, () => url));
       assert.ok(all.every((r) => r.status === 200 && r.response.httpVersion === '2'));
       // 61 HTTP/2 requests, 20 at once: one TLS connection, kept and multiplexed.
       assert.equal(sessions, 1, 'multiplexed over one TLS connection');
       await f.close();
+      // HTTP/1.1 last: libcurl 7.88 hands requests that allow HTTP/2 to a
+      // kept HTTP/1.1 connection, and opens new ones beside it rather than
+      // waiting to multiplex (8.x does not), which the count above would see.
+      const one = await fetch(url, { ca: cert, http2: false });
+      assert.equal(one.text(), 'v1.1');
       assert.throws(() => fetch(url, { ca: 'not a certificate' }), /options.ca/);
     } finally {
       for (const s of sockets) s.destroy();
