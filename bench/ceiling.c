@@ -4,7 +4,14 @@
  * buffer as uvasync does, driven by curl_multi_poll.  Prints
  * {"wallMs":..,"cpuUs":..,"ok":..} for the run after a warm-up.
  *
- *   cc -O2 -o ceiling ceiling.c -lcurl && ./ceiling URL CONCURRENCY TOTAL WARMUP
+ * With a fifth argument `options`, every handle also gets the libcurl
+ * options uvasync sets for a default GET (a header callback, Accept-Encoding,
+ * redirects, allowed protocols, timeouts, a body cap, HTTP/2 where offered, a
+ * User-Agent) and each finished transfer is asked for the same details
+ * (status, version, redirects, errno, the five timings): what those features
+ * cost libcurl itself, without anything of uvasync's own.
+ *
+ *   cc -O2 -o ceiling ceiling.c -lcurl && ./ceiling URL CONCURRENCY TOTAL WARMUP [options]
  */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -33,6 +40,42 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg) {
   b->len += add;
   return add;
 }
+
+/* A header callback as cheap as one can be: what libcurl costs to call it. */
+static size_t on_header(char *data, size_t size, size_t n, void *arg) {
+  (void) data;
+  (void) arg;
+  return size * n;
+}
+
+static void set_options(CURL *e) {
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) 64 << 20);
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "uvasync/0.1.0");
+}
+
+static void get_details(CURL *e) {
+  long v[4];
+  curl_off_t t[5];
+  curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &v[0]);
+  curl_easy_getinfo(e, CURLINFO_REDIRECT_COUNT, &v[1]);
+  curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &v[2]);
+  curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &t[0]);
+  curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &t[1]);
+  curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &t[2]);
+  curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &t[3]);
+  curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &t[4]);
+}
+
+static int with_options;
 
 static double now_ms(void) {
   struct timespec ts;
@@ -64,6 +107,8 @@ static long run(CURLM *m, CURL **easy, body_t *bodies, const char *url, int conc
         continue;
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &idx);
       curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+      if (with_options)
+        get_details(msg->easy_handle);
       if (msg->data.result == CURLE_OK && status == 200)
         ok++;
       curl_multi_remove_handle(m, msg->easy_handle);
@@ -91,13 +136,14 @@ int main(int argc, char **argv) {
   double t0, c0;
 
   if (argc < 5) {
-    fprintf(stderr, "usage: ceiling URL CONCURRENCY TOTAL WARMUP\n");
+    fprintf(stderr, "usage: ceiling URL CONCURRENCY TOTAL WARMUP [options]\n");
     return 2;
   }
   url = argv[1];
   conc = atoi(argv[2]);
   total = atol(argv[3]);
   warmup = atol(argv[4]);
+  with_options = argc > 5 && strcmp(argv[5], "options") == 0;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   m = curl_multi_init();
   easy = calloc(conc, sizeof(*easy));
@@ -109,6 +155,8 @@ int main(int argc, char **argv) {
     curl_easy_setopt(easy[i], CURLOPT_WRITEDATA, &bodies[i]);
     curl_easy_setopt(easy[i], CURLOPT_PRIVATE, (char *) (long) i);
     curl_easy_setopt(easy[i], CURLOPT_NOSIGNAL, 1L);
+    if (with_options)
+      set_options(easy[i]);
   }
   run(m, easy, bodies, url, conc, warmup);
   t0 = now_ms();
