@@ -5,8 +5,11 @@
 // once per loop turn and reach JS in one call per batch: the numbers in the
 // shared Float64Array `fetchNums` (kFetchFields per request), the values
 // (body Buffer, header block, final URL, error code and message) in one
-// array.  Bodies become external Buffers over the core's memory, so they
-// are never copied.
+// array.  Bodies larger than kCopyBodyMax become external Buffers over the
+// core's memory, so they are never copied; smaller ones are copied into a
+// Buffer of Node's own, which costs less than what Node does for every
+// external Buffer (a cleanup hook, and a thread-safe immediate to run its
+// free callback on this thread once collected).
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +20,9 @@
 namespace uvasync {
 
 static constexpr size_t kFetchBatch = 1024;
+// Measured on 100-byte bodies at concurrency 16: 30.5 -> 26.2 µs of CPU a
+// request; on 16 KiB both ways cost the same, on 64 KiB the copy ~1 µs more.
+static constexpr size_t kCopyBodyMax = 16 * 1024;
 
 struct PoolRef {
   uva_fpool_t *pool;  // nullptr once closed (the core frees it when idle).
@@ -98,16 +104,17 @@ void Addon::OnFetchDone(uva_freq_t **reqs, size_t count) {
         size_t len = 0;
         uint8_t *body = uva_freq_take_body(r, &len);
         napi_value buf = nullptr;
-        if (len > 0) {
-          if (napi_create_external_buffer(env, len, body, FreeBody, nullptr, &buf) != napi_ok) {
-            // Where external memory is not allowed, a copy it is.
-            napi_create_buffer_copy(env, len, body, nullptr, &buf);
-            free(body);
-          }
+        if (len > kCopyBodyMax &&
+            napi_create_external_buffer(env, len, body, FreeBody, nullptr, &buf) == napi_ok) {
+          // The Buffer owns the body now.  (Where external memory is not
+          // allowed, the call fails and the body is copied as a small one.)
         } else {
-          free(body);
           void *unused;
-          napi_create_buffer(env, 0, &unused, &buf);
+          if (len > 0)
+            napi_create_buffer_copy(env, len, body, nullptr, &buf);
+          else
+            napi_create_buffer(env, 0, &unused, &buf);
+          free(body);
         }
         napi_set_element(env, objs, base, buf);
         if (res->headers_len > 0)
