@@ -46,9 +46,9 @@ function integer(name, value, min, allowInfinity = false) {
   if (!Number.isInteger(value) || value < min) throw rangeError(name, expected, value);
 }
 
-/** A finite number in [min, max]. */
+/** A finite number in [min, max]; a min of Number.MIN_VALUE reads "> 0". */
 function between(name, value, min, max) {
-  const expected = `a number from ${min} to ${max}`;
+  const expected = min === Number.MIN_VALUE ? `a number > 0 and ≤ ${max}` : `a number from ${min} to ${max}`;
   number(name, value, expected);
   if (!(value >= min && value <= max)) throw rangeError(name, expected, value);
 }

@@ -76,7 +76,7 @@ describe('RateLimiter', () => {
 
   it('throws TypeError or RangeError naming the argument for bad input', () => {
     assert.throws(() => new RateLimiter(), { name: 'TypeError', message: /`options`/ });
-    assert.throws(() => new RateLimiter({ rate: 0 }), { name: 'RangeError', message: /`options.rate`/ });
+    assert.throws(() => new RateLimiter({ rate: 0 }), { name: 'RangeError', message: /`options.rate` to be a number > 0 and ≤ 1000000000/ });
     assert.throws(() => new RateLimiter({ rate: '5' }), { name: 'TypeError', message: /`options.rate`/ });
     assert.throws(() => new RateLimiter({ rate: 5, capacity: -1 }), { name: 'RangeError', message: /`options.capacity`/ });
     const rl = new RateLimiter({ rate: 5 });
