@@ -27,8 +27,12 @@ function attempt(fn, options) {
  * timed(fn) → { value, durationMs }, measured with the monotonic clock.  A
  * failure rejects with the error itself, with `durationMs` set on it.
  */
-async function timed(fn) {
-  validate.fn('fn', fn);
+function timed(fn) {
+  validate.fn('fn', fn); // Bad input throws here, as everywhere else.
+  return timeRun(fn);
+}
+
+async function timeRun(fn) {
   const t0 = performance.now();
   try {
     const value = await fn();

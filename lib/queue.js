@@ -255,7 +255,7 @@ class Queue {
  * { results, errors }: results in input order (undefined where an item
  * failed) and one { index, item, error } per failure, in input order.
  */
-async function producerConsumer(source, worker, options) {
+function producerConsumer(source, worker, options) {
   validate.iterable('source', source);
   validate.fn('worker', worker);
   validate.options('options', options);
@@ -266,7 +266,11 @@ async function producerConsumer(source, worker, options) {
   validate.integer('options.queueSize', queueSize, 1, true);
   validate.optionalFn('options.onProgress', o.onProgress);
   validate.signal('options.signal', o.signal);
-  const { onProgress, signal } = o;
+  // Bad input has thrown by now; the run itself only ever rejects.
+  return pipeline(source, worker, workers, queueSize, o.onProgress, o.signal);
+}
+
+async function pipeline(source, worker, workers, queueSize, onProgress, signal) {
   if (signal !== undefined && signal.aborted) throw abortError(signal);
 
   const queue = new Queue({ capacity: queueSize });

@@ -50,7 +50,11 @@ describe('timed', () => {
     await assert.rejects(timed(async () => { await delay(5); throw new Error('late'); }), (err) => err.message === 'late' && err.durationMs >= 5);
   });
 
-  it('throws for bad input', async () => {
-    await assert.rejects(timed('x'), { name: 'TypeError', message: /`fn`/ });
+  it('throws for bad input', () => {
+    assert.throws(() => timed('x'), { name: 'TypeError', message: /`fn`/ });
+  });
+
+  it('times a function that throws at once as a rejection', async () => {
+    await assert.rejects(timed(() => { throw new Error('sync'); }), (err) => err.message === 'sync' && err.durationMs >= 0);
   });
 });

@@ -203,10 +203,11 @@ describe('producerConsumer', () => {
     await assert.rejects(producerConsumer(source(), async (x) => x), /source broke/);
   });
 
-  it('throws for bad input', async () => {
-    await assert.rejects(producerConsumer(5, async () => {}), { name: 'TypeError', message: /`source`/ });
-    await assert.rejects(producerConsumer([], 5), { name: 'TypeError', message: /`worker`/ });
-    await assert.rejects(producerConsumer([], async () => {}, { workers: 0 }), { name: 'RangeError', message: /`options.workers`/ });
-    await assert.rejects(producerConsumer([], async () => {}, { queueSize: -1 }), { name: 'RangeError', message: /`options.queueSize`/ });
+  it('throws for bad input', () => {
+    assert.throws(() => producerConsumer(5, async () => {}), { name: 'TypeError', message: /`source`/ });
+    assert.throws(() => producerConsumer([], 5), { name: 'TypeError', message: /`worker`/ });
+    assert.throws(() => producerConsumer([], async () => {}, { workers: 0 }), { name: 'RangeError', message: /`options.workers`/ });
+    assert.throws(() => producerConsumer([], async () => {}, { queueSize: -1 }), { name: 'RangeError', message: /`options.queueSize`/ });
+    assert.throws(() => producerConsumer([], async () => {}, { onProgress: 1 }), { name: 'TypeError', message: /`options.onProgress`/ });
   });
 });
