@@ -130,7 +130,8 @@ class Fetcher {
    * async iterable) is read lazily: at most a window of requests (twice the
    * concurrency) is taken ahead of what you have consumed.
    */
-  async* stream(urls, options) {
+  stream(urls, options) {
+    // Bad arguments throw here, at the call, not at the first next().
     const it = iteratorOf(urls);
     let o = readRequestOptions(undefined, this._defaults);
     let signal;
@@ -139,6 +140,10 @@ class Fetcher {
       signal = o.signal;
       o.signal = undefined; // One listener for the stream, not one per request.
     }
+    return this._stream(it, o, signal);
+  }
+
+  async* _stream(it, o, signal) {
     if (signal !== undefined && signal.aborted) throw abortStream(signal);
     const track = new Set();
     const window = this.concurrency === Infinity ? STREAM_WINDOW_UNLIMITED : Math.max(2, this.concurrency * 2);

@@ -250,6 +250,13 @@ describe('Fetcher', () => {
     assert.throws(() => new Fetcher({ timeout: 'x' }), TypeError);
     assert.throws(() => new Fetcher({ headers: { 'a b': 'c' } }), TypeError);
     assert.throws(() => new Fetcher('x'), TypeError);
+    const f = new Fetcher();
+    // Its methods throw bad arguments at the call, stream() included.
+    assert.throws(() => f.fetch(5), { name: 'TypeError', message: /`url`/ });
+    assert.throws(() => f.fetchAll(5), { name: 'TypeError', message: /`urls`/ });
+    assert.throws(() => f.stream(5), { name: 'TypeError', message: /`urls`/ });
+    assert.throws(() => f.stream([], { timeout: -1 }), { name: 'RangeError', message: /`options.timeout`/ });
+    return f.close();
   });
 
   it('sends its default headers, merged with each request\'s', async () => {
