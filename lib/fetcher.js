@@ -96,7 +96,10 @@ class Fetcher {
    * `error`, never a rejection.
    */
   fetchAll(urls, options) {
-    validate.iterable('urls', urls);
+    if (urls == null || typeof urls[Symbol.iterator] !== 'function') {
+      // An async iterable has no total to report progress against: stream() takes those.
+      throw validate.typeError('urls', 'an iterable (stream() takes async iterables)', urls);
+    }
     let onProgress;
     let reqOptions;
     if (options !== undefined) {
@@ -106,7 +109,7 @@ class Fetcher {
       const { onProgress: _, ...rest } = options;
       reqOptions = rest;
     }
-    const list = Array.isArray(urls) ? urls : [...urls];
+    const list = Array.from(urls); // A copy: the caller's array is left as it was.
     for (let i = 0; i < list.length; i++) {
       try {
         list[i] = checkUrl(list[i]);

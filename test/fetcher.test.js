@@ -169,10 +169,15 @@ describe('Fetcher', () => {
     assert.deepEqual(progress.map((p) => p[0]), Array.from({ length: 30 }, (_, i) => i + 1));
     assert.ok(progress.every((p) => p[1] === 30));
     assert.throws(() => f.fetchAll(['http://ok/', 'nope']), /urls\[1\]/);
+    // URL objects are taken as well, and the caller's array is left as it was.
+    const asObjects = [new URL(`${srv.url}/?id=1`), new URL(`${srv.url}/?id=2`)];
+    const byObject = await f.fetchAll(asObjects);
+    assert.deepEqual(byObject.map((r) => r.body.toString()), ['1', '2']);
+    assert.ok(asObjects.every((u) => u instanceof URL));
     const s = f.stats;
     assert.equal(s.active, 0);
     assert.equal(s.queued, 0);
-    assert.equal(s.done, 29);
+    assert.equal(s.done, 31);
     assert.equal(s.failed, 1);
     assert.ok(s.bytes > 0);
     await f.close();
@@ -254,6 +259,7 @@ describe('Fetcher', () => {
     // Its methods throw bad arguments at the call, stream() included.
     assert.throws(() => f.fetch(5), { name: 'TypeError', message: /`url`/ });
     assert.throws(() => f.fetchAll(5), { name: 'TypeError', message: /`urls`/ });
+    assert.throws(() => f.fetchAll((async function* () {})()), { name: 'TypeError', message: /`urls` to be an iterable \(stream\(\) takes async iterables\)/ });
     assert.throws(() => f.stream(5), { name: 'TypeError', message: /`urls`/ });
     assert.throws(() => f.stream([], { timeout: -1 }), { name: 'RangeError', message: /`options.timeout`/ });
     return f.close();
