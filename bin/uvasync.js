@@ -19,6 +19,7 @@ Fetch options:
       --http2          HTTP/2 over cleartext too (prior knowledge)
   -o, --output FILE    write one JSON line per result to FILE
   -h, --help           this text
+  -V, --version        the version of uvasync, libcurl and Node
 
 Progress goes to stderr (a bar on a terminal, a line a second otherwise);
 the summary to stdout: counts by status class and error code, latency
@@ -44,6 +45,7 @@ async function main(argv) {
         count: { type: 'string' },
         jobs: { type: 'string', short: 'n' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
       },
     });
   } catch (err) {
@@ -52,6 +54,11 @@ async function main(argv) {
   }
   const { values, positionals } = parsed;
   const [cmd, ...rest] = positionals;
+  if (values.version) {
+    const { curlVersion } = require('../lib/native').binding;
+    process.stdout.write(`uvasync ${require('../package.json').version} (libcurl ${curlVersion}; Node ${process.version})\n`);
+    return 0;
+  }
   if (values.help || cmd === undefined) {
     process.stdout.write(`${usage}\n`);
     return 0;

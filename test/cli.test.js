@@ -89,5 +89,8 @@ describe('uvasync command', () => {
     r = await cli(['--help']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /uvasync fetch/);
+    r = await cli(['--version']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, new RegExp(`^uvasync ${require('../package.json').version.replace(/\./g, '\\.')} \\(libcurl \\d+\\.\\d+`));
   });
 });
