@@ -247,6 +247,14 @@ class Fetcher {
   }
 }
 
+// `await using fetcher = new Fetcher()`: close() when the scope ends (where
+// the runtime has the symbol; Node 20 before 20.4 did not).
+if (typeof Symbol.asyncDispose === 'symbol') {
+  Fetcher.prototype[Symbol.asyncDispose] = function asyncDispose() {
+    return this.close();
+  };
+}
+
 function abortStream(signal) {
   return new FetchError('The stream was aborted', 'ABORT_ERR', undefined, { cause: signal.reason });
 }

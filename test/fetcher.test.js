@@ -247,6 +247,14 @@ describe('Fetcher', () => {
     assert.equal((await p).status, 200);
   });
 
+  it('closes through Symbol.asyncDispose (await using)', async () => {
+    const f = new Fetcher({ perSecond: Infinity });
+    const p = f.fetch(`${srv.url}/?wait=20`);
+    await f[Symbol.asyncDispose]();
+    assert.equal((await p).status, 200); // Settled before the dispose resolved.
+    await assert.rejects(f.fetch(`${srv.url}/`), { code: 'ERR_FETCHER_CLOSED' });
+  });
+
   it('validates its options', () => {
     assert.throws(() => new Fetcher({ concurrency: 0 }), /options.concurrency/);
     assert.throws(() => new Fetcher({ perSecond: 0 }), /options.perSecond/);

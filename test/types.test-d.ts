@@ -94,5 +94,6 @@ async function checks(): Promise<void> {
   const active: number = fetcher.stats.active;
   void active;
   await fetcher.close();
+  const disposed: Promise<void> = fetcher[Symbol.asyncDispose]();
 }
 void checks;

@@ -816,4 +816,14 @@ export class Fetcher {
    * ```
    */
   close(): Promise<void>;
+  /**
+   * close(), for `await using`: the fetcher closes when the scope ends.
+   *
+   * @example
+   * ```ts
+   * await using fetcher = new Fetcher({ concurrency: 4 });
+   * const results = await fetcher.fetchAll(urls);
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
