@@ -1,4 +1,7 @@
-/* core_test.c: the C core on its own libuv loop, without Node.
+/* core_test.c: the C core on its own libuv loop, without Node: timers,
+ * scheduler, backoff, semaphore, queue, token bucket, and the fetcher
+ * against a small HTTP/1.1 server on the same loop (keep-alive, a refused
+ * connection, a request cancelled mid-transfer, a clean close).
  *
  * Built and run by test/core.test.js against the system's libuv.  Each case
  * ends by checking that the loop closes cleanly (uv_loop_close() == 0).
@@ -238,6 +241,388 @@ static void test_backoff(void) {
   CHECK(uva_backoff_wait(&b, 1, 0) == 100);
 }
 
+
+/* ---- semaphore and queue ---- */
+
+static void test_sem(void) {
+  uva_sem_t s;
+  uint32_t w1 = 0, w2 = 0, next = 0;
+
+  uva_sem_init(&s, 1);
+  CHECK(uva_sem_acquire(&s, &w1) == UVA_NOW);
+  CHECK(uva_sem_acquire(&s, &w1) == UVA_WAIT);
+  CHECK(uva_sem_acquire(&s, &w2) == UVA_WAIT);
+  CHECK(w1 != w2);
+  CHECK(uva_sem_pending(&s) == 2);
+  CHECK(uva_sem_cancel(&s, w2) == 1);
+  CHECK(uva_sem_cancel(&s, w2) == 0); /* Once. */
+  CHECK(uva_sem_release(&s, &next) == 1 && next == w1); /* Passed on, FIFO. */
+  CHECK(uva_sem_release(&s, &next) == 0);
+  CHECK(uva_sem_release(&s, &next) == UVA_EBADSTATE); /* Nothing held. */
+  uva_sem_free(&s);
+}
+
+static void test_queue(void) {
+  uva_queue_t q;
+  uint32_t id = 0, p1 = 0, g1 = 0, g2 = 0;
+  int which = -1;
+
+  uva_queue_init(&q, 2);
+  CHECK(uva_queue_put(&q, &id) == UVA_Q_STORED);
+  CHECK(uva_queue_put(&q, &id) == UVA_Q_STORED);
+  CHECK(uva_queue_put(&q, &p1) == UVA_Q_WAIT); /* Full: backpressure. */
+  CHECK(uva_queue_try_put(&q, &id) == 0);
+  /* Taking the head lets the waiting putter's item in behind. */
+  CHECK(uva_queue_get(&q, &id) == UVA_Q_TAKEN && id == p1);
+  CHECK(q.size == 2);
+  CHECK(uva_queue_get(&q, &id) == UVA_Q_TAKEN && id == UVA_Q_NONE);
+  CHECK(uva_queue_get(&q, &id) == UVA_Q_TAKEN && id == UVA_Q_NONE);
+  CHECK(uva_queue_try_get(&q, &id) == 0);
+  CHECK(uva_queue_get(&q, &g1) == UVA_Q_WAIT);
+  CHECK(uva_queue_get(&q, &g2) == UVA_Q_WAIT);
+  CHECK(uva_queue_cancel_get(&q, g1) == 1);
+  CHECK(uva_queue_cancel_get(&q, g1) == 0);
+  /* A put goes straight to the first getter still waiting. */
+  CHECK(uva_queue_put(&q, &id) == UVA_Q_HANDED && id == g2);
+  CHECK(uva_queue_put(&q, &id) == UVA_Q_STORED);
+  CHECK(uva_queue_get(&q, &g1) == UVA_Q_TAKEN);
+  CHECK(uva_queue_get(&q, &g1) == UVA_Q_WAIT);
+  CHECK(uva_queue_put(&q, &id) == UVA_Q_HANDED && id == g1);
+  CHECK(uva_queue_put(&q, &id) == UVA_Q_STORED);
+  /* Close: later puts refuse, gets drain what is left, then say done. */
+  uva_queue_close(&q);
+  CHECK(uva_queue_put(&q, &id) == UVA_Q_CLOSED);
+  CHECK(uva_queue_drop_waiter(&q, &which, &id) == 0);
+  CHECK(uva_queue_get(&q, &id) == UVA_Q_TAKEN);
+  CHECK(uva_queue_get(&q, &id) == UVA_Q_DONE);
+  uva_queue_free(&q);
+
+  /* Waiters still waiting at close are handed back, putters first. */
+  uva_queue_init(&q, 1);
+  CHECK(uva_queue_get(&q, &g1) == UVA_Q_WAIT);
+  uva_queue_close(&q);
+  CHECK(uva_queue_drop_waiter(&q, &which, &id) == 1 && which == 1 && id == g1);
+  CHECK(uva_queue_drop_waiter(&q, &which, &id) == 0);
+  uva_queue_free(&q);
+  uva_queue_init(&q, 1);
+  CHECK(uva_queue_put(&q, &id) == UVA_Q_STORED);
+  CHECK(uva_queue_put(&q, &p1) == UVA_Q_WAIT);
+  uva_queue_close(&q);
+  CHECK(uva_queue_drop_waiter(&q, &which, &id) == 1 && which == 0 && id == p1);
+  CHECK(uva_queue_get(&q, &id) == UVA_Q_TAKEN && id == UVA_Q_NONE);
+  uva_queue_free(&q);
+}
+
+/* ---- token bucket ---- */
+
+typedef struct {
+  uint32_t ids[8];
+  size_t n;
+  uint64_t t0;
+  uint64_t at;
+} granted_t;
+
+static void on_granted(uva_bucket_t *b, const uint32_t *ids, const double *waited, size_t count) {
+  granted_t *g = b->data;
+  size_t i;
+  for (i = 0; i < count && g->n < 8; i++) {
+    g->ids[g->n++] = ids[i];
+    CHECK(waited[i] >= 0);
+  }
+  g->at = uv_hrtime();
+}
+
+static void test_bucket(void) {
+  uv_loop_t loop;
+  uva_timers_t t;
+  fired_log_t *log = calloc(1, sizeof(*log));
+  uva_bucket_t b;
+  granted_t g;
+  uint32_t big = 0, small = 0, id = 0;
+
+  memset(&g, 0, sizeof(g));
+  timers_open(&loop, &t, log);
+  b.data = &g;
+  CHECK(uva_bucket_init(&b, &t, 100, 2, on_granted) == 0); /* 100/s, burst 2 */
+  CHECK(uva_bucket_try(&b, 1) == 1);
+  CHECK(uva_bucket_acquire(&b, 1, &id) == UVA_NOW);
+  CHECK(uva_bucket_try(&b, 1) == 0); /* The burst is spent. */
+  CHECK(uva_bucket_acquire(&b, 3, &id) == UV_EINVAL); /* Over capacity. */
+  g.t0 = uv_hrtime();
+  CHECK(uva_bucket_acquire(&b, 2, &big) == UVA_WAIT);
+  CHECK(uva_bucket_acquire(&b, 1, &small) == UVA_WAIT);
+  CHECK(uva_bucket_try(&b, 1) == 0); /* Nobody jumps the queue. */
+  CHECK(uva_bucket_pending(&b) == 2);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  /* First come, first served: the large one first; 3 tokens at 100/s. */
+  CHECK(g.n == 2 && g.ids[0] == big && g.ids[1] == small);
+  CHECK(g.at - g.t0 >= 29 * 1000000ull);
+  CHECK(uva_bucket_pending(&b) == 0);
+  uva_bucket_free(&b);
+  uva_timers_close(&t, on_closed);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+  free(log);
+}
+
+/* ---- fetcher, against a small HTTP/1.1 server on the same loop ---- */
+
+#define NREQ 20
+
+typedef struct {
+  uv_loop_t *loop;
+  uv_tcp_t server;
+  int port;
+  int accepted;
+  int open_clients;
+  /* Results, by request index (the request's data is index + 1). */
+  int status[NREQ + 2];
+  char body[NREQ + 2][32];
+  int has_header[NREQ + 2];
+  const char *error[NREQ + 2];
+  int delivered;
+  int expected;
+  uva_fetch_t *f;
+  uva_fpool_t *pool;
+  uva_freq_t *stalled;
+  uv_timer_t timer;
+  int fetch_closed;
+} http_test_t;
+
+typedef struct {
+  uv_tcp_t tcp;
+  http_test_t *t;
+  char buf[4096];
+  size_t len;
+} client_t;
+
+static void on_client_closed(uv_handle_t *h) {
+  client_t *c = h->data;
+  c->t->open_clients--;
+  free(c);
+}
+
+static void on_written(uv_write_t *w, int status) {
+  (void) status;
+  free(w->data);
+  free(w);
+}
+
+static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
+  client_t *c = h->data;
+  (void) size;
+  buf->base = c->buf + c->len;
+  buf->len = sizeof(c->buf) - c->len - 1;
+}
+
+/* Answers every complete request with its path as the body, except /stall. */
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  client_t *c = s->data;
+  char *end;
+  (void) buf;
+  if (n < 0) {
+    uv_close((uv_handle_t *) s, on_client_closed);
+    return;
+  }
+  c->len += (size_t) n;
+  c->buf[c->len] = '\0';
+  while ((end = strstr(c->buf, "\r\n\r\n")) != NULL) {
+    char path[64] = "";
+    size_t used = (size_t) (end + 4 - c->buf);
+    sscanf(c->buf, "GET %63s", path);
+    if (strcmp(path, "/stall") != 0) {
+      uv_write_t *w = malloc(sizeof(*w));
+      char *out = malloc(256);
+      int len = snprintf(out, 256,
+                         "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+                         "X-Test: yes\r\n\r\n%s",
+                         strlen(path), path);
+      uv_buf_t b = uv_buf_init(out, (unsigned) len);
+      w->data = out;
+      uv_write(w, s, &b, 1, on_written);
+    }
+    memmove(c->buf, c->buf + used, c->len - used + 1);
+    c->len -= used;
+  }
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  http_test_t *t = server->data;
+  client_t *c = calloc(1, sizeof(*c));
+  CHECK(status == 0);
+  c->t = t;
+  uv_tcp_init(t->loop, &c->tcp);
+  c->tcp.data = c;
+  CHECK(uv_accept(server, (uv_stream_t *) &c->tcp) == 0);
+  t->accepted++;
+  t->open_clients++;
+  uv_read_start((uv_stream_t *) &c->tcp, on_alloc, on_read);
+}
+
+static void on_server_closed(uv_handle_t *h) {
+  (void) h;
+}
+
+static void on_fetch_closed(void *data) {
+  http_test_t *t = data;
+  t->fetch_closed = 1;
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  (void) h;
+}
+
+/* Everything delivered: close the engine (from a timer, as the addon does
+ * from its cleanup, never from inside the delivery), the server, the rest. */
+static void finish(uv_timer_t *timer) {
+  http_test_t *t = timer->data;
+  uva_fpool_close(t->pool);
+  uva_fetch_close(t->f, on_fetch_closed);
+  uv_close((uv_handle_t *) &t->server, on_server_closed);
+  uv_close((uv_handle_t *) &t->timer, on_timer_closed);
+}
+
+/* Once all is delivered and the stalled request cancelled. */
+static void maybe_finish(http_test_t *t) {
+  if (t->delivered == t->expected && t->stalled == NULL) {
+    t->timer.data = t;
+    uv_timer_start(&t->timer, finish, 0, 0);
+  }
+}
+
+static void on_fetched(uva_fetch_t *f, uva_freq_t **reqs, size_t count) {
+  http_test_t *t = uva_fetch_data(f);
+  size_t i;
+  for (i = 0; i < count; i++) {
+    const uva_fresult_t *r = uva_freq_result(reqs[i]);
+    size_t k = (size_t) (uintptr_t) uva_freq_data(reqs[i]) - 1;
+    size_t len = 0;
+    uint8_t *body = uva_freq_take_body(reqs[i], &len);
+    const char *h;
+    CHECK(k < NREQ + 2);
+    t->status[k] = r->status;
+    t->error[k] = r->error;
+    if (len > 0 && len < sizeof(t->body[k])) memcpy(t->body[k], body, len);
+    free(body);
+    /* Header block: "name\0value\0" pairs, names in lower case. */
+    for (h = r->headers; h != NULL && h < r->headers + r->headers_len; h += strlen(h) + 1) {
+      if (strcmp(h, "x-test") == 0 && strcmp(h + strlen(h) + 1, "yes") == 0) t->has_header[k] = 1;
+      h += strlen(h) + 1;
+    }
+    uva_freq_free(reqs[i]);
+    t->delivered++;
+  }
+  maybe_finish(t);
+}
+
+static void cancel_stalled(uv_timer_t *timer) {
+  http_test_t *t = timer->data;
+  uva_fpool_stats_t st;
+  uva_fpool_stats(t->pool, &st);
+  CHECK(st.active == 1); /* The stalled one, still waiting for an answer. */
+  uva_fetch_cancel(t->stalled); /* Mid-transfer: never delivered. */
+  t->stalled = NULL;
+  uva_fpool_stats(t->pool, &st);
+  CHECK(st.active == 0 && st.queued == 0);
+  maybe_finish(t);
+}
+
+static int free_port(uv_loop_t *loop) {
+  uv_tcp_t tmp;
+  struct sockaddr_in addr;
+  struct sockaddr_storage name;
+  int len = sizeof(name);
+  uv_tcp_init(loop, &tmp);
+  uv_ip4_addr("127.0.0.1", 0, &addr);
+  uv_tcp_bind(&tmp, (const struct sockaddr *) &addr, 0);
+  uv_tcp_getsockname(&tmp, (struct sockaddr *) &name, &len);
+  uv_close((uv_handle_t *) &tmp, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+  return ntohs(((struct sockaddr_in *) &name)->sin_port);
+}
+
+static uva_freq_t *request(http_test_t *t, const char *url, size_t index, double timeout) {
+  uva_freq_opts_t o;
+  uva_freq_t *r = NULL;
+  memset(&o, 0, sizeof(o));
+  o.url = url;
+  o.method = "GET";
+  o.max_redirects = 5;
+  o.timeout = timeout;
+  o.retries = -1;
+  CHECK(uva_freq_new(&o, (void *) (uintptr_t) (index + 1), &r) == 0);
+  CHECK(uva_fetch_submit(t->pool, r) == 0);
+  return r;
+}
+
+static void test_fetch(void) {
+  uv_loop_t loop;
+  http_test_t *t = calloc(1, sizeof(*t));
+  struct sockaddr_in addr;
+  struct sockaddr_storage name;
+  int len = sizeof(name);
+  uva_fpool_opts_t po;
+  uva_fpool_stats_t st;
+  char url[128];
+  int err = 0;
+  size_t i;
+  uv_timer_t cancel_timer;
+
+  CHECK(uv_loop_init(&loop) == 0);
+  t->loop = &loop;
+  uv_tcp_init(&loop, &t->server);
+  t->server.data = t;
+  uv_ip4_addr("127.0.0.1", 0, &addr);
+  CHECK(uv_tcp_bind(&t->server, (const struct sockaddr *) &addr, 0) == 0);
+  CHECK(uv_listen((uv_stream_t *) &t->server, 128, on_connection) == 0);
+  uv_tcp_getsockname(&t->server, (struct sockaddr *) &name, &len);
+  t->port = ntohs(((struct sockaddr_in *) &name)->sin_port);
+  uv_timer_init(&loop, &t->timer);
+
+  t->f = uva_fetch_new(&loop, on_fetched, t, &err);
+  CHECK(t->f != NULL && err == 0);
+  memset(&po, 0, sizeof(po));
+  po.concurrency = 4;
+  CHECK(uva_fpool_new(t->f, &po, &t->pool) == 0);
+
+  for (i = 0; i < NREQ; i++) {
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/%zu", t->port, i);
+    request(t, url, i, 10000);
+  }
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/", free_port(&loop));
+  request(t, url, NREQ, 10000); /* Nobody listens there. */
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/stall", t->port);
+  t->stalled = request(t, url, NREQ + 1, 0);
+  t->expected = NREQ + 1; /* The stalled one is cancelled, never delivered. */
+  uv_timer_init(&loop, &cancel_timer);
+  cancel_timer.data = t;
+  uv_timer_start(&cancel_timer, cancel_stalled, 200, 0);
+  uva_fpool_stats(t->pool, &st);
+  CHECK(st.active == 4 && st.queued == NREQ + 2 - 4);
+
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_close((uv_handle_t *) &cancel_timer, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+
+  for (i = 0; i < NREQ; i++) {
+    char want[16];
+    snprintf(want, sizeof(want), "/%zu", i);
+    CHECK(t->status[i] == 200);
+    CHECK(strcmp(t->body[i], want) == 0);
+    CHECK(t->has_header[i]);
+    CHECK(t->error[i] == NULL);
+  }
+  CHECK(t->status[NREQ] == 0 && t->error[NREQ] != NULL && strcmp(t->error[NREQ], "ECONNREFUSED") == 0);
+  CHECK(t->status[NREQ + 1] == 0 && t->error[NREQ + 1] == NULL); /* Cancelled. */
+  CHECK(t->stalled == NULL);
+  /* Four at once over kept-alive connections, plus the stalled one's. */
+  CHECK(t->accepted >= 2 && t->accepted <= 5);
+  CHECK(t->fetch_closed == 1);
+  CHECK(t->open_clients == 0);
+  CHECK(uv_loop_close(&loop) == 0);
+  free(t);
+}
+
 int main(void) {
   test_timer_order_and_never_early();
   test_timer_restart_in_callback();
@@ -245,6 +630,10 @@ int main(void) {
   test_timer_close_with_pending();
   test_sched();
   test_backoff();
+  test_sem();
+  test_queue();
+  test_bucket();
+  test_fetch();
   printf("core: %d checks, %d failed\n", checks, failures);
   CHECK(strcmp(uva_err_name(UVA_EBADSTATE), "UVA_EBADSTATE") == 0);
   return failures == 0 ? 0 : 1;
