@@ -376,10 +376,13 @@ typedef struct {
   int accepted;
   int open_clients;
   /* Results, by request index (the request's data is index + 1). */
-  int status[NREQ + 2];
-  char body[NREQ + 2][32];
-  int has_header[NREQ + 2];
-  const char *error[NREQ + 2];
+  int status[NREQ + 5];
+  char body[NREQ + 5][32];
+  size_t body_len[NREQ + 5];
+  uint32_t attempts[NREQ + 5];
+  int has_header[NREQ + 5];
+  const char *error[NREQ + 5];
+  int retry_served;
   int delivered;
   int expected;
   uva_fetch_t *f;
@@ -415,7 +418,19 @@ static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
   buf->len = sizeof(c->buf) - c->len - 1;
 }
 
-/* Answers every complete request with its path as the body, except /stall. */
+static void respond(uv_stream_t *s, const char *text) {
+  uv_write_t *w = malloc(sizeof(*w));
+  size_t len = strlen(text);
+  char *out = malloc(len);
+  uv_buf_t b;
+  memcpy(out, text, len);
+  b = uv_buf_init(out, (unsigned) len);
+  w->data = out;
+  uv_write(w, s, &b, 1, on_written);
+}
+
+/* Answers every complete request with its path as the body; /stall never,
+ * /retry with a 503 the first time, /chunked without a Content-Length. */
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   client_t *c = s->data;
   char *end;
@@ -430,7 +445,20 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     char path[64] = "";
     size_t used = (size_t) (end + 4 - c->buf);
     sscanf(c->buf, "GET %63s", path);
-    if (strcmp(path, "/stall") != 0) {
+    if (strcmp(path, "/retry") == 0 && c->t->retry_served++ == 0) {
+      respond(s, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n");
+    } else if (strcmp(path, "/chunked") == 0) {
+      /* No Content-Length: the body grows as it comes, 3 x 2,000 bytes. */
+      char chunk[2100];
+      int i;
+      respond(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+      for (i = 0; i < 3; i++) {
+        int n = snprintf(chunk, sizeof(chunk), "7d0\r\n%2000d\r\n", i);
+        (void) n;
+        respond(s, chunk);
+      }
+      respond(s, "0\r\n\r\n");
+    } else if (strcmp(path, "/stall") != 0) {
       uv_write_t *w = malloc(sizeof(*w));
       char *out = malloc(256);
       int len = snprintf(out, 256,
@@ -482,12 +510,21 @@ static void finish(uv_timer_t *timer) {
   uv_close((uv_handle_t *) &t->timer, on_timer_closed);
 }
 
-/* Once all is delivered and the stalled request cancelled. */
+/* Once all the others are delivered, the stalled request (still waiting
+ * for an answer that never comes) is cancelled, from inside the delivery
+ * callback as JS would; then everything is closed. */
 static void maybe_finish(http_test_t *t) {
-  if (t->delivered == t->expected && t->stalled == NULL) {
-    t->timer.data = t;
-    uv_timer_start(&t->timer, finish, 0, 0);
-  }
+  uva_fpool_stats_t st;
+  if (t->delivered != t->expected)
+    return;
+  uva_fpool_stats(t->pool, &st);
+  CHECK(st.active == 1 && st.queued == 0);
+  uva_fetch_cancel(t->stalled); /* Mid-transfer: never delivered. */
+  t->stalled = NULL;
+  uva_fpool_stats(t->pool, &st);
+  CHECK(st.active == 0 && st.queued == 0);
+  t->timer.data = t;
+  uv_timer_start(&t->timer, finish, 0, 0);
 }
 
 static void on_fetched(uva_fetch_t *f, uva_freq_t **reqs, size_t count) {
@@ -499,9 +536,11 @@ static void on_fetched(uva_fetch_t *f, uva_freq_t **reqs, size_t count) {
     size_t len = 0;
     uint8_t *body = uva_freq_take_body(reqs[i], &len);
     const char *h;
-    CHECK(k < NREQ + 2);
+    CHECK(k < NREQ + 5);
     t->status[k] = r->status;
     t->error[k] = r->error;
+    t->attempts[k] = r->attempts;
+    t->body_len[k] = len;
     if (len > 0 && len < sizeof(t->body[k])) memcpy(t->body[k], body, len);
     free(body);
     /* Header block: "name\0value\0" pairs, names in lower case. */
@@ -512,18 +551,6 @@ static void on_fetched(uva_fetch_t *f, uva_freq_t **reqs, size_t count) {
     uva_freq_free(reqs[i]);
     t->delivered++;
   }
-  maybe_finish(t);
-}
-
-static void cancel_stalled(uv_timer_t *timer) {
-  http_test_t *t = timer->data;
-  uva_fpool_stats_t st;
-  uva_fpool_stats(t->pool, &st);
-  CHECK(st.active == 1); /* The stalled one, still waiting for an answer. */
-  uva_fetch_cancel(t->stalled); /* Mid-transfer: never delivered. */
-  t->stalled = NULL;
-  uva_fpool_stats(t->pool, &st);
-  CHECK(st.active == 0 && st.queued == 0);
   maybe_finish(t);
 }
 
@@ -541,7 +568,8 @@ static int free_port(uv_loop_t *loop) {
   return ntohs(((struct sockaddr_in *) &name)->sin_port);
 }
 
-static uva_freq_t *request(http_test_t *t, const char *url, size_t index, double timeout) {
+static uva_freq_t *request(http_test_t *t, const char *url, size_t index, double timeout,
+                           int32_t retries) {
   uva_freq_opts_t o;
   uva_freq_t *r = NULL;
   memset(&o, 0, sizeof(o));
@@ -549,7 +577,7 @@ static uva_freq_t *request(http_test_t *t, const char *url, size_t index, double
   o.method = "GET";
   o.max_redirects = 5;
   o.timeout = timeout;
-  o.retries = -1;
+  o.retries = retries; /* -1: the pool's. */
   CHECK(uva_freq_new(&o, (void *) (uintptr_t) (index + 1), &r) == 0);
   CHECK(uva_fetch_submit(t->pool, r) == 0);
   return r;
@@ -566,7 +594,6 @@ static void test_fetch(void) {
   char url[128];
   int err = 0;
   size_t i;
-  uv_timer_t cancel_timer;
 
   CHECK(uv_loop_init(&loop) == 0);
   t->loop = &loop;
@@ -583,25 +610,30 @@ static void test_fetch(void) {
   CHECK(t->f != NULL && err == 0);
   memset(&po, 0, sizeof(po));
   po.concurrency = 4;
+  po.retries = 2;
+  po.retry_delay = 1;
+  po.retry_max_delay = 10;
+  po.max_retry_after = 60000;
   CHECK(uva_fpool_new(t->f, &po, &t->pool) == 0);
 
   for (i = 0; i < NREQ; i++) {
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/%zu", t->port, i);
-    request(t, url, i, 10000);
+    request(t, url, i, 10000, -1);
   }
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/", free_port(&loop));
-  request(t, url, NREQ, 10000); /* Nobody listens there. */
+  request(t, url, NREQ, 10000, -1); /* Nobody listens there. */
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/stall", t->port);
-  t->stalled = request(t, url, NREQ + 1, 0);
-  t->expected = NREQ + 1; /* The stalled one is cancelled, never delivered. */
-  uv_timer_init(&loop, &cancel_timer);
-  cancel_timer.data = t;
-  uv_timer_start(&cancel_timer, cancel_stalled, 200, 0);
+  t->stalled = request(t, url, NREQ + 1, 0, -1);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/retry", t->port);
+  request(t, url, NREQ + 2, 10000, -1);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/stall", t->port);
+  request(t, url, NREQ + 3, 100, 0); /* Times out, not retried. */
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/chunked", t->port);
+  request(t, url, NREQ + 4, 10000, -1);
+  t->expected = NREQ + 4; /* The stalled one is cancelled, never delivered. */
   uva_fpool_stats(t->pool, &st);
-  CHECK(st.active == 4 && st.queued == NREQ + 2 - 4);
+  CHECK(st.active == 4 && st.queued == NREQ + 5 - 4);
 
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_close((uv_handle_t *) &cancel_timer, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
 
   for (i = 0; i < NREQ; i++) {
@@ -613,10 +645,15 @@ static void test_fetch(void) {
     CHECK(t->error[i] == NULL);
   }
   CHECK(t->status[NREQ] == 0 && t->error[NREQ] != NULL && strcmp(t->error[NREQ], "ECONNREFUSED") == 0);
+  CHECK(t->attempts[NREQ] == 3); /* Refused, retried twice. */
   CHECK(t->status[NREQ + 1] == 0 && t->error[NREQ + 1] == NULL); /* Cancelled. */
+  CHECK(t->status[NREQ + 2] == 200 && t->attempts[NREQ + 2] == 2 && t->retry_served == 2);
+  CHECK(t->status[NREQ + 3] == 0 && t->error[NREQ + 3] != NULL && strcmp(t->error[NREQ + 3], "ETIMEDOUT") == 0);
+  CHECK(t->attempts[NREQ + 3] == 1);
+  CHECK(t->status[NREQ + 4] == 200 && t->body_len[NREQ + 4] == 6000);
   CHECK(t->stalled == NULL);
-  /* Four at once over kept-alive connections, plus the stalled one's. */
-  CHECK(t->accepted >= 2 && t->accepted <= 5);
+  /* Four at once over kept-alive connections, plus the two stalled ones'. */
+  CHECK(t->accepted >= 2 && t->accepted <= 6);
   CHECK(t->fetch_closed == 1);
   CHECK(t->open_clients == 0);
   CHECK(uv_loop_close(&loop) == 0);
