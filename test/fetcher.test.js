@@ -80,6 +80,32 @@ describe('Fetcher', () => {
     }
   });
 
+  it('combines perHost, perSecond and a retry waiting without stalling the loop', async () => {
+    // A retry waiting for its Retry-After armed the pool's wake-up; with a
+    // token at hand and the host at its cap, the wake-up re-armed itself at
+    // 0 ms forever, and nothing else on the loop ran again (a hang).
+    let first = true;
+    const h = await startHttp((req, res) => {
+      if (req.url === '/flaky' && first) {
+        first = false;
+        res.writeHead(503, { 'retry-after': '1' });
+        res.end();
+        return;
+      }
+      setTimeout(() => res.end('ok'), 100);
+    });
+    try {
+      const f = new Fetcher({ perHost: 1, perSecond: 100, retries: 1 });
+      const results = await f.fetchAll([`${h.url}/flaky`, `${h.url}/a`, `${h.url}/b`, `${h.url}/c`]);
+      assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200]);
+      assert.equal(results[0].attempts, 2);
+      assert.equal(h.stats.maxActive, 1);
+      await f.close();
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('holds `perSecond` over about a second: the burst, then the rate', async () => {
     const f = new Fetcher({ concurrency: 100, perSecond: 20 });
     const arrivals = [];

@@ -256,15 +256,19 @@ void uva__fpool_wake(uva_fpool_t *p, uint64_t now, uint64_t *next_ns) {
   for (r = p->waiting.head; r != NULL; r = r->next)
     if (*next_ns == 0 || r->due_ns < *next_ns)
       *next_ns = r->due_ns;
+  /* A moment for the next token only when a token is what the queue waits
+   * for.  With a token at hand, what holds the queue is the concurrency or
+   * the per-host cap, and a finishing transfer pumps it again: reporting
+   * "now" here would re-arm a 0 ms wake forever and starve the loop. */
   if (p->o.per_second > 0 && p->queue.len > 0 &&
       (p->o.concurrency == 0 || p->running.len < p->o.concurrency)) {
     uint64_t n = uv_hrtime();
     refill(p, n);
-    t = n;
-    if (p->tokens < 1)
-      t += (uint64_t) ceil((1 - p->tokens) / p->o.per_second * 1e9);
-    if (*next_ns == 0 || t < *next_ns)
-      *next_ns = t;
+    if (p->tokens + 1e-9 < 1) { /* The same shortfall that makes pump wait. */
+      t = n + (uint64_t) ceil((1 - p->tokens) / p->o.per_second * 1e9);
+      if (*next_ns == 0 || t < *next_ns)
+        *next_ns = t;
+    }
   }
 }
 

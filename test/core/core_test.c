@@ -368,6 +368,8 @@ static void test_bucket(void) {
 /* ---- fetcher, against a small HTTP/1.1 server on the same loop ---- */
 
 #define NREQ 20
+#define NLIM 12 /* Through a second pool: one per host, 10 a second. */
+#define NRES (NREQ + 5 + NLIM)
 
 typedef struct {
   uv_loop_t *loop;
@@ -376,17 +378,19 @@ typedef struct {
   int accepted;
   int open_clients;
   /* Results, by request index (the request's data is index + 1). */
-  int status[NREQ + 5];
-  char body[NREQ + 5][32];
-  size_t body_len[NREQ + 5];
-  uint32_t attempts[NREQ + 5];
-  int has_header[NREQ + 5];
-  const char *error[NREQ + 5];
+  int status[NRES];
+  char body[NRES][32];
+  size_t body_len[NRES];
+  uint32_t attempts[NRES];
+  int has_header[NRES];
+  const char *error[NRES];
   int retry_served;
   int delivered;
   int expected;
   uva_fetch_t *f;
   uva_fpool_t *pool;
+  uva_fpool_t *limited;
+  uint64_t delivered_at[NRES];
   uva_freq_t *stalled;
   uv_timer_t timer;
   int fetch_closed;
@@ -505,6 +509,7 @@ static void on_timer_closed(uv_handle_t *h) {
 static void finish(uv_timer_t *timer) {
   http_test_t *t = timer->data;
   uva_fpool_close(t->pool);
+  uva_fpool_close(t->limited);
   uva_fetch_close(t->f, on_fetch_closed);
   uv_close((uv_handle_t *) &t->server, on_server_closed);
   uv_close((uv_handle_t *) &t->timer, on_timer_closed);
@@ -536,10 +541,11 @@ static void on_fetched(uva_fetch_t *f, uva_freq_t **reqs, size_t count) {
     size_t len = 0;
     uint8_t *body = uva_freq_take_body(reqs[i], &len);
     const char *h;
-    CHECK(k < NREQ + 5);
+    CHECK(k < NRES);
     t->status[k] = r->status;
     t->error[k] = r->error;
     t->attempts[k] = r->attempts;
+    t->delivered_at[k] = uv_hrtime();
     t->body_len[k] = len;
     if (len > 0 && len < sizeof(t->body[k])) memcpy(t->body[k], body, len);
     free(body);
@@ -568,8 +574,8 @@ static int free_port(uv_loop_t *loop) {
   return ntohs(((struct sockaddr_in *) &name)->sin_port);
 }
 
-static uva_freq_t *request(http_test_t *t, const char *url, size_t index, double timeout,
-                           int32_t retries) {
+static uva_freq_t *request_in(uva_fpool_t *pool, const char *url, size_t index,
+                              double timeout, int32_t retries) {
   uva_freq_opts_t o;
   uva_freq_t *r = NULL;
   memset(&o, 0, sizeof(o));
@@ -579,8 +585,13 @@ static uva_freq_t *request(http_test_t *t, const char *url, size_t index, double
   o.timeout = timeout;
   o.retries = retries; /* -1: the pool's. */
   CHECK(uva_freq_new(&o, (void *) (uintptr_t) (index + 1), &r) == 0);
-  CHECK(uva_fetch_submit(t->pool, r) == 0);
+  CHECK(uva_fetch_submit(pool, r) == 0);
   return r;
+}
+
+static uva_freq_t *request(http_test_t *t, const char *url, size_t index, double timeout,
+                           int32_t retries) {
+  return request_in(t->pool, url, index, timeout, retries);
 }
 
 static void test_fetch(void) {
@@ -594,6 +605,7 @@ static void test_fetch(void) {
   char url[128];
   int err = 0;
   size_t i;
+  uint64_t t0;
 
   CHECK(uv_loop_init(&loop) == 0);
   t->loop = &loop;
@@ -630,9 +642,21 @@ static void test_fetch(void) {
   request(t, url, NREQ + 3, 100, 0); /* Times out, not retried. */
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/chunked", t->port);
   request(t, url, NREQ + 4, 10000, -1);
-  t->expected = NREQ + 4; /* The stalled one is cancelled, never delivered. */
   uva_fpool_stats(t->pool, &st);
   CHECK(st.active == 4 && st.queued == NREQ + 5 - 4);
+  memset(&po, 0, sizeof(po));
+  po.per_host = 1;
+  po.per_second = 10; /* A burst of 10, then one every 100 ms. */
+  CHECK(uva_fpool_new(t->f, &po, &t->limited) == 0);
+  t0 = uv_hrtime();
+  for (i = 0; i < NLIM; i++) {
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/l%zu", t->port, i);
+    request_in(t->limited, url, NREQ + 5 + i, 10000, -1);
+  }
+  uva_fpool_stats(t->limited, &st);
+  CHECK(st.active == 1 && st.queued == NLIM - 1); /* One per host. */
+  /* All but the stalled one, which is cancelled and never delivered. */
+  t->expected = NREQ + 4 + NLIM;
 
   uv_run(&loop, UV_RUN_DEFAULT);
 
@@ -651,6 +675,15 @@ static void test_fetch(void) {
   CHECK(t->status[NREQ + 3] == 0 && t->error[NREQ + 3] != NULL && strcmp(t->error[NREQ + 3], "ETIMEDOUT") == 0);
   CHECK(t->attempts[NREQ + 3] == 1);
   CHECK(t->status[NREQ + 4] == 200 && t->body_len[NREQ + 4] == 6000);
+  for (i = 0; i < NLIM; i++) {
+    char want[16];
+    snprintf(want, sizeof(want), "/l%zu", i);
+    CHECK(t->status[NREQ + 5 + i] == 200 && strcmp(t->body[NREQ + 5 + i], want) == 0);
+    if (i > 0) /* One at a time, in order. */
+      CHECK(t->delivered_at[NREQ + 5 + i] >= t->delivered_at[NREQ + 5 + i - 1]);
+  }
+  /* The 11th and 12th waited for tokens: 100 and 200 ms after the burst. */
+  CHECK(t->delivered_at[NREQ + 5 + NLIM - 1] - t0 >= 190 * 1000000ull);
   CHECK(t->stalled == NULL);
   /* Four at once over kept-alive connections, plus the two stalled ones'. */
   CHECK(t->accepted >= 2 && t->accepted <= 6);
