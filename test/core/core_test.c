@@ -369,7 +369,8 @@ static void test_bucket(void) {
 
 #define NREQ 20
 #define NLIM 12 /* Through a second pool: one per host, 10 a second. */
-#define NRES (NREQ + 5 + NLIM)
+#define NEXTRA 3 /* A redirect, a body over max_body, one cancelled while queued. */
+#define NRES (NREQ + 5 + NLIM + NEXTRA)
 
 typedef struct {
   uv_loop_t *loop;
@@ -381,6 +382,8 @@ typedef struct {
   int status[NRES];
   char body[NRES][32];
   size_t body_len[NRES];
+  int redirects[NRES];
+  char final_url[NRES][64];
   uint32_t attempts[NRES];
   int has_header[NRES];
   const char *error[NRES];
@@ -434,7 +437,8 @@ static void respond(uv_stream_t *s, const char *text) {
 }
 
 /* Answers every complete request with its path as the body; /stall never,
- * /retry with a 503 the first time, /chunked without a Content-Length. */
+ * /retry with a 503 the first time, /busy with a 503 (Retry-After: 30)
+ * every time, /chunked without a Content-Length. */
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   client_t *c = s->data;
   char *end;
@@ -449,7 +453,11 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     char path[64] = "";
     size_t used = (size_t) (end + 4 - c->buf);
     sscanf(c->buf, "GET %63s", path);
-    if (strcmp(path, "/retry") == 0 && c->t->retry_served++ == 0) {
+    if (strcmp(path, "/redirect") == 0) {
+      respond(s, "HTTP/1.1 302 Found\r\nLocation: /0\r\nContent-Length: 0\r\n\r\n");
+    } else if (strcmp(path, "/busy") == 0) {
+      respond(s, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n");
+    } else if (strcmp(path, "/retry") == 0 && c->t->retry_served++ == 0) {
       respond(s, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n");
     } else if (strcmp(path, "/chunked") == 0) {
       /* No Content-Length: the body grows as it comes, 3 x 2,000 bytes. */
@@ -546,6 +554,8 @@ static void on_fetched(uva_fetch_t *f, uva_freq_t **reqs, size_t count) {
     t->error[k] = r->error;
     t->attempts[k] = r->attempts;
     t->delivered_at[k] = uv_hrtime();
+    t->redirects[k] = r->redirects;
+    if (r->url != NULL) snprintf(t->final_url[k], sizeof(t->final_url[k]), "%s", r->url);
     t->body_len[k] = len;
     if (len > 0 && len < sizeof(t->body[k])) memcpy(t->body[k], body, len);
     free(body);
@@ -594,32 +604,38 @@ static uva_freq_t *request(http_test_t *t, const char *url, size_t index, double
   return request_in(t->pool, url, index, timeout, retries);
 }
 
-static void test_fetch(void) {
-  uv_loop_t loop;
+/* A fresh loop with the test server listening and a fetch engine on it. */
+static http_test_t *http_open(uv_loop_t *loop) {
   http_test_t *t = calloc(1, sizeof(*t));
   struct sockaddr_in addr;
   struct sockaddr_storage name;
   int len = sizeof(name);
-  uva_fpool_opts_t po;
-  uva_fpool_stats_t st;
-  char url[128];
   int err = 0;
-  size_t i;
-  uint64_t t0;
 
-  CHECK(uv_loop_init(&loop) == 0);
-  t->loop = &loop;
-  uv_tcp_init(&loop, &t->server);
+  CHECK(uv_loop_init(loop) == 0);
+  t->loop = loop;
+  uv_tcp_init(loop, &t->server);
   t->server.data = t;
   uv_ip4_addr("127.0.0.1", 0, &addr);
   CHECK(uv_tcp_bind(&t->server, (const struct sockaddr *) &addr, 0) == 0);
   CHECK(uv_listen((uv_stream_t *) &t->server, 128, on_connection) == 0);
   uv_tcp_getsockname(&t->server, (struct sockaddr *) &name, &len);
   t->port = ntohs(((struct sockaddr_in *) &name)->sin_port);
-  uv_timer_init(&loop, &t->timer);
-
-  t->f = uva_fetch_new(&loop, on_fetched, t, &err);
+  uv_timer_init(loop, &t->timer);
+  t->f = uva_fetch_new(loop, on_fetched, t, &err);
   CHECK(t->f != NULL && err == 0);
+  return t;
+}
+
+static void test_fetch(void) {
+  uv_loop_t loop;
+  http_test_t *t = http_open(&loop);
+  uva_fpool_opts_t po;
+  uva_fpool_stats_t st;
+  char url[128];
+  size_t i;
+  uint64_t t0;
+
   memset(&po, 0, sizeof(po));
   po.concurrency = 4;
   po.retries = 2;
@@ -642,8 +658,24 @@ static void test_fetch(void) {
   request(t, url, NREQ + 3, 100, 0); /* Times out, not retried. */
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/chunked", t->port);
   request(t, url, NREQ + 4, 10000, -1);
+  {
+    const size_t x = NREQ + 5 + NLIM;
+    uva_freq_opts_t o;
+    uva_freq_t *r = NULL;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/redirect", t->port);
+    request(t, url, x, 10000, -1);
+    memset(&o, 0, sizeof(o));
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/123456789", t->port);
+    o.url = url;
+    o.max_body = 4; /* The body is the path: 10 bytes. */
+    o.retries = -1;
+    CHECK(uva_freq_new(&o, (void *) (uintptr_t) (x + 1 + 1), &r) == 0);
+    CHECK(uva_fetch_submit(t->pool, r) == 0);
+    /* Cancelled while it waits in the queue (four are running). */
+    uva_fetch_cancel(request(t, url, x + 2, 10000, -1));
+  }
   uva_fpool_stats(t->pool, &st);
-  CHECK(st.active == 4 && st.queued == NREQ + 5 - 4);
+  CHECK(st.active == 4 && st.queued == NREQ + 5 + 2 - 4);
   memset(&po, 0, sizeof(po));
   po.per_host = 1;
   po.per_second = 10; /* A burst of 10, then one every 100 ms. */
@@ -656,7 +688,7 @@ static void test_fetch(void) {
   uva_fpool_stats(t->limited, &st);
   CHECK(st.active == 1 && st.queued == NLIM - 1); /* One per host. */
   /* All but the stalled one, which is cancelled and never delivered. */
-  t->expected = NREQ + 4 + NLIM;
+  t->expected = NREQ + 4 + NLIM + 2;
 
   uv_run(&loop, UV_RUN_DEFAULT);
 
@@ -675,6 +707,15 @@ static void test_fetch(void) {
   CHECK(t->status[NREQ + 3] == 0 && t->error[NREQ + 3] != NULL && strcmp(t->error[NREQ + 3], "ETIMEDOUT") == 0);
   CHECK(t->attempts[NREQ + 3] == 1);
   CHECK(t->status[NREQ + 4] == 200 && t->body_len[NREQ + 4] == 6000);
+  {
+    const size_t x = NREQ + 5 + NLIM;
+    char want[64];
+    snprintf(want, sizeof(want), "http://127.0.0.1:%d/0", t->port);
+    CHECK(t->status[x] == 200 && strcmp(t->body[x], "/0") == 0);
+    CHECK(t->redirects[x] == 1 && strcmp(t->final_url[x], want) == 0);
+    CHECK(t->status[x + 1] == 0 && t->error[x + 1] != NULL && strcmp(t->error[x + 1], "EBODYTOOLARGE") == 0);
+    CHECK(t->status[x + 2] == 0 && t->delivered_at[x + 2] == 0); /* Never delivered. */
+  }
   for (i = 0; i < NLIM; i++) {
     char want[16];
     snprintf(want, sizeof(want), "/l%zu", i);
@@ -693,6 +734,47 @@ static void test_fetch(void) {
   free(t);
 }
 
+/* The engine closed with transfers running, queued and waiting to retry,
+ * as when a worker is terminated: nothing is delivered, nothing leaks
+ * (ASan), and the loop closes cleanly. */
+static void close_engine(uv_timer_t *timer) {
+  http_test_t *t = timer->data;
+  uva_fpool_stats_t st;
+  uva_fpool_stats(t->pool, &st);
+  CHECK(st.active == 4 && st.queued == 3); /* 2 queued + 1 waiting to retry. */
+  uva_fetch_close(t->f, on_fetch_closed);
+  uv_close((uv_handle_t *) &t->server, on_server_closed);
+  uv_close((uv_handle_t *) &t->timer, on_timer_closed);
+}
+
+static void test_fetch_teardown(void) {
+  uv_loop_t loop;
+  http_test_t *t = http_open(&loop);
+  uva_fpool_opts_t po;
+  char url[128];
+  size_t i;
+
+  memset(&po, 0, sizeof(po));
+  po.concurrency = 4;
+  po.retries = 1;
+  po.max_retry_after = 60000;
+  CHECK(uva_fpool_new(t->f, &po, &t->pool) == 0);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/busy", t->port);
+  request(t, url, 0, 10000, -1); /* Waits 30 s for its retry. */
+  for (i = 1; i < 7; i++) {
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/stall", t->port);
+    request(t, url, i, 0, -1);
+  }
+  t->timer.data = t;
+  uv_timer_start(&t->timer, close_engine, 300, 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(t->delivered == 0);
+  CHECK(t->fetch_closed == 1);
+  CHECK(t->open_clients == 0);
+  CHECK(uv_loop_close(&loop) == 0);
+  free(t);
+}
+
 int main(void) {
   test_timer_order_and_never_early();
   test_timer_restart_in_callback();
@@ -704,6 +786,7 @@ int main(void) {
   test_queue();
   test_bucket();
   test_fetch();
+  test_fetch_teardown();
   printf("core: %d checks, %d failed\n", checks, failures);
   CHECK(strcmp(uva_err_name(UVA_EBADSTATE), "UVA_EBADSTATE") == 0);
   return failures == 0 ? 0 : 1;
