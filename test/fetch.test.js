@@ -116,6 +116,19 @@ describe('fetch', () => {
     assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
   });
 
+  it('unfolds obsolete folded header lines into one value', async () => {
+    const raw = await startRaw((s) => s.on('data', () => s.end(
+      'HTTP/1.1 200 OK\r\nX-Fold: a\r\n  bc  \r\n\t d\r\nX-Next: n\r\nContent-Length: 2\r\n\r\nok')));
+    try {
+      const res = await fetch(raw.url);
+      assert.equal(res.headers['x-fold'], 'a bc d');
+      assert.equal(res.headers['x-next'], 'n');
+      assert.equal(res.text(), 'ok');
+    } finally {
+      await raw.stop();
+    }
+  });
+
   it('resolves HTTP error statuses', async () => {
     for (const code of [404, 500, 503]) {
       const res = await fetch(`${srv.url}/status?code=${code}`);

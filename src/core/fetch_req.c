@@ -306,14 +306,20 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
     vs = 0;
     while (vs < len && (data[vs] == ' ' || data[vs] == '\t'))
       vs++;
+    while (len > vs && (data[len - 1] == ' ' || data[len - 1] == '\t'))
+      len--;
+    if (vs == len)
+      return n;  /* Only blanks: nothing to add. */
     if (reserve(&r->res.headers, &r->headers_cap,
                 r->res.headers_len + len - vs + 1) != 0)
       return 0;
-    out = r->res.headers + r->res.headers_len - 1;  /* Over the NUL. */
+    /* "value\0" becomes "value continuation\0": one space over the old
+     * NUL, the continuation, a new NUL. */
+    out = r->res.headers + r->res.headers_len - 1;
     *out++ = ' ';
     memcpy(out, data + vs, len - vs);
-    r->res.headers_len += len - vs;
-    r->res.headers[r->res.headers_len - 1] = '\0';
+    out[len - vs] = '\0';
+    r->res.headers_len += len - vs + 1;
     return n;
   }
   for (colon = 0; colon < len && data[colon] != ':'; colon++)

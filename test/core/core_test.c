@@ -369,7 +369,8 @@ static void test_bucket(void) {
 
 #define NREQ 20
 #define NLIM 12 /* Through a second pool: one per host, 10 a second. */
-#define NEXTRA 3 /* A redirect, a body over max_body, one cancelled while queued. */
+#define NEXTRA 4 /* A redirect, a body over max_body, one cancelled while queued,
+                  * folded header lines. */
 #define NRES (NREQ + 5 + NLIM + NEXTRA)
 
 typedef struct {
@@ -384,6 +385,7 @@ typedef struct {
   size_t body_len[NRES];
   int redirects[NRES];
   char final_url[NRES][64];
+  char fold[NRES][32];
   uint32_t attempts[NRES];
   int has_header[NRES];
   const char *error[NRES];
@@ -453,7 +455,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     char path[64] = "";
     size_t used = (size_t) (end + 4 - c->buf);
     sscanf(c->buf, "GET %63s", path);
-    if (strcmp(path, "/redirect") == 0) {
+    if (strcmp(path, "/fold") == 0) {
+      respond(s, "HTTP/1.1 200 OK\r\nX-Fold: a\r\n  bc  \r\n\t d\r\n   \r\n"
+                 "Content-Length: 2\r\n\r\nok");
+    } else if (strcmp(path, "/redirect") == 0) {
       respond(s, "HTTP/1.1 302 Found\r\nLocation: /0\r\nContent-Length: 0\r\n\r\n");
     } else if (strcmp(path, "/busy") == 0) {
       respond(s, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n");
@@ -562,6 +567,7 @@ static void on_fetched(uva_fetch_t *f, uva_freq_t **reqs, size_t count) {
     /* Header block: "name\0value\0" pairs, names in lower case. */
     for (h = r->headers; h != NULL && h < r->headers + r->headers_len; h += strlen(h) + 1) {
       if (strcmp(h, "x-test") == 0 && strcmp(h + strlen(h) + 1, "yes") == 0) t->has_header[k] = 1;
+      if (strcmp(h, "x-fold") == 0) snprintf(t->fold[k], sizeof(t->fold[k]), "%s", h + strlen(h) + 1);
       h += strlen(h) + 1;
     }
     uva_freq_free(reqs[i]);
@@ -673,9 +679,11 @@ static void test_fetch(void) {
     CHECK(uva_fetch_submit(t->pool, r) == 0);
     /* Cancelled while it waits in the queue (four are running). */
     uva_fetch_cancel(request(t, url, x + 2, 10000, -1));
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/fold", t->port);
+    request(t, url, x + 3, 10000, -1);
   }
   uva_fpool_stats(t->pool, &st);
-  CHECK(st.active == 4 && st.queued == NREQ + 5 + 2 - 4);
+  CHECK(st.active == 4 && st.queued == NREQ + 5 + 3 - 4);
   memset(&po, 0, sizeof(po));
   po.per_host = 1;
   po.per_second = 10; /* A burst of 10, then one every 100 ms. */
@@ -688,7 +696,7 @@ static void test_fetch(void) {
   uva_fpool_stats(t->limited, &st);
   CHECK(st.active == 1 && st.queued == NLIM - 1); /* One per host. */
   /* All but the stalled one, which is cancelled and never delivered. */
-  t->expected = NREQ + 4 + NLIM + 2;
+  t->expected = NREQ + 4 + NLIM + 3;
 
   uv_run(&loop, UV_RUN_DEFAULT);
 
@@ -715,6 +723,7 @@ static void test_fetch(void) {
     CHECK(t->redirects[x] == 1 && strcmp(t->final_url[x], want) == 0);
     CHECK(t->status[x + 1] == 0 && t->error[x + 1] != NULL && strcmp(t->error[x + 1], "EBODYTOOLARGE") == 0);
     CHECK(t->status[x + 2] == 0 && t->delivered_at[x + 2] == 0); /* Never delivered. */
+    CHECK(t->status[x + 3] == 200 && strcmp(t->fold[x + 3], "a bc d") == 0);
   }
   for (i = 0; i < NLIM; i++) {
     char want[16];
