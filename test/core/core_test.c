@@ -735,8 +735,11 @@ static void test_fetch(void) {
   /* The 11th and 12th waited for tokens: 100 and 200 ms after the burst. */
   CHECK(t->delivered_at[NREQ + 5 + NLIM - 1] - t0 >= 190 * 1000000ull);
   CHECK(t->stalled == NULL);
-  /* Four at once over kept-alive connections, plus the two stalled ones'. */
-  CHECK(t->accepted >= 2 && t->accepted <= 6);
+  /* Kept-alive connections: at most five at once (four, plus one for the
+   * second pool), and one more for each transfer that libcurl had to cut
+   * off (the timeout, the body over max_body, the cancelled one): eight
+   * at the very most for the 39 requests that connect. */
+  CHECK(t->accepted >= 2 && t->accepted <= 8);
   CHECK(t->fetch_closed == 1);
   CHECK(t->open_clients == 0);
   CHECK(uv_loop_close(&loop) == 0);
