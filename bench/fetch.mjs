@@ -19,6 +19,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
+// nginx is on loopback: a proxy in the environment (libcurl honours one) must
+// not sit between it and uvasync or the C ceiling.  Children inherit this.
+process.env.no_proxy = process.env.no_proxy ? `${process.env.no_proxy},127.0.0.1` : '127.0.0.1';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 
