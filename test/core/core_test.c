@@ -313,6 +313,118 @@ static void test_queue(void) {
   uva_queue_free(&q);
 }
 
+/* The queue against a model of it, over random operations: every status,
+ * every id handed back, and the size must be what the model says. */
+#define QM_MAX 64
+
+typedef struct {
+  uint32_t ids[QM_MAX * 4];
+  size_t n;
+} idlist_t;
+
+static void il_push(idlist_t *l, uint32_t id) {
+  if (l->n < QM_MAX * 4) l->ids[l->n++] = id;
+}
+
+static uint32_t il_shift(idlist_t *l) {
+  uint32_t id = l->ids[0];
+  memmove(l->ids, l->ids + 1, (l->n - 1) * sizeof(l->ids[0]));
+  l->n--;
+  return id;
+}
+
+static int il_remove(idlist_t *l, uint32_t id) {
+  size_t i;
+  for (i = 0; i < l->n; i++) {
+    if (l->ids[i] == id) {
+      memmove(l->ids + i, l->ids + i + 1, (l->n - i - 1) * sizeof(l->ids[0]));
+      l->n--;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static uint64_t qm_rng = 88172645463325252ull;
+static uint32_t qm_rand(uint32_t n) {
+  qm_rng ^= qm_rng << 13;
+  qm_rng ^= qm_rng >> 7;
+  qm_rng ^= qm_rng << 17;
+  return (uint32_t) (qm_rng % n);
+}
+
+static void test_queue_model(void) {
+  int round;
+  for (round = 0; round < 200; round++) {
+    uva_queue_t q;
+    uint32_t cap = 1 + qm_rand(4);
+    uint32_t size = 0;
+    int closed = 0;
+    /* Putters and getters are named in two id spaces of their own. */
+    idlist_t putters, getters, gone_puts, gone_gets;
+    int op;
+    memset(&putters, 0, sizeof(putters));
+    memset(&getters, 0, sizeof(getters));
+    memset(&gone_puts, 0, sizeof(gone_puts));
+    memset(&gone_gets, 0, sizeof(gone_gets));
+    uva_queue_init(&q, cap);
+    for (op = 0; op < 400; op++) {
+      uint32_t id = 0;
+      int rc;
+      uint32_t r = qm_rand(100);
+      if (r < 35 && putters.n + getters.n < QM_MAX) {
+        rc = uva_queue_put(&q, &id);
+        if (closed) CHECK(rc == UVA_Q_CLOSED);
+        else if (getters.n > 0) CHECK(rc == UVA_Q_HANDED && id == il_shift(&getters));
+        else if (size < cap && putters.n == 0) { CHECK(rc == UVA_Q_STORED); size++; }
+        else { CHECK(rc == UVA_Q_WAIT); il_push(&putters, id); }
+      } else if (r < 70 && putters.n + getters.n < QM_MAX) {
+        rc = uva_queue_get(&q, &id);
+        if (size > 0) {
+          CHECK(rc == UVA_Q_TAKEN);
+          if (putters.n > 0) CHECK(id == il_shift(&putters)); /* Moves in; size stays. */
+          else { CHECK(id == UVA_Q_NONE); size--; }
+        } else if (closed) {
+          CHECK(rc == UVA_Q_DONE);
+        } else {
+          CHECK(rc == UVA_Q_WAIT);
+          il_push(&getters, id);
+        }
+      } else if (r < 80 && putters.n > 0) {
+        id = putters.ids[qm_rand((uint32_t) putters.n)];
+        CHECK(uva_queue_cancel_put(&q, id) == 1);
+        il_remove(&putters, id);
+        il_push(&gone_puts, id);
+      } else if (r < 90 && getters.n > 0) {
+        id = getters.ids[qm_rand((uint32_t) getters.n)];
+        CHECK(uva_queue_cancel_get(&q, id) == 1);
+        il_remove(&getters, id);
+        il_push(&gone_gets, id);
+      } else if (r < 93 && gone_puts.n > 0) {
+        /* An id that already left never names a newer waiter (a slot's
+         * generation changes each time it is freed). */
+        id = gone_puts.ids[qm_rand((uint32_t) gone_puts.n)];
+        CHECK(uva_queue_cancel_put(&q, id) == 0);
+      } else if (r < 95 && gone_gets.n > 0) {
+        id = gone_gets.ids[qm_rand((uint32_t) gone_gets.n)];
+        CHECK(uva_queue_cancel_get(&q, id) == 0);
+      } else if (r < 97 && !closed) {
+        int which = -1;
+        uva_queue_close(&q);
+        closed = 1;
+        while (uva_queue_drop_waiter(&q, &which, &id)) {
+          if (which == 0) CHECK(putters.n > 0 && id == il_shift(&putters));
+          else CHECK(size == 0 && getters.n > 0 && id == il_shift(&getters));
+        }
+        CHECK(putters.n == 0);
+        CHECK(size > 0 || getters.n == 0);
+      }
+      CHECK(q.size == size);
+    }
+    uva_queue_free(&q);
+  }
+}
+
 /* ---- token bucket ---- */
 
 typedef struct {
@@ -796,6 +908,7 @@ int main(void) {
   test_backoff();
   test_sem();
   test_queue();
+  test_queue_model();
   test_bucket();
   test_fetch();
   test_fetch_teardown();
