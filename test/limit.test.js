@@ -60,6 +60,31 @@ describe('limit', () => {
     assert.equal(await first, 'first');
   });
 
+  it('settles every task under random concurrency changes, clearQueue() and failures', async () => {
+    let seed = 12345;
+    const rnd = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    for (let round = 0; round < 20; round++) {
+      const run = limit(1 + rnd(4));
+      let started = 0;
+      let cleared = 0;
+      const ps = [];
+      for (let i = 0; i < 60; i++) {
+        ps.push(run(async () => {
+          started++;
+          await delay(rnd(3));
+          if (rnd(10) === 0) throw new Error('task failed');
+        }).catch((e) => { if (e.code === 'ABORT_ERR') cleared++; }));
+        if (rnd(15) === 0) run.concurrency = 1 + rnd(5);
+        if (rnd(40) === 0) run.clearQueue();
+        if (rnd(8) === 0) await delay(rnd(2));
+      }
+      await Promise.all(ps);
+      assert.equal(started + cleared, 60, `round ${round}: each task either ran or was cleared`);
+      assert.equal(run.activeCount, 0);
+      assert.equal(run.pendingCount, 0);
+    }
+  });
+
   it('throws TypeError or RangeError naming the argument for bad input', () => {
     assert.throws(() => limit(0), { name: 'RangeError', message: /`concurrency`/ });
     assert.throws(() => limit('2'), { name: 'TypeError', message: /`concurrency`/ });
@@ -106,6 +131,38 @@ describe('Semaphore', () => {
     const r = await next; // The aborted waiter did not take the permit.
     assert.equal(sem.active, 1);
     r();
+  });
+
+  it('never grants more than n permits, with random aborts and double releases', async () => {
+    let seed = 4242;
+    const rnd = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    for (let round = 0; round < 10; round++) {
+      const n = 1 + rnd(3);
+      const sem = new Semaphore(n);
+      let held = 0;
+      let most = 0;
+      await Promise.all(Array.from({ length: 30 }, async () => {
+        const ac = new AbortController();
+        if (rnd(4) === 0) setTimeout(() => ac.abort(), rnd(3));
+        let release;
+        try {
+          release = await sem.acquire({ signal: ac.signal });
+        } catch (e) {
+          assert.equal(e.code, 'ABORT_ERR');
+          return;
+        }
+        held++;
+        most = Math.max(most, held);
+        await delay(rnd(3));
+        held--;
+        release();
+        release();
+      }));
+      assert.ok(most <= n, `round ${round}: ${most} permits out of ${n}`);
+      // No permit leaked: all n are free again.
+      const all = await Promise.all(Array.from({ length: n }, () => sem.acquire()));
+      for (const r of all) r();
+    }
   });
 
   it('throws for bad input', () => {

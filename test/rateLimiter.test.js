@@ -74,6 +74,30 @@ describe('RateLimiter', () => {
     assert.equal(rl.pending, 0);
   });
 
+  it('serves random sizes first come, first served, with random aborts, losing nothing', async () => {
+    let seed = 777;
+    const rnd = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    for (let round = 0; round < 4; round++) {
+      const rl = new RateLimiter({ rate: 1000, capacity: 3 });
+      const order = [];
+      let aborted = 0;
+      await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+        const ac = new AbortController();
+        if (rnd(5) === 0) setTimeout(() => ac.abort(), rnd(10));
+        try {
+          await rl.acquire(1 + rnd(3), { signal: ac.signal });
+          order.push(i);
+        } catch (e) {
+          assert.equal(e.code, 'ABORT_ERR');
+          aborted++;
+        }
+      }));
+      assert.deepEqual(order, [...order].sort((a, b) => a - b), `round ${round}: served out of order`);
+      assert.equal(order.length + aborted, 40);
+      assert.equal(rl.pending, 0);
+    }
+  });
+
   it('throws TypeError or RangeError naming the argument for bad input', () => {
     assert.throws(() => new RateLimiter(), { name: 'TypeError', message: /`options`/ });
     assert.throws(() => new RateLimiter({ rate: 0 }), { name: 'RangeError', message: /`options.rate` to be a number > 0 and ≤ 1000000000/ });
