@@ -106,6 +106,49 @@ describe('Fetcher', () => {
     }
   });
 
+  it('settles every request and drains under random limits, failures and aborts', async function () {
+    this.timeout(60000);
+    // Seeded, so a failure can be replayed: answers, 503s, resets, stalls
+    // (met by a 100 ms timeout), refused connections and aborts, through
+    // random concurrency, perHost, perSecond and retries.
+    let seed = 20261124;
+    const rnd = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const h = await startHttp((req, res) => {
+      const u = new URL(req.url, 'http://x');
+      const kind = u.searchParams.get('k');
+      if (kind === '503') {
+        res.writeHead(503, { 'retry-after': '0' });
+        res.end();
+      } else if (kind === 'reset') {
+        res.writeHead(200, { 'content-length': 100 });
+        res.write('x');
+        setTimeout(() => req.socket.destroy(), 2);
+      } else if (kind !== 'stall') {
+        setTimeout(() => res.end('ok'), Number(u.searchParams.get('d')));
+      }
+    });
+    const dead = await closedPort();
+    try {
+      for (let round = 0; round < 8; round++) {
+        const opts = { concurrency: 1 + rnd(8), perSecond: [Infinity, 50, 200][rnd(3)], retries: rnd(3), timeout: 100, retryDelay: 1 };
+        if (rnd(2)) opts.perHost = 1 + rnd(3);
+        const f = new Fetcher(opts);
+        const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => {
+          const kind = ['ok', 'ok', 'ok', 'ok', '503', 'reset', 'stall', 'dead'][rnd(8)];
+          const url = kind === 'dead' ? `http://127.0.0.1:${dead}/` : `${h.url}/?k=${kind}&i=${i}&d=${rnd(20)}`;
+          const ac = new AbortController();
+          if (rnd(6) === 0) setTimeout(() => ac.abort(), rnd(50));
+          return f.fetch(url, { signal: ac.signal }).then((r) => r.status, (e) => e.code);
+        }));
+        assert.ok(outcomes.every((o) => o === 200 || o === 503 || typeof o === 'string'), JSON.stringify(outcomes));
+        assert.deepEqual([f.stats.active, f.stats.queued], [0, 0], `round ${round}: ${JSON.stringify(opts)}`);
+        await f.close();
+      }
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('holds `perSecond` over about a second: the burst, then the rate', async () => {
     const f = new Fetcher({ concurrency: 100, perSecond: 20 });
     const arrivals = [];
