@@ -117,7 +117,8 @@ describe('Fetcher', () => {
       const u = new URL(req.url, 'http://x');
       const kind = u.searchParams.get('k');
       if (kind === '503') {
-        res.writeHead(503, { 'retry-after': '0' });
+        // Half with Retry-After: 0, half left to the backoff (retryDelay 1 ms).
+        res.writeHead(503, u.searchParams.get('i') % 2 ? { 'retry-after': '0' } : {});
         res.end();
       } else if (kind === 'reset') {
         res.writeHead(200, { 'content-length': 100 });
