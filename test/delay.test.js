@@ -55,6 +55,27 @@ describe('delay', () => {
     for (const late of lates) assert.ok(late >= 0, `fired ${late} ms early`);
   });
 
+  it('lets I/O through: a loop of `await delay(0)` does not starve the event loop', async () => {
+    // A 0 ms timer started by what just fired waits for the next loop turn
+    // (as setTimeout(0) does); it once ran again in the same timers phase,
+    // and this loop kept the socket below from ever being polled.
+    const http = require('node:http');
+    const server = http.createServer((req, res) => res.end('ok'));
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      let answered = false;
+      http.get(`http://127.0.0.1:${server.address().port}/`, (res) => {
+        res.resume();
+        res.on('end', () => { answered = true; });
+      });
+      const t0 = performance.now();
+      while (!answered && performance.now() - t0 < 2000) await delay(0);
+      assert.ok(answered, 'the request was answered while the loop ran');
+    } finally {
+      server.close();
+    }
+  });
+
   it('rejects with AbortError carrying the reason when the signal is already aborted', async () => {
     const c = new AbortController();
     const reason = new Error('stop');

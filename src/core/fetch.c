@@ -295,10 +295,12 @@ static void on_wake(uv_timer_t *t) {
   uint64_t next = 0;
 
   f->wake_ns = 0;
+  f->in_wake = 1;
   for (p = f->pools; p != NULL; p = p->next)
     uva__fpool_wake(p, now, &next);
   pump_all(f);
   uva__fetch_arm_wake(f);
+  f->in_wake = 0;
   update_refs(f);
 }
 
@@ -324,6 +326,10 @@ void uva__fetch_arm_wake(uva_fetch_t *f) {
   /* Round up to whole ms, and refresh the cached loop time first, so the
    * timer never fires before `next`. */
   ms = next > now ? (next - now + 999999) / 1000000 : 0;
+  /* From the wake-up itself, never 0 ms: libuv would run it again in the
+   * same timers phase, before any socket is polled. */
+  if (ms == 0 && f->in_wake)
+    ms = 1;
   uv_update_time(f->loop);
   uv_timer_start(&f->wake_timer, on_wake, ms, 0);
   f->wake_ns = next;

@@ -106,6 +106,7 @@ struct uva_fetch_s {
   uv_timer_t idle_timer;   /* Closes idle connections after a quiet spell. */
   int idle_armed;
   uint64_t wake_ns;        /* What wake_timer is armed for, 0: not armed. */
+  int in_wake;             /* Inside on_wake: re-arm for 1 ms at least. */
   uva__fsock_t **socks;    /* By descriptor. */
   size_t nsocks;
   uva_freq_t **done;

@@ -103,8 +103,12 @@ static void timers_free_slot(uva_timers_t *t, uint32_t slot) {
 static void timers_on_uv(uv_timer_t *handle);
 
 /* Arms the uv timer for the earliest deadline, or stops it when the heap is
- * empty so that an idle timer set keeps nothing alive. */
-static void timers_arm(uva_timers_t *t, uint64_t now) {
+ * empty so that an idle timer set keeps nothing alive.  `min_ms` is 1 when
+ * re-arming from our own expiry: a deadline already due then (a delay(0)
+ * started by what just fired) waits for the next loop turn, as Node's
+ * setTimeout(0) does.  With 0, libuv would run it again in the same timers
+ * phase, and a chain of such timers would never let the loop poll for I/O. */
+static void timers_arm(uva_timers_t *t, uint64_t now, uint64_t min_ms) {
   uint64_t deadline;
   uint64_t ms;
 
@@ -121,6 +125,8 @@ static void timers_arm(uva_timers_t *t, uint64_t now) {
   /* Round up: the uv timer may run late, never early; timers_on_uv checks
    * the real clock again anyway. */
   ms = deadline > now ? (deadline - now + 999999) / 1000000 : 0;
+  if (ms < min_ms)
+    ms = min_ms;
   t->armed_ns = deadline;
   uv_timer_start(&t->handle, timers_on_uv, ms, 0);
 }
@@ -179,7 +185,7 @@ int64_t uva_timers_start_fn(uva_timers_t *t, double ms, uva_timer_fn fn,
   t->heap[t->heap_len] = slot;
   heap_up(t, t->heap_len++);
   if (!t->in_callback)
-    timers_arm(t, now);
+    timers_arm(t, now, 0);
   return (int64_t) (((uint32_t) s->gen << UVA__ID_BITS) | slot);
 }
 
@@ -195,7 +201,7 @@ int uva_timers_clear(uva_timers_t *t, uint32_t id) {
   heap_remove(t, s->heap_pos);
   timers_free_slot(t, slot);
   if (!t->in_callback)
-    timers_arm(t, uv_hrtime());
+    timers_arm(t, uv_hrtime(), 0);
   return 1;
 }
 
@@ -250,7 +256,7 @@ static void timers_on_uv(uv_timer_t *handle) {
     for (i = 0; i < n; i++)
       timers_free_slot(t, t->fired[i] & UVA__ID_MASK);
   }
-  timers_arm(t, uv_hrtime());
+  timers_arm(t, uv_hrtime(), 1);
 }
 
 static void timers_on_close(uv_handle_t *handle) {

@@ -191,6 +191,49 @@ static void test_timer_close_with_pending(void) {
   free(log);
 }
 
+/* A chain of 0 ms timers, each started by the previous one's expiry, takes
+ * one loop turn a link: the loop polls for I/O between them. */
+typedef struct {
+  int links;
+  int turns;
+} chain_t;
+
+static void on_chain(uva_timers_t *t, const uint32_t *ids, size_t count) {
+  chain_t *c = t->data;
+  (void) ids;
+  (void) count;
+  if (++c->links < 50)
+    CHECK(uva_timers_start(t, 0) >= 0);
+}
+
+static void on_turn(uv_check_t *h) {
+  chain_t *c = h->data;
+  c->turns++;
+}
+
+static void test_timer_zero_chain_yields(void) {
+  uv_loop_t loop;
+  uva_timers_t t;
+  uv_check_t check;
+  chain_t c = {0, 0};
+
+  CHECK(uv_loop_init(&loop) == 0);
+  t.data = &c;
+  CHECK(uva_timers_init(&loop, &t, on_chain) == 0);
+  uv_check_init(&loop, &check);
+  check.data = &c;
+  uv_check_start(&check, on_turn);
+  uv_unref((uv_handle_t *) &check);
+  CHECK(uva_timers_start(&t, 0) >= 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(c.links == 50);
+  CHECK(c.turns >= 49); /* A loop turn between links, not one long phase. */
+  uv_close((uv_handle_t *) &check, NULL);
+  uva_timers_close(&t, on_closed);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+}
+
 /* ---- scheduler ---- */
 
 static void test_sched(void) {
@@ -904,6 +947,7 @@ int main(void) {
   test_timer_restart_in_callback();
   test_timer_many();
   test_timer_close_with_pending();
+  test_timer_zero_chain_yields();
   test_sched();
   test_backoff();
   test_sem();
