@@ -57,7 +57,8 @@ export interface DelayOptions<T> {
 
 /**
  * Resolves after at least `ms` milliseconds, measured from the call (never early,
- * even after a long synchronous block).
+ * even after a long synchronous block). Like `setTimeout(0)`, `delay(0)` lets
+ * I/O through: a loop of `await delay(0)` does not starve the event loop.
  *
  * @param ms Milliseconds to wait, 0 to 4294967295.
  * @param options `signal` and `value`.
