@@ -4,6 +4,7 @@ const assert = require('node:assert/strict');
 const { Fetcher, FetchError } = require('..');
 const { FEATURES } = require('../lib/fetch');
 const { startHttp, startH2c, closedPort } = require('./helpers/servers');
+const { seeded } = require('./helpers');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -111,8 +112,7 @@ describe('Fetcher', () => {
     // Seeded, so a failure can be replayed: answers, 503s, resets, stalls
     // (met by a 100 ms timeout), refused connections and aborts, through
     // random concurrency, perHost, perSecond and retries.
-    let seed = 20261124;
-    const rnd = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const rnd = seeded(20261124);
     const h = await startHttp((req, res) => {
       const u = new URL(req.url, 'http://x');
       const kind = u.searchParams.get('k');

@@ -1,7 +1,7 @@
 'use strict';
 const assert = require('node:assert/strict');
 const { limit, Semaphore, delay, AbortError } = require('..');
-const { abortListeners } = require('./helpers');
+const { abortListeners, seeded } = require('./helpers');
 
 describe('limit', () => {
   it('runs at most `concurrency` tasks at once, in FIFO order, passing args', async () => {
@@ -61,8 +61,7 @@ describe('limit', () => {
   });
 
   it('settles every task under random concurrency changes, clearQueue() and failures', async () => {
-    let seed = 12345;
-    const rnd = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const rnd = seeded(12345);
     for (let round = 0; round < 20; round++) {
       const run = limit(1 + rnd(4));
       let started = 0;
@@ -134,8 +133,7 @@ describe('Semaphore', () => {
   });
 
   it('never grants more than n permits, with random aborts and double releases', async () => {
-    let seed = 4242;
-    const rnd = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const rnd = seeded(4242);
     for (let round = 0; round < 10; round++) {
       const n = 1 + rnd(3);
       const sem = new Semaphore(n);

@@ -1,7 +1,7 @@
 'use strict';
 const assert = require('node:assert/strict');
 const { Queue, producerConsumer, delay, AbortError } = require('..');
-const { abortListeners } = require('./helpers');
+const { abortListeners, seeded } = require('./helpers');
 
 describe('Queue', () => {
   it('is a FIFO that makes put wait while full (backpressure)', async () => {
@@ -93,12 +93,11 @@ describe('Queue', () => {
     const N = 4000;
     const accepted = new Set(); // Items whose put resolved.
     const received = [];
-    let rnd = 12345;
-    const random = () => ((rnd = (rnd * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rnd = seeded(12345);
     const producers = Array.from({ length: 16 }, (_, p) => (async () => {
       for (let i = p; i < N; i += 16) {
         const c = new AbortController();
-        if (random() < 0.3) setTimeout(() => c.abort(), Math.floor(random() * 3));
+        if (rnd(10) < 3) setTimeout(() => c.abort(), rnd(3));
         try {
           await q.put(i, { signal: c.signal });
           accepted.add(i);
@@ -110,7 +109,7 @@ describe('Queue', () => {
     const consumers = Array.from({ length: 16 }, () => (async () => {
       for (;;) {
         const c = new AbortController();
-        if (random() < 0.3) setTimeout(() => c.abort(), Math.floor(random() * 3));
+        if (rnd(10) < 3) setTimeout(() => c.abort(), rnd(3));
         let r;
         try {
           r = await q.get({ signal: c.signal });
@@ -121,7 +120,7 @@ describe('Queue', () => {
         if (r.done) return;
         received.push(r.value);
         // Slow down now and then, so producers wait (and some abort) too.
-        if (random() < 0.2) await delay(1);
+        if (rnd(10) < 2) await delay(1);
       }
     })());
     await Promise.all(producers);

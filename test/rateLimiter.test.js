@@ -2,7 +2,7 @@
 const assert = require('node:assert/strict');
 const { RateLimiter, AbortError } = require('..');
 const { binding } = require('../lib/native');
-const { abortListeners, runNode } = require('./helpers');
+const { abortListeners, runNode, seeded } = require('./helpers');
 
 describe('RateLimiter', () => {
   afterEach(() => assert.equal(binding.timersPending(), 0, 'a native timer was left pending'));
@@ -75,8 +75,7 @@ describe('RateLimiter', () => {
   });
 
   it('serves random sizes first come, first served, with random aborts, losing nothing', async () => {
-    let seed = 777;
-    const rnd = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const rnd = seeded(777);
     for (let round = 0; round < 4; round++) {
       const rl = new RateLimiter({ rate: 1000, capacity: 3 });
       const order = [];

@@ -41,4 +41,16 @@ function block(ms) {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-module.exports = { root, runNode, abortListeners, block, tick };
+/**
+ * A seeded pseudo-random source, so that a randomized test can be replayed:
+ * `rnd(n)` is an integer in [0, n).  (An LCG: plenty for test inputs.)
+ */
+function seeded(seed) {
+  let x = seed;
+  return (n) => {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    return x % n;
+  };
+}
+
+module.exports = { root, runNode, abortListeners, block, tick, seeded };
