@@ -250,6 +250,17 @@ describe('fetch', () => {
     await assert.rejects(fetch(`http://127.0.0.1:${port}/`), (e) => e instanceof FetchError && e.code === 'ECONNREFUSED');
   });
 
+  it('reports a host name that does not resolve (ENOTFOUND)', async function () {
+    // `.invalid` never resolves (RFC 6761).  A resolver that answers nothing
+    // at all would end in a timeout instead, hence the generous one here.
+    this.timeout(30_000);
+    const proxy = ['http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'].find((k) => process.env[k]);
+    if (proxy) this.skip(); // A proxy would resolve the name, not libcurl.
+    const url = 'http://no-such-host.invalid/';
+    await assert.rejects(fetch(url, { timeout: 25_000 }),
+      (e) => e instanceof FetchError && e.code === 'ENOTFOUND' && e.url === url && e.curlCode === 6);
+  });
+
   it('reports a connection reset in the middle of the body', async () => {
     await assert.rejects(fetch(`${srv.url}/reset`), { code: 'ECONNRESET' });
   });
