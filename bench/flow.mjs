@@ -6,9 +6,11 @@ import { RateLimiter as TokenLimiter } from 'limiter';
 import pLimit from 'p-limit';
 import PQueue from 'p-queue';
 import * as uva from '../lib/index.mjs';
+import { createRequire } from 'node:module';
 import { fileURLToPath as toPath } from 'node:url';
 import { runCasesIsolated, table } from './harness.mjs';
 
+const { binding } = createRequire(import.meta.url)('../lib/native.js');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : '';
@@ -34,6 +36,15 @@ class HandQueue {
   }
 }
 
+// The same with one call into C per put and per get that does nothing
+// (binding.crossing, shaped like the queue's own calls): what any queue
+// whose state lives in C pays on top of this one's work, through Node-API.
+class HandQueueCrossing extends HandQueue {
+  constructor(capacity) { super(capacity); this.c = { crossing: binding.crossing }; }
+  put(x) { this.c.crossing(); return super.put(x); }
+  get() { this.c.crossing(); return super.get(); }
+}
+
 // Each contender has its own driver: one driver shared by both would make
 // its call sites polymorphic and measure the mix rather than each queue.
 async function pairsUva(q) {
@@ -43,6 +54,12 @@ async function pairsUva(q) {
 }
 
 async function pairsHand(q) {
+  const consumer = (async () => { for (let i = 0; i < N; i++) await q.get(); })();
+  for (let i = 0; i < N; i++) await q.put(i);
+  await consumer;
+}
+
+async function pairsHandCrossing(q) {
   const consumer = (async () => { for (let i = 0; i < N; i++) await q.get(); })();
   for (let i = 0; i < N; i++) await q.put(i);
   await consumer;
@@ -75,6 +92,7 @@ cases.push(['RateLimiter.acquire, never waiting, 2,000 calls', {
 cases.push(['Queue put/get pairs, capacity 64', {
   uvasync: () => pairsUva(new uva.Queue({ capacity: 64 })),
   'hand-written': () => pairsHand(new HandQueue(64)),
+  'hand-written + 2 calls into C': () => pairsHandCrossing(new HandQueueCrossing(64)),
 }, 'hand-written']);
 
 const rows = await runCasesIsolated(toPath(import.meta.url), cases, { ops: N, reps: REPS, only });

@@ -27,8 +27,8 @@ export async function runCases(cases, { ops, reps, only = '' }) {
       for (const n of names) samples[n].push(await measure(contenders[n], caseOps));
     }
     const med = Object.fromEntries(names.map((n) => [n, median(samples[n])]));
-    // A hand-written floor is not a peer; Promise.allSettled is both.
-    const peers = names.filter((n) => n !== 'uvasync' && !(n === floorName && /^(hand|plain)/.test(n)));
+    // Hand-written floors are not peers; Promise.allSettled is both.
+    const peers = names.filter((n) => n !== 'uvasync' && !/^(hand|plain)/.test(n));
     const fastest = peers.length > 0 ? peers.reduce((a, b) => (med[a] <= med[b] ? a : b)) : floorName;
     rows.push({ title, med, fastest, floorName });
     process.stderr.write(`${title}: ${names.map((n) => `${n} ${med[n].toFixed(0)}`).join(', ')}\n`);
