@@ -27,7 +27,8 @@
         "uva_core",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
-      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED",
+                  "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"],
       "libraries": ["-lcurl", "-lm"]
     }

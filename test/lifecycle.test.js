@@ -80,6 +80,53 @@ describe('life cycle', () => {
     assert.equal(r.stdout, 'cycled', r.stderr);
   });
 
+  it('survives workers terminated at any moment, also while they load the addon', async () => {
+    // Terminated while loading, every Node-API call in the addon's init
+    // fails; node-addon-api then could not throw the error into JS and
+    // aborted the whole process.  The delays sweep 0-39 ms, from before the
+    // addon loads to the middle of fetches, timers and queue work.
+    const r = await runNode(`
+      const { Worker } = require('node:worker_threads');
+      const http = require('node:http');
+      const code = \`
+        const { parentPort, workerData } = require('node:worker_threads');
+        const u = require(${entry.replace(/"/g, '\\"')});
+        const f = new u.Fetcher({ concurrency: 8, perSecond: Infinity, retries: 1 });
+        const q = new u.Queue({ capacity: 4 });
+        const rl = new u.RateLimiter({ rate: 1000 });
+        (async () => {
+          for (let i = 0; i < 200; i++) {
+            f.fetch(workerData.url).catch(() => {});
+            u.delay(i % 5).catch(() => {});
+            q.tryPut(i); q.tryGet();
+            rl.acquire().catch(() => {});
+            if (i % 10 === 0) await u.delay(1);
+          }
+        })();
+      \`;
+      const srv = http.createServer((req, res) => setTimeout(() => res.end('x'.repeat(100)), 5));
+      srv.listen(0, '127.0.0.1', async () => {
+        const url = 'http://127.0.0.1:' + srv.address().port + '/';
+        let n = 0;
+        for (let round = 0; round < 20; round++) {
+          const ws = [];
+          for (let i = 0; i < 6; i++) {
+            const w = new Worker(code, { eval: true, workerData: { url } });
+            w.on('error', (e) => process.stderr.write('worker error: ' + e.message + '\\n'));
+            setTimeout(() => w.terminate(), (round * 6 + i) * 7 % 40);
+            ws.push(new Promise((r) => w.once('exit', r)));
+          }
+          await Promise.all(ws);
+          n += ws.length;
+        }
+        srv.close();
+        process.stdout.write('survived ' + n);
+      });
+    `, { timeout: 60000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'survived 120', r.stderr);
+  });
+
   it('exits at once when nothing is pending, even after heavy use', async () => {
     const r = await runNode(`
       const u = require('.');

@@ -60,7 +60,18 @@ Addon::Addon(Napi::Env env, Napi::Object exports) : core_(new EnvCore()) {
   }
   core_->addon = this;
   napi_add_async_cleanup_hook(env, OnEnvCleanup, core_, nullptr);
+  try {
+    Setup(env, exports);
+  } catch (...) {
+    // A worker terminated while it loads the addon: every call fails from
+    // then on.  The cleanup hook still closes the core, which must then no
+    // longer point at this half-built object.
+    core_->addon = nullptr;
+    throw;
+  }
+}
 
+void Addon::Setup(Napi::Env env, Napi::Object exports) {
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, kFiredCap * 4);
   fired_ = static_cast<uint32_t *>(ab.Data());
   fired_cap_ = kFiredCap;

@@ -52,6 +52,7 @@ class Addon : public Napi::Addon<Addon> {
   double *fetch_nums_ = nullptr;
 
  private:
+  void Setup(Napi::Env env, Napi::Object exports);
   Napi::Value TimerStart(const Napi::CallbackInfo &info);
   Napi::Value TimerClear(const Napi::CallbackInfo &info);
   Napi::Value TimersPending(const Napi::CallbackInfo &info);
