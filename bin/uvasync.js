@@ -23,7 +23,10 @@ Fetch options:
 
 Progress goes to stderr (a bar on a terminal, a line a second otherwise);
 the summary to stdout: counts by status class and error code, latency
-p50/p90/p99/max, throughput and bytes.`;
+p50/p90/p99/max, throughput and bytes.  A line of a list that is not an
+http(s) URL is reported and counted as ERR_INVALID_URL; the rest go on.
+Exit status: 0 when the run completed (whatever the responses), 2 for
+bad usage, 1 for anything else.`;
 
 const FETCH_DEFAULTS = { concurrency: '10', rate: '5', timeout: '10000', retries: '0' };
 const DEMO_DEFAULTS = { concurrency: '64', rate: '1000', timeout: '1000', retries: '2', count: '3000' };
@@ -83,8 +86,10 @@ async function main(argv) {
       return 2;
     }
   } catch (err) {
-    process.stderr.write(`uvasync: ${err instanceof TypeError || err instanceof RangeError || !err.stack ? err.message : err.stack}\n`);
-    return err instanceof TypeError || err instanceof RangeError ? 2 : 1;
+    const { UsageError } = require('./commands/fetch');
+    const usage = err instanceof TypeError || err instanceof RangeError || err instanceof UsageError;
+    process.stderr.write(`uvasync: ${usage || !err.stack ? err.message : err.stack}\n`);
+    return usage ? 2 : 1;
   }
   return process.exitCode || 0;
 }

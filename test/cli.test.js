@@ -63,6 +63,22 @@ describe('uvasync command', () => {
     assert.match(r.stdout, /errors: ECONNREFUSED 1/);
   });
 
+  it('reports and skips lines of a list that are not http(s) URLs, and fetches the rest', async () => {
+    const out = path.join(dir, 'mixed.jsonl');
+    const r = await cli(['fetch', '-i', '-', '-r', '0', '-o', out],
+      { input: `${srv.url}/1\nftp://example.com/\n# comment\nnot a url\n${srv.url}/2\n` });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /line 2 of stdin skipped: .*ftp:\/\/example\.com/);
+    assert.match(r.stderr, /line 4 of stdin skipped: .*not a url/);
+    assert.match(r.stdout, /4 URLs/);
+    assert.match(r.stdout, /2xx 2,/);
+    assert.match(r.stdout, /errors: ERR_INVALID_URL 2/);
+    const lines = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.filter((l) => !l.ok).map((l) => [l.line, l.url, l.error, l.attempts]).sort(),
+      [[2, 'ftp://example.com/', 'ERR_INVALID_URL', 0], [4, 'not a url', 'ERR_INVALID_URL', 0]]);
+    assert.equal(lines.filter((l) => l.ok).length, 2);
+  });
+
   it('runs the demo against its embedded server', async function () {
     this.timeout(30000);
     const r = await cli(['demo', '--count', '300']);
@@ -78,8 +94,13 @@ describe('uvasync command', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--concurrency must be an integer/);
     r = await cli(['fetch']);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /no URLs/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'a usage error without a stack trace');
+    r = await cli(['fetch', '-i', path.join(dir, 'no-such-list.txt')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /cannot read --input ".*no-such-list\.txt": no such file/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
     r = await cli(['nope']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /unknown command/);

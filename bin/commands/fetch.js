@@ -5,7 +5,11 @@
 const fs = require('node:fs');
 const readline = require('node:readline');
 const { Fetcher } = require('../../lib/index.js');
+const { checkUrl } = require('../../lib/fetch.js');
 const { Progress, Summary } = require('./summary');
+
+/** A mistake in how the command was called: exit status 2, no stack trace. */
+class UsageError extends Error {}
 
 function int(name, value, min) {
   const n = Number(value);
@@ -20,15 +24,26 @@ function rate(name, value) {
   return n;
 }
 
-/** URLs from the arguments, a file (-i FILE) or stdin (-i - or a lone "-"): one per line, # comments. */
-async function* urlSource(positionals, input) {
+/**
+ * URLs from the arguments, a file (-i FILE) or stdin (-i - or a lone "-"):
+ * one per line, # comments.  A line that is not an http(s) URL is not
+ * fetched: it goes to `invalid` ({ url, line, message }) and the list goes on.
+ */
+async function* urlSource(positionals, input, invalid) {
   const fromStdin = input === '-' || positionals.includes('-');
   for (const u of positionals) if (u !== '-') yield u;
   if (input === undefined && !fromStdin) return;
   const stream = fromStdin ? process.stdin : fs.createReadStream(input);
+  let n = 0;
   for await (const line of readline.createInterface({ input: stream, crlfDelay: Infinity })) {
+    n++;
     const u = line.trim();
-    if (u !== '' && !u.startsWith('#')) yield u;
+    if (u === '' || u.startsWith('#')) continue;
+    try {
+      yield checkUrl(u);
+    } catch (err) {
+      invalid.push({ url: u, line: n, message: err.message });
+    }
   }
 }
 
@@ -54,28 +69,47 @@ async function fetchCommand(opts, positionals, { title = 'uvasync fetch', out = 
     retryDelay: 200,
     http2: opts.http2 ? true : undefined,
   });
-  if (opts.input !== undefined && opts.input !== '-' && !fs.existsSync(opts.input)) {
-    throw new Error(`cannot read --input ${JSON.stringify(opts.input)}: no such file`);
+  // Arguments are checked before anything starts; lines of a list as they come.
+  for (const u of positionals) if (u !== '-') checkUrl(u);
+  let total;
+  try {
+    const fromStdin = opts.input === '-' || positionals.includes('-');
+    total = fromStdin ? undefined : positionals.length + (opts.input !== undefined ? countLines(opts.input) : 0);
+  } catch (err) {
+    throw new UsageError(`cannot read --input ${JSON.stringify(opts.input)}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
   }
-  const fromStdin = opts.input === '-' || positionals.includes('-');
-  const total = fromStdin ? undefined : positionals.length + (opts.input !== undefined ? countLines(opts.input) : 0);
-  if (total === 0) throw new Error('no URLs: give them as arguments, with -i FILE, or on stdin with -i -');
+  if (total === 0) throw new UsageError('no URLs: give them as arguments, with -i FILE, or on stdin with -i -');
   const results = opts.output !== undefined ? fs.createWriteStream(opts.output) : null;
   const summary = new Summary();
   const progress = new Progress(process.stderr, total);
-  try {
-    for await (const r of fetcher.stream(urlSource(positionals, opts.input))) {
-      summary.add(r);
-      progress.tick(summary.errorCount);
-      if (results !== null) {
-        const line = JSON.stringify({
-          url: r.url, ok: r.ok, status: r.status, error: r.error ? r.error.code : undefined,
-          durationMs: Math.round(r.durationMs * 1000) / 1000, attempts: r.attempts,
-          bytes: r.body ? r.body.length : 0,
-        });
-        if (!results.write(`${line}\n`)) await new Promise((resolve) => results.once('drain', resolve));
-      }
+  const invalid = [];
+  const from = opts.input === undefined || opts.input === '-' ? 'stdin' : opts.input;
+  const record = async (r) => {
+    summary.add(r);
+    progress.tick(summary.errorCount);
+    if (results !== null) {
+      const line = JSON.stringify({
+        url: r.url, ok: r.ok, status: r.status, error: r.error ? r.error.code : undefined,
+        durationMs: Math.round(r.durationMs * 1000) / 1000, attempts: r.attempts,
+        bytes: r.body ? r.body.length : 0, line: r.line,
+      });
+      if (!results.write(`${line}\n`)) await new Promise((resolve) => results.once('drain', resolve));
     }
+  };
+  const recordInvalid = async () => {
+    while (invalid.length > 0) {
+      const { url, line, message } = invalid.shift();
+      progress.note(`uvasync: line ${line} of ${from} skipped: ${message}`);
+      const error = Object.assign(new TypeError(message), { code: 'ERR_INVALID_URL' });
+      await record({ url, ok: false, status: 0, error, durationMs: 0, attempts: 0, body: null, line });
+    }
+  };
+  try {
+    for await (const r of fetcher.stream(urlSource(positionals, opts.input, invalid))) {
+      await record(r);
+      await recordInvalid();
+    }
+    await recordInvalid();
   } finally {
     progress.stop();
     await fetcher.close();
@@ -85,4 +119,4 @@ async function fetchCommand(opts, positionals, { title = 'uvasync fetch', out = 
   return summary;
 }
 
-module.exports = { fetchCommand };
+module.exports = { fetchCommand, UsageError };

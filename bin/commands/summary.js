@@ -57,6 +57,17 @@ class Progress {
     }
   }
 
+  /** A line on the stream, above the bar when there is one. */
+  note(text) {
+    if (this.bar !== null) {
+      this.bar.stop();
+      this.stream.write(`${text}\n`);
+      this.bar.start(this.total === undefined ? 0 : this.total, this.done);
+    } else {
+      this.stream.write(`${text}\n`);
+    }
+  }
+
   stop() {
     if (this.bar !== null) this.bar.stop();
   }
@@ -77,7 +88,8 @@ class Summary {
 
   add(r) {
     this.count++;
-    this.latencies.push(r.durationMs);
+    // A line that was never fetched (attempts 0) has no latency.
+    if (r.attempts > 0) this.latencies.push(r.durationMs);
     if (r.attempts > 1) this.retried++;
     if (r.error !== undefined) {
       const code = r.error.code || 'EFETCH';
