@@ -1,6 +1,7 @@
 'use strict';
 // Fetcher: limits, retries, fetchAll, stream, HTTP/2, against real servers.
 const assert = require('node:assert/strict');
+const http2 = require('node:http2');
 const { Fetcher, FetchError } = require('..');
 const { FEATURES } = require('../lib/fetch');
 const { startHttp, startH2c, closedPort } = require('./helpers/servers');
@@ -373,6 +374,37 @@ describe('Fetcher', () => {
       assert.equal(h2.stats.sessions, 1);
       assert.equal(h2.stats.requests, 200);
       await f.close();
+    });
+
+    it('goes on when the first stream of an h2c connection is reset (libcurl would stall the rest)', async function () {
+      if (!FEATURES.h2cReuse) {
+        this.skip(`libcurl ${FEATURES.curl} breaks reused h2c connections (curl/curl#10634); h2c is turned off below 8.0`);
+      }
+      this.timeout(20000);
+      // The first request of every connection is reset (RST_STREAM).  With
+      // libcurl's PIPEWAIT on h2c every later transfer then waited forever,
+      // past its own timeout (8.14.1; curl/curl#18177).
+      const reset = await startH2c((req, res, stats) => {
+        req.stream.on('error', () => {});
+        if (stats.requests === 1 || req.url === '/first') req.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        else res.end('ok');
+      });
+      try {
+        for (const concurrency of [1, 20]) {
+          const f = new Fetcher({ concurrency, perSecond: Infinity, http2: true, timeout: 5000 });
+          const first = f.fetch(`${reset.url}/first`);
+          const rest = f.fetchAll(Array.from({ length: 60 }, (_, i) => `${reset.url}/${i}`));
+          await assert.rejects(first, { code: 'ECONNRESET' });
+          const all = await rest;
+          assert.deepEqual(all.filter((r) => r.status !== 200).map((r) => r.error && r.error.code), []);
+          assert.ok(all.every((r) => r.response.httpVersion === '2'));
+          await f.close();
+        }
+        // Multiplexed: a connection for the reset stream's, one for the rest.
+        assert.ok(reset.stats.sessions <= 4, `${reset.stats.sessions} connections`);
+      } finally {
+        await reset.stop();
+      }
     });
 
     it('falls back to HTTP/1.1 for cleartext where h2c is turned off', async function () {

@@ -22,10 +22,13 @@ typedef enum {
   UVA__FREQ_DELIVERED
 } uva__freq_state;
 
-/* Per-host count of running transfers (only kept when per_host is set). */
+/* Per-host count of running transfers (kept when per_host is set, and for
+ * cleartext HTTP/2 requests).  `h2c_ready`: an h2c response came back from
+ * this host, so its connection multiplexes and the rest may join it. */
 typedef struct uva__fhost_s {
   char *name;
   uint32_t active;
+  int h2c_ready;
 } uva__fhost_t;
 
 struct uva_freq_s {
@@ -50,6 +53,7 @@ struct uva_freq_s {
   size_t body_len;
   int has_body;
   int idempotent;
+  int h2c;             /* Cleartext HTTP/2 with prior knowledge. */
   uva_freq_opts_t o;   /* Numbers only; its pointers are not kept. */
 
   /* While running. */

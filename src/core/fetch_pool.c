@@ -93,11 +93,14 @@ int uva__fpool_free_if_done(uva_fpool_t *p) {
   return 1;
 }
 
-/* A running request leaves the pool's running list and its host's count. */
+/* A running request leaves the pool's running list and its host's count;
+ * an h2c response opens the host's gate. */
 void uva__fpool_unrun(uva_fpool_t *p, uva_freq_t *r) {
   uva__flist_remove(&p->running, r);
   if (r->fhost != NULL) {
     r->fhost->active--;
+    if (r->h2c && r->res.error == NULL && r->res.http_version == 20)
+      r->fhost->h2c_ready = 1;
     r->fhost = NULL;
   }
 }
@@ -154,6 +157,7 @@ static uva__fhost_t *host_add(uva_fpool_t *p, const char *name) {
         return NULL;
       free(p->hosts[i].name);
       p->hosts[i].name = copy;
+      p->hosts[i].h2c_ready = 0;
       return &p->hosts[i];
     }
   }
@@ -177,21 +181,33 @@ static uva__fhost_t *host_add(uva_fpool_t *p, const char *name) {
   if (h->name == NULL)
     return NULL;
   h->active = 0;
+  h->h2c_ready = 0;
   p->nhosts++;
   return h;
 }
 
-/* The first queued request whose host has room, or NULL. */
+/* Whether a request needs its host's entry: for the per-host cap, or for
+ * the h2c gate. */
+static int host_tracked(const uva_fpool_t *p, const uva_freq_t *r) {
+  return p->o.per_host > 0 || r->h2c;
+}
+
+/* The first queued request whose host has room, or NULL.  An h2c request
+ * goes alone to a host until one has come back from it (see h2c_ready):
+ * the others then multiplex on that connection instead of each opening
+ * one. */
 static uva_freq_t *pick(uva_fpool_t *p, uva__fhost_t **hostp) {
   uva_freq_t *r;
   uva__fhost_t *h;
 
   *hostp = NULL;
-  if (p->o.per_host == 0)
-    return p->queue.head;
   for (r = p->queue.head; r != NULL; r = r->next) {
+    if (!host_tracked(p, r))
+      return r;
     h = host_get(p, r->host);
-    if (h == NULL || h->active < p->o.per_host) {
+    if (h == NULL ||
+        ((p->o.per_host == 0 || h->active < p->o.per_host) &&
+         (!r->h2c || h->h2c_ready || h->active == 0))) {
       *hostp = h;
       return r;
     }
@@ -220,7 +236,7 @@ void uva__fpool_pump(uva_fpool_t *p) {
       if (p->tokens < 0)
         p->tokens = 0;
     }
-    if (p->o.per_host > 0 && h == NULL)
+    if (h == NULL && host_tracked(p, r))
       h = host_add(p, r->host);
     uva__flist_remove(&p->queue, r);
     uva__flist_push(&p->running, r);

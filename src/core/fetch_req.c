@@ -182,6 +182,9 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
     r->ca_len = o->ca_len;
   }
   r->idempotent = method_is_idempotent(r->method);
+  r->h2c = o->http2 > 0 && strncasecmp(r->url, "http:", 5) == 0 &&
+           (uva_fetch_features() & UVA_FETCH_HTTP2) &&
+           (uva_fetch_features() & UVA_FETCH_H2C_REUSE);
   r->content_length = -1;
   r->profile = profile_of(r, o);
   *out = r;
@@ -399,8 +402,15 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
   else
     version = CURL_HTTP_VERSION_1_1;
   SET(CURLOPT_HTTP_VERSION, version);
-  if (version != CURL_HTTP_VERSION_1_1)
-    SET(CURLOPT_PIPEWAIT, 1L);  /* Wait to multiplex, not a new connection. */
+  /* Over TLS, wait to learn whether the connection multiplexes rather than
+   * open another.  Not for h2c: libcurl 8.13-8.14 (at least) then leaves
+   * every later transfer pending forever, its timeout lost, once the first
+   * stream of a prior-knowledge connection fails (curl/curl#18177; seen
+   * here with 8.14.1: a reset first stream hangs all the rest).  The pool
+   * does the waiting instead: one request to a host until an h2c response
+   * has come back from it (fetch_pool.c). */
+  if (version == CURL_HTTP_VERSION_2TLS)
+    SET(CURLOPT_PIPEWAIT, 1L);
 
   if (r->headers != NULL)
     SET(CURLOPT_HTTPHEADER, r->headers);
