@@ -384,9 +384,10 @@ describe('Fetcher', () => {
       // The first request of every connection is reset (RST_STREAM).  With
       // libcurl's PIPEWAIT on h2c every later transfer then waited forever,
       // past its own timeout (8.14.1; curl/curl#18177).
-      const reset = await startH2c((req, res, stats) => {
+      const reset = await startH2c((req, res) => {
         req.stream.on('error', () => {});
-        if (stats.requests === 1 || req.url === '/first') req.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        if (req.url === '/first') req.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        else if (req.url === '/slow') setTimeout(() => res.end('late'), 200);
         else res.end('ok');
       });
       try {
@@ -400,8 +401,19 @@ describe('Fetcher', () => {
           assert.ok(all.every((r) => r.response.httpVersion === '2'));
           await f.close();
         }
-        // Multiplexed: a connection for the reset stream's, one for the rest.
-        assert.ok(reset.stats.sessions <= 4, `${reset.stats.sessions} connections`);
+        // The first request aborted instead: the rest still share a connection.
+        const before = reset.stats.sessions;
+        const f = new Fetcher({ concurrency: 20, perSecond: Infinity, http2: true, timeout: 5000 });
+        const ac = new AbortController();
+        const first = f.fetch(`${reset.url}/slow`, { signal: ac.signal });
+        const rest = f.fetchAll(Array.from({ length: 60 }, (_, i) => `${reset.url}/${i}`));
+        setImmediate(() => ac.abort());
+        await assert.rejects(first, { code: 'ABORT_ERR' });
+        assert.ok((await rest).every((r) => r.status === 200));
+        await f.close();
+        // Multiplexed: per round, a connection for the first request, one for the rest.
+        assert.ok(reset.stats.sessions <= 6, `${reset.stats.sessions} connections`);
+        assert.ok(reset.stats.sessions - before <= 2, `${reset.stats.sessions - before} connections after an abort`);
       } finally {
         await reset.stop();
       }

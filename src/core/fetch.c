@@ -610,6 +610,7 @@ void uva_fetch_cancel(uva_freq_t *r) {
       uva__fetch_arm_wake(f);
       break;
     case UVA__FREQ_RUNNING:
+      r->cancelled = 1;  /* Before unrun: a cancel says nothing of the host. */
       uva__fpool_unrun(p, r);
       curl_multi_remove_handle(f->multi, r->easy);
       curl_easy_cleanup(r->easy);

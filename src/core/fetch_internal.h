@@ -23,8 +23,8 @@ typedef enum {
 } uva__freq_state;
 
 /* Per-host count of running transfers (kept when per_host is set, and for
- * cleartext HTTP/2 requests).  `h2c_ready`: an h2c response came back from
- * this host, so its connection multiplexes and the rest may join it. */
+ * cleartext HTTP/2 requests).  `h2c_ready`: an h2c request to this host came
+ * back (fetch_pool.c: h2c_opens_gate), so the rest no longer wait for it. */
 typedef struct uva__fhost_s {
   char *name;
   uint32_t active;

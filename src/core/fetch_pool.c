@@ -93,13 +93,32 @@ int uva__fpool_free_if_done(uva_fpool_t *p) {
   return 1;
 }
 
-/* A running request leaves the pool's running list and its host's count;
- * an h2c response opens the host's gate. */
+/* Whether an h2c request's outcome opens its host's gate: a response (its
+ * connection multiplexes; the rest join it), or a failure to reach the host
+ * at all (waiting on one at a time would only serialize the rest).  A reset
+ * stream keeps the gate: the next request, alone, makes the connection the
+ * rest will share. */
+static int h2c_opens_gate(const uva_freq_t *r) {
+  static const char *const unreachable[] = {"ETIMEDOUT", "ECONNREFUSED",
+                                            "ENOTFOUND", "EHOSTUNREACH",
+                                            "ENETUNREACH"};
+  size_t i;
+  if (r->cancelled)
+    return 0;
+  if (r->res.error == NULL)
+    return 1;
+  for (i = 0; i < sizeof(unreachable) / sizeof(unreachable[0]); i++)
+    if (strcmp(r->res.error, unreachable[i]) == 0)
+      return 1;
+  return 0;
+}
+
+/* A running request leaves the pool's running list and its host's count. */
 void uva__fpool_unrun(uva_fpool_t *p, uva_freq_t *r) {
   uva__flist_remove(&p->running, r);
   if (r->fhost != NULL) {
     r->fhost->active--;
-    if (r->h2c && r->res.error == NULL && r->res.http_version == 20)
+    if (r->h2c && h2c_opens_gate(r))
       r->fhost->h2c_ready = 1;
     r->fhost = NULL;
   }
@@ -193,9 +212,8 @@ static int host_tracked(const uva_fpool_t *p, const uva_freq_t *r) {
 }
 
 /* The first queued request whose host has room, or NULL.  An h2c request
- * goes alone to a host until one has come back from it (see h2c_ready):
- * the others then multiplex on that connection instead of each opening
- * one. */
+ * goes alone to a host until one to it has come back (see h2c_opens_gate):
+ * the others then multiplex on its connection instead of each opening one. */
 static uva_freq_t *pick(uva_fpool_t *p, uva__fhost_t **hostp) {
   uva_freq_t *r;
   uva__fhost_t *h;

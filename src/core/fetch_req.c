@@ -407,8 +407,8 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
    * every later transfer pending forever, its timeout lost, once the first
    * stream of a prior-knowledge connection fails (curl/curl#18177; seen
    * here with 8.14.1: a reset first stream hangs all the rest).  The pool
-   * does the waiting instead: one request to a host until an h2c response
-   * has come back from it (fetch_pool.c). */
+   * does the waiting instead: one request to a host until one to it has
+   * come back (fetch_pool.c). */
   if (version == CURL_HTTP_VERSION_2TLS)
     SET(CURLOPT_PIPEWAIT, 1L);
 
