@@ -268,12 +268,16 @@ describe('fetch', () => {
   it('reports malformed responses', async () => {
     const raw = await startRaw((s) => s.on('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\nxyz')));
     const garbage = await startRaw((s) => s.on('data', () => s.end('this is not http\r\n\r\n')));
+    // Past libcurl's limit on response headers (100 KB in 8.x, 300 KB in 7.88).
+    const huge = await startRaw((s) => s.on('error', () => {}).on('data', () => s.end(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(400_000)}\r\nContent-Length: 2\r\n\r\nok`)));
     try {
       await assert.rejects(fetch(raw.url), (e) => e instanceof FetchError && ['EPROTO', 'ECONNRESET'].includes(e.code));
       await assert.rejects(fetch(garbage.url), (e) => e instanceof FetchError && e.code === 'EPROTO');
+      await assert.rejects(fetch(huge.url), (e) => e instanceof FetchError && e.code === 'EPROTO');
     } finally {
       await raw.stop();
       await garbage.stop();
+      await huge.stop();
     }
   });
 

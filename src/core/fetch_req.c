@@ -461,7 +461,12 @@ int uva__freq_setup_same(uva_freq_t *r, CURL *easy) {
 
 /* ---- Results ----------------------------------------------------------- */
 
+/* CURLE_TOO_LARGE, libcurl >= 8.6; by number, so that older headers build. */
+#define UVA_CURLE_TOO_LARGE 100
+
 static const char *error_name(const uva_freq_t *r, CURLcode code, int os) {
+  if ((int) code == UVA_CURLE_TOO_LARGE)
+    return "EPROTO";  /* Response headers past libcurl's limit (8.x). */
   switch (code) {
     case CURLE_OK:
       return NULL;
@@ -492,6 +497,10 @@ static const char *error_name(const uva_freq_t *r, CURLcode code, int os) {
     case CURLE_URL_MALFORMAT:
       return "ERR_INVALID_URL";
     case CURLE_RECV_ERROR:
+      /* The same limit in libcurl 7.x. */
+      if (strstr(r->errbuf, "Too large response headers") != NULL)
+        return "EPROTO";
+      return "ECONNRESET";
     case CURLE_SEND_ERROR:
     case CURLE_PARTIAL_FILE:
     case CURLE_GOT_NOTHING:
