@@ -108,6 +108,54 @@ describe('Fetcher', () => {
     }
   });
 
+  it('serves many fetchers at once: idle ones, busy ones, retries waiting in some, aborts in others', async function () {
+    // The engine visits only the fetchers with requests queued or waiting;
+    // they join and leave that list as their queues fill, empty, wait for a
+    // retry and are cancelled.
+    this.timeout(20000);
+    const served = new Map();
+    const h = await startHttp((req, res) => {
+      const n = (served.get(req.url) || 0) + 1;
+      served.set(req.url, n);
+      if (req.url.includes('flaky') && n === 1) { res.writeHead(503, { 'retry-after': '0' }); res.end(); return; }
+      setTimeout(() => res.end(req.url), 2);
+    });
+    try {
+      const idle = Array.from({ length: 300 }, () => new Fetcher({ perSecond: 1 }));
+      const busy = Array.from({ length: 40 }, (_, i) => new Fetcher({
+        concurrency: 1 + (i % 3), perSecond: i % 2 ? 200 : Infinity, retries: 1, retryDelay: 5,
+      }));
+      const jobs = [];
+      busy.forEach((f, i) => {
+        for (let j = 0; j < 8; j++) {
+          const url = `${h.url}/${i}/${j}${j % 4 === 0 ? '/flaky' : ''}`;
+          const ac = new AbortController();
+          if (j === 7 && i % 5 === 0) setTimeout(() => ac.abort(), i % 7);
+          jobs.push(f.fetch(url, { signal: ac.signal }).then((r) => [url, r.status, r.attempts, r.text()], (e) => [url, e.code]));
+        }
+      });
+      // Fetchers whose one request waits for its retry, nothing queued.
+      const solo = Array.from({ length: 10 }, () => new Fetcher({ perSecond: Infinity, retries: 1, retryDelay: 5 }));
+      solo.forEach((f, i) => {
+        const url = `${h.url}/solo/${i}/flaky`;
+        jobs.push(f.fetch(url).then((r) => [url, r.status, r.attempts, r.text()], (e) => [url, e.code]));
+      });
+      busy.push(...solo);
+      const results = await Promise.all(jobs);
+      for (const [url, status, attempts, text] of results) {
+        if (status === 'ABORT_ERR') continue;
+        assert.equal(status, 200, `${url}: ${status}`);
+        assert.equal(text, url.slice(h.url.length));
+        assert.equal(attempts, url.endsWith('/flaky') ? 2 : 1, url);
+      }
+      assert.ok(results.filter((r) => r[1] === 200).length >= 330 - 8);
+      for (const f of busy) assert.deepEqual([f.stats.active, f.stats.queued], [0, 0]);
+      await Promise.all([...idle, ...busy].map((f) => f.close()));
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('settles every request and drains under random limits, failures and aborts', async function () {
     this.timeout(60000);
     // Seeded, so a failure can be replayed: answers, 503s, resets, stalls

@@ -143,9 +143,13 @@ int uva_fetch_close_idle(uva_fetch_t *f) {
 
 static void pump_all(uva_fetch_t *f) {
   uva_fpool_t *p;
-  for (p = f->pools; p != NULL; p = p->next)
+  uva_fpool_t *next;
+  /* Pumping may take p off the busy list (or free it): step first. */
+  for (p = f->busy; p != NULL; p = next) {
+    next = p->busy_next;
     if (p->queue.len > 0)
       uva__fpool_pump(p);
+  }
 }
 
 static void drain(uva_fetch_t *f) {
@@ -296,7 +300,7 @@ static void on_wake(uv_timer_t *t) {
 
   f->wake_ns = 0;
   f->in_wake = 1;
-  for (p = f->pools; p != NULL; p = p->next)
+  for (p = f->busy; p != NULL; p = p->busy_next)
     uva__fpool_wake(p, now, &next);
   pump_all(f);
   uva__fetch_arm_wake(f);
@@ -312,8 +316,8 @@ void uva__fetch_arm_wake(uva_fetch_t *f) {
 
   if (f->closing)
     return;
-  /* Asking each pool for its next moment without serving anything. */
-  for (p = f->pools; p != NULL; p = p->next)
+  /* Asking each busy pool for its next moment without serving anything. */
+  for (p = f->busy; p != NULL; p = p->busy_next)
     uva__fpool_wake(p, 0, &next);
   if (next == 0) {
     uv_timer_stop(&f->wake_timer);
@@ -560,10 +564,8 @@ void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb) {
   for (i = 0; i < f->ndone; i++)
     uva_freq_free(f->done[i]);
   f->ndone = 0;
-  while ((p = f->pools) != NULL) {
-    f->pools = p->next;
-    uva__fpool_free(p);
-  }
+  while ((p = f->pools) != NULL)
+    uva__fpool_free(p);  /* Takes it off the lists. */
   /* Closing the connections calls close_socket_cb, which closes the
    * watchers; any left (sockets libcurl closed itself) close below. */
   curl_multi_cleanup(f->multi);
@@ -604,9 +606,11 @@ void uva_fetch_cancel(uva_freq_t *r) {
   switch (r->state) {
     case UVA__FREQ_QUEUED:
       uva__flist_remove(&p->queue, r);
+      uva__fpool_track(p);
       break;
     case UVA__FREQ_WAITING:
       uva__flist_remove(&p->waiting, r);
+      uva__fpool_track(p);
       uva__fetch_arm_wake(f);
       break;
     case UVA__FREQ_RUNNING:

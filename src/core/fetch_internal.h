@@ -73,7 +73,11 @@ struct uva_freq_s {
 struct uva_fpool_s {
   void *data;
   uva_fetch_t *f;
+  uva_fpool_t *prev;      /* f->pools, every pool. */
   uva_fpool_t *next;
+  uva_fpool_t *busy_prev; /* f->busy, the pools with requests queued or */
+  uva_fpool_t *busy_next; /* waiting for a retry (uva__fpool_track). */
+  int busy;
   uva_fpool_opts_t o;
   uva__flist_t queue;
   uva__flist_t waiting;
@@ -120,6 +124,7 @@ struct uva_fetch_s {
   uint64_t *spare_profile; /* each with the profile it is set up for. */
   size_t nspare;
   uva_fpool_t *pools;
+  uva_fpool_t *busy;       /* The pools the sweeps below need to visit. */
   uint32_t running;        /* Transfers in the multi handle. */
   int flushing;
   int closing;
@@ -139,6 +144,7 @@ void uva__fpool_done(uva_fpool_t *p, uva_freq_t *r);
 void uva__fpool_free(uva_fpool_t *p);
 int uva__fpool_free_if_done(uva_fpool_t *p);
 void uva__fpool_unrun(uva_fpool_t *p, uva_freq_t *r);
+void uva__fpool_track(uva_fpool_t *p);
 void uva__flist_push(uva__flist_t *l, uva_freq_t *r);
 void uva__flist_unshift(uva__flist_t *l, uva_freq_t *r);
 void uva__flist_remove(uva__flist_t *l, uva_freq_t *r);
