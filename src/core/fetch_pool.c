@@ -330,12 +330,18 @@ void uva__fpool_wake(uva_fpool_t *p, uint64_t now, uint64_t *next_ns) {
   if (p->o.per_second > 0 && p->queue.len > 0 &&
       (p->o.concurrency == 0 || p->running.len < p->o.concurrency)) {
     uint64_t n = uv_hrtime();
+    uva__fhost_t *h;
     refill(p, n);
-    if (p->tokens + 1e-9 < 1) { /* The same shortfall that makes pump wait. */
+    if (p->tokens + 1e-9 < 1) /* The same shortfall that makes pump wait. */
       t = n + (uint64_t) ceil((1 - p->tokens) / p->o.per_second * 1e9);
-      if (*next_ns == 0 || t < *next_ns)
-        *next_ns = t;
-    }
+    else
+      /* The token came since pump looked (a preempted process takes
+       * milliseconds between two clock reads): if a request can go, that
+       * is now.  Reporting nothing left the queue with no wake-up at all,
+       * for good (seen under CPU load: 29 queued, none running, no timer). */
+      t = pick(p, &h) != NULL ? n : 0;
+    if (t != 0 && (*next_ns == 0 || t < *next_ns))
+      *next_ns = t;
   }
 }
 
