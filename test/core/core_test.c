@@ -914,6 +914,56 @@ static void close_engine(uv_timer_t *timer) {
   uv_close((uv_handle_t *) &t->timer, on_timer_closed);
 }
 
+/* The core's clock, through the linker (-Wl,--wrap=uv_hrtime in
+ * test/core.test.js): each read may jump ahead by hr_jump, as when the
+ * process is preempted between two reads.  libuv's own clock is not
+ * touched. */
+uint64_t __real_uv_hrtime(void);
+static uint64_t hr_skew;
+static uint64_t hr_jump;
+uint64_t __wrap_uv_hrtime(void) {
+  hr_skew += hr_jump;
+  return __real_uv_hrtime() + hr_skew;
+}
+
+static void stop_rate_test(uv_timer_t *timer) {
+  http_test_t *t = timer->data;
+  t->expected = t->delivered; /* What came before the deadline. */
+  uva_fetch_close(t->f, on_fetch_closed);
+  uv_close((uv_handle_t *) &t->server, on_server_closed);
+  uv_close((uv_handle_t *) &t->timer, on_timer_closed);
+}
+
+/* The next token arrives between the pool's check (no token: wait) and the
+ * wake-up's own check (a token: nothing to wait for).  The wake-up must
+ * then be "now"; it used to be none at all, and the request never went. */
+static void test_fetch_token_between_checks(void) {
+  uv_loop_t loop;
+  http_test_t *t = http_open(&loop);
+  uva_fpool_opts_t po;
+  char url[128];
+  size_t i;
+
+  memset(&po, 0, sizeof(po));
+  po.per_second = 20; /* A burst of 20, then one every 50 ms. */
+  CHECK(uva_fpool_new(t->f, &po, &t->pool) == 0);
+  for (i = 0; i < 21; i++) {
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/%zu", t->port, i);
+    if (i == 20)
+      hr_jump = 30 * 1000000; /* 0.6 of a token a clock read. */
+    request(t, url, i, 10000, -1);
+    hr_jump = 0;
+  }
+  t->timer.data = t;
+  uv_timer_start(&t->timer, stop_rate_test, 1500, 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(t->expected == 21);
+  CHECK(t->status[20] == 200);
+  CHECK(t->fetch_closed == 1);
+  CHECK(uv_loop_close(&loop) == 0);
+  free(t);
+}
+
 static void test_fetch_teardown(void) {
   uv_loop_t loop;
   http_test_t *t = http_open(&loop);
@@ -956,6 +1006,7 @@ int main(void) {
   test_bucket();
   test_fetch();
   test_fetch_teardown();
+  test_fetch_token_between_checks();
   printf("core: %d checks, %d failed\n", checks, failures);
   CHECK(strcmp(uva_err_name(UVA_EBADSTATE), "UVA_EBADSTATE") == 0);
   return failures == 0 ? 0 : 1;
