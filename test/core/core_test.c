@@ -674,13 +674,33 @@ static void on_timer_closed(uv_handle_t *h) {
 
 /* Everything delivered: close the engine (from a timer, as the addon does
  * from its cleanup, never from inside the delivery), the server, the rest. */
+/* Closes the engine (whatever it still holds), the server and the timer. */
+static void http_close(http_test_t *t) {
+  uva_fetch_close(t->f, on_fetch_closed);
+  uv_close((uv_handle_t *) &t->server, on_server_closed);
+  uv_close((uv_handle_t *) &t->timer, on_timer_closed);
+}
+
+/* Runs the loop until everything is closed; `stop` runs after `ms` on the
+ * test's timer. */
+static void http_run(http_test_t *t, uv_timer_cb stop, uint64_t ms) {
+  t->timer.data = t;
+  uv_timer_start(&t->timer, stop, ms, 0);
+  uv_run(t->loop, UV_RUN_DEFAULT);
+}
+
+/* After http_run: the engine said it closed, and the loop closes clean. */
+static void http_end(http_test_t *t) {
+  CHECK(t->fetch_closed == 1);
+  CHECK(uv_loop_close(t->loop) == 0);
+  free(t);
+}
+
 static void finish(uv_timer_t *timer) {
   http_test_t *t = timer->data;
   uva_fpool_close(t->pool);
   uva_fpool_close(t->limited);
-  uva_fetch_close(t->f, on_fetch_closed);
-  uv_close((uv_handle_t *) &t->server, on_server_closed);
-  uv_close((uv_handle_t *) &t->timer, on_timer_closed);
+  http_close(t);
 }
 
 /* Once all the others are delivered, the stalled request (still waiting
@@ -785,6 +805,13 @@ static http_test_t *http_open(uv_loop_t *loop) {
   uv_timer_init(loop, &t->timer);
   t->f = uva_fetch_new(loop, on_fetched, t, &err);
   CHECK(t->f != NULL && err == 0);
+  return t;
+}
+
+/* http_open, with t->pool made from `po`. */
+static http_test_t *http_open_pool(uv_loop_t *loop, const uva_fpool_opts_t *po) {
+  http_test_t *t = http_open(loop);
+  CHECK(uva_fpool_new(t->f, po, &t->pool) == 0);
   return t;
 }
 
@@ -895,10 +922,8 @@ static void test_fetch(void) {
    * off (the timeout, the body over max_body, the cancelled one): eight
    * at the very most for the 39 requests that connect. */
   CHECK(t->accepted >= 2 && t->accepted <= 8);
-  CHECK(t->fetch_closed == 1);
   CHECK(t->open_clients == 0);
-  CHECK(uv_loop_close(&loop) == 0);
-  free(t);
+  http_end(t);
 }
 
 /* The engine closed with transfers running, queued and waiting to retry,
@@ -909,9 +934,7 @@ static void close_engine(uv_timer_t *timer) {
   uva_fpool_stats_t st;
   uva_fpool_stats(t->pool, &st);
   CHECK(st.active == 4 && st.queued == 3); /* 2 queued + 1 waiting to retry. */
-  uva_fetch_close(t->f, on_fetch_closed);
-  uv_close((uv_handle_t *) &t->server, on_server_closed);
-  uv_close((uv_handle_t *) &t->timer, on_timer_closed);
+  http_close(t);
 }
 
 /* The core's clock, through the linker (-Wl,--wrap=uv_hrtime in
@@ -929,9 +952,7 @@ uint64_t __wrap_uv_hrtime(void) {
 static void stop_rate_test(uv_timer_t *timer) {
   http_test_t *t = timer->data;
   t->expected = t->delivered; /* What came before the deadline. */
-  uva_fetch_close(t->f, on_fetch_closed);
-  uv_close((uv_handle_t *) &t->server, on_server_closed);
-  uv_close((uv_handle_t *) &t->timer, on_timer_closed);
+  http_close(t);
 }
 
 /* The next token arrives between the pool's check (no token: wait) and the
@@ -939,14 +960,11 @@ static void stop_rate_test(uv_timer_t *timer) {
  * then be "now"; it used to be none at all, and the request never went. */
 static void test_fetch_token_between_checks(void) {
   uv_loop_t loop;
-  http_test_t *t = http_open(&loop);
-  uva_fpool_opts_t po;
+  /* A burst of 20, then one every 50 ms. */
+  http_test_t *t = http_open_pool(&loop, &(uva_fpool_opts_t){.per_second = 20});
   char url[128];
   size_t i;
 
-  memset(&po, 0, sizeof(po));
-  po.per_second = 20; /* A burst of 20, then one every 50 ms. */
-  CHECK(uva_fpool_new(t->f, &po, &t->pool) == 0);
   for (i = 0; i < 21; i++) {
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/%zu", t->port, i);
     if (i == 20)
@@ -954,42 +972,29 @@ static void test_fetch_token_between_checks(void) {
     request(t, url, i, 10000, -1);
     hr_jump = 0;
   }
-  t->timer.data = t;
-  uv_timer_start(&t->timer, stop_rate_test, 1500, 0);
-  uv_run(&loop, UV_RUN_DEFAULT);
+  http_run(t, stop_rate_test, 1500);
   CHECK(t->expected == 21);
   CHECK(t->status[20] == 200);
-  CHECK(t->fetch_closed == 1);
-  CHECK(uv_loop_close(&loop) == 0);
-  free(t);
+  http_end(t);
 }
 
 static void test_fetch_teardown(void) {
   uv_loop_t loop;
-  http_test_t *t = http_open(&loop);
-  uva_fpool_opts_t po;
+  http_test_t *t = http_open_pool(&loop, &(uva_fpool_opts_t){
+      .concurrency = 4, .retries = 1, .max_retry_after = 60000});
   char url[128];
   size_t i;
 
-  memset(&po, 0, sizeof(po));
-  po.concurrency = 4;
-  po.retries = 1;
-  po.max_retry_after = 60000;
-  CHECK(uva_fpool_new(t->f, &po, &t->pool) == 0);
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/busy", t->port);
   request(t, url, 0, 10000, -1); /* Waits 30 s for its retry. */
   for (i = 1; i < 7; i++) {
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/stall", t->port);
     request(t, url, i, 0, -1);
   }
-  t->timer.data = t;
-  uv_timer_start(&t->timer, close_engine, 300, 0);
-  uv_run(&loop, UV_RUN_DEFAULT);
+  http_run(t, close_engine, 300);
   CHECK(t->delivered == 0);
-  CHECK(t->fetch_closed == 1);
   CHECK(t->open_clients == 0);
-  CHECK(uv_loop_close(&loop) == 0);
-  free(t);
+  http_end(t);
 }
 
 int main(void) {
