@@ -154,6 +154,7 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features);
 int uva__freq_setup_same(uva_freq_t *r, CURL *easy);
 void uva__freq_collect(uva_freq_t *r, CURLcode code);
 void uva__freq_reset_response(uva_freq_t *r);
+int uva__freq_unreachable(const char *name);
 int uva__freq_should_retry(const uva_freq_t *r, uint32_t retries,
                            double max_retry_after, double *retry_after_ms);
 

@@ -79,11 +79,9 @@ int uva_fpool_new(uva_fetch_t *f, const uva_fpool_opts_t *opts,
 /* Keeps p on f->busy exactly while it has requests queued or waiting, so
  * that pumping and wake-ups visit only those: a program may hold thousands
  * of idle fetchers (10,000 made every request 4x dearer when the sweeps
- * walked them all).  Called after every change to the queue or the
- * waiting list. */
-void uva__fpool_track(uva_fpool_t *p) {
+ * walked them all). */
+static void busy_set(uva_fpool_t *p, int want) {
   uva_fetch_t *f = p->f;
-  int want = p->queue.len > 0 || p->waiting.len > 0;
 
   if (want == p->busy)
     return;
@@ -103,6 +101,11 @@ void uva__fpool_track(uva_fpool_t *p) {
     p->busy_prev = p->busy_next = NULL;
   }
   p->busy = want;
+}
+
+/* Called after every change to the queue or the waiting list. */
+void uva__fpool_track(uva_fpool_t *p) {
+  busy_set(p, p->queue.len > 0 || p->waiting.len > 0);
 }
 
 /* active and queued are the lists' lengths; the rest are counters. */
@@ -130,18 +133,8 @@ int uva__fpool_free_if_done(uva_fpool_t *p) {
  * stream keeps the gate: the next request, alone, makes the connection the
  * rest will share. */
 static int h2c_opens_gate(const uva_freq_t *r) {
-  static const char *const unreachable[] = {"ETIMEDOUT", "ECONNREFUSED",
-                                            "ENOTFOUND", "EHOSTUNREACH",
-                                            "ENETUNREACH"};
-  size_t i;
-  if (r->cancelled)
-    return 0;
-  if (r->res.error == NULL)
-    return 1;
-  for (i = 0; i < sizeof(unreachable) / sizeof(unreachable[0]); i++)
-    if (strcmp(r->res.error, unreachable[i]) == 0)
-      return 1;
-  return 0;
+  return !r->cancelled &&
+         (r->res.error == NULL || uva__freq_unreachable(r->res.error));
 }
 
 /* A running request leaves the pool's running list and its host's count. */
@@ -158,8 +151,7 @@ void uva__fpool_unrun(uva_fpool_t *p, uva_freq_t *r) {
 void uva__fpool_free(uva_fpool_t *p) {
   uint32_t i;
 
-  p->queue.len = p->waiting.len = 0;
-  uva__fpool_track(p);
+  busy_set(p, 0);
   if (p->prev != NULL)
     p->prev->next = p->next;
   else

@@ -183,8 +183,8 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
   }
   r->idempotent = method_is_idempotent(r->method);
   r->h2c = o->http2 > 0 && strncasecmp(r->url, "http:", 5) == 0 &&
-           (uva_fetch_features() & UVA_FETCH_HTTP2) &&
-           (uva_fetch_features() & UVA_FETCH_H2C_REUSE);
+           (uva_fetch_features() & (UVA_FETCH_HTTP2 | UVA_FETCH_H2C_REUSE)) ==
+               (UVA_FETCH_HTTP2 | UVA_FETCH_H2C_REUSE);
   r->content_length = -1;
   r->profile = profile_of(r, o);
   *out = r;
@@ -614,16 +614,22 @@ static double retry_after_ms(const uva_freq_t *r) {
   return -1;
 }
 
-/* Network failures worth another attempt, by their stable code. */
-static int retryable_error(const char *name) {
+/* Whether a failure's stable code says the host was not reached (or not in
+ * time): refused, timed out, not resolved, unreachable. */
+int uva__freq_unreachable(const char *name) {
   static const char *const codes[] = {"ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND",
-                                      "ECONNRESET", "EHOSTUNREACH",
-                                      "ENETUNREACH"};
+                                      "EHOSTUNREACH", "ENETUNREACH"};
   size_t i;
   for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
     if (strcmp(name, codes[i]) == 0)
       return 1;
   return 0;
+}
+
+/* Network failures worth another attempt: the host was not reached, or the
+ * connection was reset. */
+static int retryable_error(const char *name) {
+  return uva__freq_unreachable(name) || strcmp(name, "ECONNRESET") == 0;
 }
 
 int uva__freq_should_retry(const uva_freq_t *r, uint32_t retries,
