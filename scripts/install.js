@@ -19,29 +19,48 @@ function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-function curlHeaders() {
-  const dirs = ['/usr/include', '/usr/local/include', '/usr/include/x86_64-linux-gnu',
-    '/usr/include/aarch64-linux-gnu', '/opt/homebrew/include'];
-  if (dirs.some((d) => fs.existsSync(path.join(d, 'curl', 'curl.h')))) return true;
-  return spawnSync('sh', ['-c', 'pkg-config --exists libcurl'], { stdio: 'ignore' }).status === 0;
+const INCLUDE_DIRS = ['/usr/include', '/usr/local/include', '/usr/include/x86_64-linux-gnu',
+  '/usr/include/aarch64-linux-gnu', '/opt/homebrew/include'];
+
+function hasHeader(file, pkgConfigName) {
+  if (INCLUDE_DIRS.some((d) => fs.existsSync(path.join(d, file)))) return true;
+  return spawnSync('sh', ['-c', `pkg-config --exists ${pkgConfigName}`], { stdio: 'ignore' }).status === 0;
 }
 
-function ensureCurl() {
-  if (curlHeaders()) return;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (isRoot && has('apt-get')) {
-    process.stderr.write('uvasync: installing libcurl4-openssl-dev with apt-get\n');
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    let r = spawnSync('apt-get', ['install', '-y', '-qq', 'libcurl4-openssl-dev'], { stdio: 'inherit', env });
-    if (r.status !== 0) {
-      spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-      r = spawnSync('apt-get', ['install', '-y', '-qq', 'libcurl4-openssl-dev'], { stdio: 'inherit', env });
-    }
-    if (r.status === 0 && curlHeaders()) return;
+// Build-time header packages.  libcurl's are needed to build the addon;
+// libuv's only let the test suite build the C core's own tests against the
+// system libuv (the addon always uses Node's own libuv, never links one).
+const HEADERS = [
+  { pkg: 'libcurl4-openssl-dev', file: 'curl/curl.h', pc: 'libcurl', required: true },
+  { pkg: 'libuv1-dev', file: 'uv.h', pc: 'libuv', required: false },
+];
+
+function aptInstall(pkgs) {
+  process.stderr.write(`uvasync: installing ${pkgs.join(' ')} with apt-get\n`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let r = spawnSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'inherit', env });
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    r = spawnSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'inherit', env });
   }
+  return r.status === 0;
+}
+
+function ensureHeaders() {
+  const missing = HEADERS.filter((h) => !hasHeader(h.file, h.pc));
+  if (missing.length === 0) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && has('apt-get')) aptInstall(missing.map((h) => h.pkg));
+  const still = missing.filter((h) => !hasHeader(h.file, h.pc));
+  for (const h of still.filter((x) => !x.required)) {
+    process.stderr.write(`uvasync: ${h.pkg} is not installed; the C core's own tests will be skipped ` +
+      `(\`sudo apt-get install -y ${h.pkg}\` enables them)\n`);
+  }
+  const needed = still.filter((h) => h.required);
+  if (needed.length === 0) return;
   fail(['libcurl\'s development headers (curl/curl.h) are missing. Install them with:',
     '',
-    '    sudo apt-get update && sudo apt-get install -y libcurl4-openssl-dev',
+    `    sudo apt-get update && sudo apt-get install -y ${needed.map((h) => h.pkg).join(' ')}`,
     '',
     'then run `npm install` again.']);
 }
@@ -70,7 +89,7 @@ function main() {
   if (!has('make') || !(has('c++') || has('g++') || has('clang++'))) {
     fail(['A C/C++ toolchain is needed. Install it with:', '', '    sudo apt-get install -y build-essential']);
   }
-  ensureCurl();
+  ensureHeaders();
   const args = [nodeGyp(), 'rebuild', `--nodedir=${nodeDir()}`, '--jobs=max'];
   if (process.env.UVASYNC_DEBUG_BUILD) args.push('--debug');
   const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });

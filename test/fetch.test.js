@@ -6,7 +6,7 @@ const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { fetch, FetchError, Fetcher } = require('..');
 const { startHttp, startRaw, closedPort, fdCount } = require('./helpers/servers');
-const { runNode, root } = require('./helpers');
+const { runNode, root, skip } = require('./helpers');
 
 function echo(req, res) {
   const chunks = [];
@@ -255,7 +255,7 @@ describe('fetch', () => {
     // at all would end in a timeout instead, hence the generous one here.
     this.timeout(30_000);
     const proxy = ['http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'].find((k) => process.env[k]);
-    if (proxy) this.skip(); // A proxy would resolve the name, not libcurl.
+    if (proxy) skip(this, `${proxy} is set: the proxy would resolve the name, not libcurl`);
     const url = 'http://no-such-host.invalid/';
     await assert.rejects(fetch(url, { timeout: 25_000 }),
       (e) => e instanceof FetchError && e.code === 'ENOTFOUND' && e.url === url && e.curlCode === 6);

@@ -5,7 +5,7 @@ const http2 = require('node:http2');
 const { Fetcher, FetchError } = require('..');
 const { FEATURES } = require('../lib/fetch');
 const { startHttp, startH2c, closedPort } = require('./helpers/servers');
-const { seeded } = require('./helpers');
+const { seeded, skip } = require('./helpers');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -414,7 +414,7 @@ describe('Fetcher', () => {
 
     it('multiplexes many requests over one cleartext connection', async function () {
       if (!FEATURES.h2cReuse) {
-        this.skip(`libcurl ${FEATURES.curl} breaks reused h2c connections (curl/curl#10634); h2c is turned off below 8.0`);
+        skip(this, `libcurl ${FEATURES.curl} breaks reused h2c connections (curl/curl#10634, fixed in 8.0); h2c is turned off below 8.0`);
       }
       const f = new Fetcher({ concurrency: 50, perSecond: Infinity, http2: true });
       const all = await f.fetchAll(Array.from({ length: 200 }, (_, i) => `${h2.url}/${i}`));
@@ -426,7 +426,7 @@ describe('Fetcher', () => {
 
     it('goes on when the first stream of an h2c connection is reset (libcurl would stall the rest)', async function () {
       if (!FEATURES.h2cReuse) {
-        this.skip(`libcurl ${FEATURES.curl} breaks reused h2c connections (curl/curl#10634); h2c is turned off below 8.0`);
+        skip(this, `libcurl ${FEATURES.curl} breaks reused h2c connections (curl/curl#10634, fixed in 8.0); h2c is turned off below 8.0`);
       }
       this.timeout(20000);
       // The first request of every connection is reset (RST_STREAM).  With
@@ -468,7 +468,7 @@ describe('Fetcher', () => {
     });
 
     it('falls back to HTTP/1.1 for cleartext where h2c is turned off', async function () {
-      if (FEATURES.h2cReuse) this.skip('libcurl >= 8 speaks h2c; nothing to fall back from');
+      if (FEATURES.h2cReuse) skip(this, `libcurl ${FEATURES.curl} speaks h2c; the fallback is for libcurl < 8.0`);
       const plain = await startHttp((req, res) => res.end(`v${req.httpVersion}`));
       try {
         const f = new Fetcher({ perSecond: Infinity, http2: true });

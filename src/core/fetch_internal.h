@@ -62,6 +62,8 @@ struct uva_freq_s {
   uint64_t due_ns;     /* When a waiting retry may go. */
   uint64_t start_ns;   /* Start of the first attempt. */
   int too_large;
+  int got_status;      /* A status line arrived in this attempt. */
+  int headers_done;    /* The last response's header block is complete. */
   int64_t content_length;
   size_t body_cap;
   size_t headers_cap;

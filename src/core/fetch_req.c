@@ -298,10 +298,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
   if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
     r->res.headers_len = 0;
     r->content_length = -1;
+    r->got_status = 1;
+    r->headers_done = 0;
     return n;
   }
-  if (len == 0)
+  if (len == 0) {
+    r->headers_done = 1;  /* The blank line that ends a header block. */
     return n;
+  }
   if (data[0] == ' ' || data[0] == '\t') {
     /* An obsolete folded line continues the previous value. */
     if (r->res.headers_len == 0)
@@ -365,6 +369,8 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
 
   r->errbuf[0] = '\0';
   r->too_large = 0;
+  r->got_status = 0;
+  r->headers_done = 0;
   r->res.attempts++;
   SET(CURLOPT_URL, r->url);
   SET(CURLOPT_ERRORBUFFER, r->errbuf);
@@ -445,6 +451,8 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
 int uva__freq_setup_same(uva_freq_t *r, CURL *easy) {
   r->errbuf[0] = '\0';
   r->too_large = 0;
+  r->got_status = 0;
+  r->headers_done = 0;
   r->res.attempts++;
   SET(CURLOPT_URL, r->url);
   SET(CURLOPT_ERRORBUFFER, r->errbuf);
@@ -511,7 +519,10 @@ static const char *error_name(const uva_freq_t *r, CURLcode code, int os) {
     case CURLE_BAD_CONTENT_ENCODING:
       return "EPROTO";
     case CURLE_OUT_OF_MEMORY:
-      return "ENOMEM";
+      /* libcurl 7.x says this, with no message, of response headers past
+       * its limit (its header buffer refuses to grow): a response whose
+       * header block never ended is the server's, not our memory. */
+      return r->headers_done ? "ENOMEM" : "EPROTO";
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
@@ -562,6 +573,8 @@ void uva__freq_collect(uva_freq_t *r, CURLcode code) {
   free((char *) r->res.url);
   r->res.url = url != NULL ? strdup(url) : NULL;
   r->res.message = r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(code);
+  if (code == CURLE_OUT_OF_MEMORY && !r->headers_done && r->errbuf[0] == '\0')
+    r->res.message = "Too large response headers";
   if (code == CURLE_OK)
     r->res.message = "";
   /* dns, connect, tls: each phase's own time; firstByte, total: from the

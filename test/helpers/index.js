@@ -53,4 +53,15 @@ function seeded(seed) {
   };
 }
 
-module.exports = { root, runNode, abortListeners, block, tick, seeded };
+/**
+ * Skips the running test and says why: the reporter prints the reason under
+ * the pending test and again in the closing summary (mocha's own skip()
+ * takes no reason).  Call as `skip(this, 'why')` from an it() or a hook.
+ */
+function skip(ctx, reason) {
+  const test = ctx.currentTest || ctx.test;
+  if (test) test.skipReason = reason;
+  ctx.skip();
+}
+
+module.exports = { root, runNode, abortListeners, block, tick, seeded, skip };
