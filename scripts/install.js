@@ -92,7 +92,16 @@ function main() {
   ensureHeaders();
   const args = [nodeGyp(), 'rebuild', `--nodedir=${nodeDir()}`, '--jobs=max'];
   if (process.env.UVASYNC_DEBUG_BUILD) args.push('--debug');
-  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+  const env = { ...process.env };
+  if (process.env.UVASYNC_SANITIZE) {
+    // The addon and its core built with AddressSanitizer and UBSan, for
+    // `npm run test:asan` (node then runs with libasan preloaded).
+    const flags = '-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -g';
+    env.CFLAGS = `${env.CFLAGS || ''} ${flags}`;
+    env.CXXFLAGS = `${env.CXXFLAGS || ''} ${flags}`;
+    env.LDFLAGS = `${env.LDFLAGS || ''} -fsanitize=address,undefined`;
+  }
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env });
   if (r.status !== 0) {
     const out = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /error|Error/.test(l)).slice(0, 20);
     fail(['node-gyp failed. The first errors:', '', ...out, '', `Re-run \`node ${path.relative(process.cwd(), __filename)}\` with VERBOSE=1 for the full output.`]);

@@ -366,6 +366,19 @@ describe('Fetcher', () => {
     assert.equal((await p).status, 200);
   });
 
+  it('close(): a queued request libcurl refuses to set up settles, and the closing pool is freed after it', async () => {
+    // A URL past libcurl's 8,000,000-byte limit on strings fails inside the
+    // pool's pump.  When it was a closing pool's last request, the pool was
+    // freed inside its own pump loop, which then used it (seen under ASan).
+    const f = new Fetcher({ concurrency: 1, perSecond: Infinity });
+    const first = f.fetch(`${srv.url}/?wait=30`);
+    const huge = f.fetch(`${srv.url}/?q=${'a'.repeat(8_000_001)}`);
+    const closed = f.close();
+    assert.equal((await first).status, 200);
+    await assert.rejects(huge, (e) => e instanceof FetchError && e.code === 'ERR_INVALID_ARG_VALUE' && e.curlCode === 43);
+    await closed;
+  });
+
   it('closes through Symbol.asyncDispose (await using)', async () => {
     const f = new Fetcher({ perSecond: Infinity });
     const p = f.fetch(`${srv.url}/?wait=20`);

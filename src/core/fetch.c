@@ -21,6 +21,13 @@
 static uv_once_t global_once = UV_ONCE_INIT;
 static int global_err;
 static int global_features;
+/* Whether a finished easy handle may serve another transfer.  Before 8.1.0
+ * a reused handle keeps a pointer to the previous transfer's freed header
+ * store, and a response whose first header line is folded then corrupts the
+ * heap (curl/curl#11101, fixed by #11103): any server could crash the
+ * process.  curl_easy_reset() does not clear that pointer (tried: the same
+ * double free), so there every transfer gets a fresh handle. */
+static int global_reuse_easy;
 
 static void global_init(void) {
   const curl_version_info_data *v;
@@ -30,6 +37,7 @@ static void global_init(void) {
     return;
   }
   v = curl_version_info(CURLVERSION_NOW);
+  global_reuse_easy = v->version_num >= 0x080100;
   if (v->features & CURL_VERSION_HTTP2) {
     global_features |= UVA_FETCH_HTTP2;
     /* Before 8.0.0 a reused prior-knowledge (h2c) connection broke its
@@ -64,6 +72,7 @@ static void maybe_closed(uva_fetch_t *f) {
   if (!f->closing || f->open_handles > 0)
     return;
   free(f->socks);
+  free(f->fd_flags);
   free(f->done);
   free(f->spare);
   free(f->spare_profile);
@@ -197,6 +206,10 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   drain(f);
 }
 
+static int fd_owned(const uva_fetch_t *f, curl_socket_t fd) {
+  return (size_t) fd < f->nfd_flags && (f->fd_flags[fd] & UVA__FD_OWNED);
+}
+
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
                      void *socketp) {
   uva_fetch_t *f = userp;
@@ -209,6 +222,14 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
     return 0;
   s = (size_t) fd < f->nsocks ? f->socks[fd] : NULL;
   if (what == CURL_POLL_REMOVE) {
+    /* A descriptor libcurl closes without close_socket_cb (its resolver's
+     * socketpair) loses its watcher now: libcurl closes it right after
+     * this, and a watcher left on it would take the events of whatever
+     * socket gets the number next (or make libuv abort). */
+    if (s != NULL && !fd_owned(f, fd)) {
+      sock_close(f, fd);
+      return 0;
+    }
     /* Between two requests on a kept-alive connection the watcher stays
      * started for reading, unreferenced: no epoll_ctl() per request, and
      * nothing keeps the loop alive.  It is stopped if the socket becomes
@@ -264,10 +285,45 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
   return 0;
 }
 
+static curl_socket_t open_socket_cb(void *clientp, curlsocktype purpose,
+                                    struct curl_sockaddr *a) {
+  uva_fetch_t *f = clientp;
+  curl_socket_t fd;
+  (void) purpose;
+
+#ifdef SOCK_CLOEXEC
+  /* Not inherited by child processes (libcurl's own open leaves it). */
+  fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+#else
+  fd = socket(a->family, a->socktype, a->protocol);
+#endif
+  if (fd < 0)
+    return CURL_SOCKET_BAD;
+  if ((size_t) fd >= f->nfd_flags) {
+    size_t n = f->nfd_flags ? f->nfd_flags : 64;
+    unsigned char *t;
+    while (n <= (size_t) fd)
+      n *= 2;
+    t = realloc(f->fd_flags, n);
+    if (t == NULL) {
+      close(fd);
+      return CURL_SOCKET_BAD;
+    }
+    memset(t + f->nfd_flags, 0, n - f->nfd_flags);
+    f->fd_flags = t;
+    f->nfd_flags = n;
+  }
+  f->fd_flags[fd] |= UVA__FD_OWNED;
+  return fd;
+}
+
 static int close_socket_cb(void *clientp, curl_socket_t fd) {
+  uva_fetch_t *f = clientp;
   /* The watcher goes before the descriptor, so libuv never watches a
    * closed (or reused) descriptor. */
-  sock_close(clientp, fd);
+  sock_close(f, fd);
+  if (fd >= 0 && (size_t) fd < f->nfd_flags)
+    f->fd_flags[fd] = 0;
   return close(fd);
 }
 
@@ -381,7 +437,7 @@ void uva__fetch_finish(uva_fetch_t *f, uva_freq_t *r) {
 
   if (r->easy != NULL) {
     curl_multi_remove_handle(f->multi, r->easy);
-    if (f->nspare < 64) {
+    if (global_reuse_easy && f->nspare < 64) {
       /* Kept as set up; the next request with this profile reuses it. */
       curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, NULL);
       f->spare_profile[f->nspare] = r->profile;
@@ -449,6 +505,8 @@ void uva__fetch_start(uva_fetch_t *f, uva_freq_t *r) {
     err = uva__freq_setup_same(r, easy);
   } else {
     err = uva__freq_setup(r, easy, uva_fetch_features());
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, f);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, f);
   }
@@ -462,10 +520,14 @@ void uva__fetch_start(uva_fetch_t *f, uva_freq_t *r) {
     uv_ref((uv_handle_t *) &f->curl_timer);
     return;
   }
-  /* Not added: finish it as a failed attempt without a multi handle. */
+  /* Not added: finish it as a failed attempt without a multi handle.  A
+   * refused option (a string past libcurl's 8,000,000-byte limit) is the
+   * caller's argument, not the network's. */
   r->easy = NULL;
   curl_easy_cleanup(easy);
   uva__freq_collect(r, err != CURLE_OK ? (CURLcode) err : CURLE_FAILED_INIT);
+  if (err != CURLE_OK && err != CURLE_OUT_OF_MEMORY)
+    r->res.error = "ERR_INVALID_ARG_VALUE";
   uva__fetch_finish(f, r);
 }
 
@@ -595,7 +657,7 @@ int uva_fetch_submit(uva_fpool_t *p, uva_freq_t *r) {
   r->state = UVA__FREQ_QUEUED;
   uva__flist_push(&p->queue, r);
   uva__fpool_pump(p);
-  update_refs(p->f);
+  update_refs(r->f);
   return 0;
 }
 

@@ -85,6 +85,7 @@ struct uva_fpool_s {
   uva__flist_t waiting;
   uva__flist_t running;   /* Its length is the pool's active count. */
   int closing;
+  int pumping;            /* Inside uva__fpool_pump: not freed meanwhile. */
   /* Token bucket for per_second. */
   double tokens;
   double capacity;
@@ -104,6 +105,11 @@ typedef struct uva__fsock_s {
   int wanted;   /* libcurl watches this socket now. */
 } uva__fsock_t;
 
+/* Descriptors libcurl opened through open_socket_cb: connections, which it
+ * closes through close_socket_cb.  Its resolver's socketpair is not among
+ * them: libcurl closes that itself right after CURL_POLL_REMOVE. */
+#define UVA__FD_OWNED 1
+
 struct uva_fetch_s {
   void *data;
   uv_loop_t *loop;
@@ -119,6 +125,8 @@ struct uva_fetch_s {
   int in_wake;             /* Inside on_wake: re-arm for 1 ms at least. */
   uva__fsock_t **socks;    /* By descriptor. */
   size_t nsocks;
+  unsigned char *fd_flags; /* By descriptor: UVA__FD_OWNED. */
+  size_t nfd_flags;
   uva_freq_t **done;
   size_t ndone;
   size_t done_cap;

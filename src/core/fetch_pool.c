@@ -121,7 +121,7 @@ static int pool_idle(const uva_fpool_t *p) {
 
 /* Frees a closing pool whose last request has gone; 1 if freed. */
 int uva__fpool_free_if_done(uva_fpool_t *p) {
-  if (!p->closing || !pool_idle(p))
+  if (!p->closing || p->pumping || !pool_idle(p))
     return 0;
   uva__fpool_free(p);
   return 1;
@@ -258,10 +258,15 @@ static uva_freq_t *pick(uva_fpool_t *p, uva__fhost_t **hostp) {
 }
 
 void uva__fpool_pump(uva_fpool_t *p) {
+  uva_fetch_t *f = p->f;
   uva_freq_t *r;
   uva__fhost_t *h;
   int wait_token = 0;
 
+  /* A request libcurl refuses to set up finishes inside the loop below; if
+   * it was a closing pool's last, the pool is freed after the loop, not
+   * under it. */
+  p->pumping = 1;
   while (p->queue.len > 0 &&
          (p->o.concurrency == 0 || p->running.len < p->o.concurrency)) {
     r = pick(p, &h);
@@ -285,11 +290,13 @@ void uva__fpool_pump(uva_fpool_t *p) {
     r->fhost = h;
     if (h != NULL)
       h->active++;
-    uva__fetch_start(p->f, r);
+    uva__fetch_start(f, r);
   }
+  p->pumping = 0;
   uva__fpool_track(p);
+  uva__fpool_free_if_done(p);  /* p may be gone from here on. */
   if (wait_token)
-    uva__fetch_arm_wake(p->f);
+    uva__fetch_arm_wake(f);
 }
 
 /* With now == 0 only reports the pool's next moment into *next_ns (the

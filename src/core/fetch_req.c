@@ -498,12 +498,20 @@ static const char *error_name(const uva_freq_t *r, CURLcode code, int os) {
     case CURLE_WRITE_ERROR:
       return r->too_large ? "EBODYTOOLARGE" : "ENOMEM";
     case CURLE_UNSUPPORTED_PROTOCOL:
-      /* Also what libcurl says of a reply that is not HTTP at all. */
-      if (strstr(r->errbuf, "HTTP/0.9") != NULL)
-        return "EPROTO";
-      return "EPROTONOSUPPORT";
+      /* A redirect to a scheme other than http(s) ("Protocol "ftp" not
+       * supported or disabled"); libcurl says the same of a reply that is
+       * not HTTP at all or names an HTTP version it does not speak. */
+      if (strncmp(r->errbuf, "Protocol ", 9) == 0)
+        return "EPROTONOSUPPORT";
+      return "EPROTO";
     case CURLE_URL_MALFORMAT:
-      return "ERR_INVALID_URL";
+      /* The caller's URL was checked before; after a response, this is a
+       * Location the server sent that is not a URL. */
+      return r->got_status ? "EPROTO" : "ERR_INVALID_URL";
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+      /* During a transfer: libcurl's word for some malformed responses (a
+       * first header line that is folded, in 8.x a bad header block). */
+      return "EPROTO";
     case CURLE_RECV_ERROR:
       /* The same limit in libcurl 7.x. */
       if (strstr(r->errbuf, "Too large response headers") != NULL)

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+'use strict';
+// npm run test:asan: the whole mocha suite against the addon built with
+// AddressSanitizer and UBSan, node run with libasan preloaded, then the plain
+// build put back.
+//
+// Every process the suite starts (workers, child processes) writes its
+// sanitizer reports to its own file.  The run fails on any AddressSanitizer
+// or UBSan error, and on any leak whose allocation passes through uvasync's
+// own code; Node and V8 do not free everything at exit, and their leaks are
+// not ours to judge.
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const OURS = /\/src\/(core|binding)\/|uvasync\.node|\buva_[a-z_]+|\buvasync::/;
+
+function sh(cmd, args, env) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
+  if (r.error) throw r.error;
+  return r.status;
+}
+
+function libasan() {
+  const r = spawnSync('cc', ['-print-file-name=libasan.so'], { encoding: 'utf8' });
+  const lib = r.status === 0 ? r.stdout.trim() : '';
+  if (!lib.startsWith('/') || !fs.existsSync(lib)) {
+    process.stderr.write('test:asan: libasan.so was not found (gcc ships it; `sudo apt-get install -y gcc`)\n');
+    process.exit(1);
+  }
+  return lib;
+}
+
+/** Splits one report file into its reports and keeps what counts. */
+function findings(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  const out = [];
+  for (const m of text.matchAll(/^.*(ERROR: AddressSanitizer|runtime error).*$/gm)) out.push(`${path.basename(file)}: ${m[0]}`);
+  const blocks = text.split(/\n(?=(?:Direct|Indirect) leak of )/);
+  for (const b of blocks.slice(1)) {
+    if (OURS.test(b)) out.push(`${path.basename(file)}: ${b.split('\n').slice(0, 12).join('\n')}`);
+  }
+  return out;
+}
+
+function main() {
+  const lib = libasan();
+  const logs = fs.mkdtempSync(path.join(os.tmpdir(), 'uvasync-asan-'));
+  let status = 1;
+  try {
+    if (sh(process.execPath, ['scripts/install.js'], { ...process.env, UVASYNC_SANITIZE: '1' }) !== 0) return 1;
+    const env = {
+      ...process.env,
+      LD_PRELOAD: lib,
+      ASAN_OPTIONS: `detect_leaks=1:log_path=${path.join(logs, 'asan')}:abort_on_error=0`,
+      LSAN_OPTIONS: 'exitcode=0', // Leaks are judged below, by whose they are.
+      UBSAN_OPTIONS: `print_stacktrace=1:log_path=${path.join(logs, 'ubsan')}`,
+      UVASYNC_ASAN: '1',
+    };
+    const mocha = require.resolve('mocha/bin/mocha.js');
+    status = sh(process.execPath, [mocha], env);
+    const found = fs.readdirSync(logs).flatMap((f) => findings(path.join(logs, f)));
+    process.stdout.write(`test:asan: ${fs.readdirSync(logs).length} report files, ${found.length} findings of ours\n`);
+    for (const f of found) process.stdout.write(`${f}\n\n`);
+    if (found.length > 0) status = status || 1;
+  } finally {
+    // The plain build back, so that what runs next is what users run.
+    sh(process.execPath, ['scripts/install.js'], process.env);
+    fs.rmSync(logs, { recursive: true, force: true });
+  }
+  return status;
+}
+
+process.exit(main());
