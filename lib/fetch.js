@@ -8,6 +8,7 @@
 const { binding } = require('./native');
 const { FetchError, abortError } = require('./errors');
 const validate = require('./validate');
+const { ACCEPT_ENCODING, decodeBody } = require('./decode');
 
 const FEATURES = binding.fetchFeatures;
 const HTTP2 = 1;
@@ -19,8 +20,6 @@ const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 const USER_AGENT = `User-Agent: uvasync/${require('../package.json').version}`;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BAD_VALUE = /[\r\n\0]/;
-const URL_OK = /^https?:\/\/[^\s/?#]/i;
-const BAD_URL_CHAR = /[\s\x00-\x1f\x7f]/;
 
 // ---- Results ------------------------------------------------------------
 
@@ -91,19 +90,36 @@ const VERSIONS = { 10: '1.0', 11: '1.1', 20: '2', 30: '3' };
 
 const pending = new Map(); // id → Request
 let nextId = 1;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+// Request headers a redirect to another origin does not carry (fetch drops
+// Authorization; undici and curl also Cookie and Proxy-Authorization).
+const CROSS_ORIGIN_DROP = /^(authorization|cookie|proxy-authorization):/i;
+// Headers that describe a body, dropped with it when a redirect turns the
+// request into a GET (fetch's "request-body-header names").
+const BODY_HEADERS = /^(content-type|content-encoding|content-language|content-location|content-length):/i;
 
 class Request {
-  constructor(url, pool, owner) {
+  constructor(url, pool, owner, o) {
     this.id = nextId++;
-    this.url = url;
+    this.url = url; // The URL asked for; `current` is the hop under way.
+    this.current = url;
     this.pool = pool;
     this.owner = owner; // A Fetcher's counters, or null.
+    this.o = o;
     this.resolve = null;
     this.reject = null;
     this.signal = undefined;
     this.onAbort = null;
     this.track = undefined; // A Set this request is listed in while pending.
+    this.hops = 0; // Redirects followed.
+    this.before = null; // [duration, attempts] of the hops before this one.
   }
+}
+
+function finish(req) {
+  if (req.onAbort !== null) req.signal.removeEventListener('abort', req.onAbort);
+  if (req.track !== undefined) req.track.delete(req);
+  if (req.owner !== null) req.owner.settled();
 }
 
 /** Cancels every request still pending in `track` (rejecting with ABORT_ERR). */
@@ -119,31 +135,142 @@ function cancelTracked(track) {
 }
 
 binding.setFetchCallback((count, objs) => {
+  // One settle per request: an exception from one (user code in a
+  // listener) is reported as uncaught, as Node does for its own callbacks,
+  // and never costs the rest of the batch their turn.
   for (let i = 0; i < count; i++) {
     const b = i * FIELDS;
     const req = pending.get(nums[b]);
     if (req === undefined) continue;
     pending.delete(req.id);
-    settle(req, b, i * OBJS, objs);
+    try {
+      settle(req, b, i * OBJS, objs);
+    } catch (err) {
+      process.nextTick(rethrow, err);
+    }
   }
 });
 
+function rethrow(err) {
+  throw err;
+}
+
+function fail(req, err) {
+  finish(req);
+  req.reject(err);
+}
+
 function settle(req, b, o, objs) {
-  if (req.onAbort !== null) req.signal.removeEventListener('abort', req.onAbort);
-  if (req.track !== undefined) req.track.delete(req);
-  if (req.owner !== null) req.owner.settled();
-  const t = [nums[b + 5], nums[b + 6], nums[b + 7], nums[b + 8], nums[b + 9], nums[b + 10]];
+  let t = [nums[b + 5], nums[b + 6], nums[b + 7], nums[b + 8], nums[b + 9], nums[b + 10]];
+  let attempts = nums[b + 4];
+  if (req.before !== null) {
+    t[5] += req.before[0];
+    attempts += req.before[1];
+  }
+  const url = req.current;
   const code = objs[o + 3];
   if (code !== undefined) {
-    const err = new FetchError(`${objs[o + 4]} (${code}) fetching ${req.url}`, code, req.url,
-      { curlCode: nums[b + 11], attempts: nums[b + 4] });
+    const err = new FetchError(`${objs[o + 4]} (${code}) fetching ${url}`, code, url,
+      { curlCode: nums[b + 11], attempts });
     err.timings = t;
-    req.reject(err);
+    fail(req, err);
     return;
   }
-  const finalUrl = objs[o + 2];
-  req.resolve(new Response(finalUrl === undefined ? req.url : finalUrl, nums[b + 1], objs[o + 1], objs[o],
-    nums[b + 3] > 0, VERSIONS[nums[b + 2]] || '', t, nums[b + 4]));
+  const status = nums[b + 1];
+  const block = objs[o + 1];
+  let headers;
+  if (REDIRECTS.has(status) && req.o.redirect !== 'manual' && block !== undefined && block.includes('location\0')) {
+    headers = parseHeaders(block);
+    if (headers.location !== undefined) {
+      redirect(req, status, headers.location, t, attempts);
+      return;
+    }
+  }
+  let body = objs[o];
+  if (req.o.decompress !== 0 && block !== undefined && block.includes('content-encoding\0')) {
+    if (headers === undefined) headers = parseHeaders(block);
+    const encoding = headers['content-encoding'];
+    if (encoding !== undefined) {
+      try {
+        body = decodeBody(body, encoding, req.o.maxBodySize, url);
+      } catch (err) {
+        err.attempts = attempts;
+        err.timings = t;
+        fail(req, err);
+        return;
+      }
+    }
+  }
+  finish(req);
+  const res = new Response(url, status, block, body, req.hops > 0, VERSIONS[nums[b + 2]] || '', t, attempts);
+  if (headers !== undefined) res._headers = headers;
+  req.resolve(res);
+}
+
+/**
+ * A redirect, followed here rather than by libcurl, as the fetch standard
+ * says: the Location parsed with WHATWG URL (one reading of it, the one
+ * `new URL()` gives), 301/302 turn a POST into a GET, 303 turns everything
+ * but HEAD into a GET, 307/308 keep method and body; another origin gets no
+ * credentials.  Each hop is a request of its own through the same pool, so
+ * the limits count it.
+ */
+function redirect(req, status, location, t, attempts) {
+  const from = req.current;
+  const fault = (message, code) => {
+    const err = new FetchError(`${message} (${code}) fetching ${from}`, code, from, { attempts });
+    err.timings = t;
+    fail(req, err);
+  };
+  if (req.o.redirect === 'error') return fault(`${status} redirect to ${location} with redirect: 'error'`, 'EREDIRECT');
+  if (req.hops >= req.o.maxRedirects) return fault(`More than ${req.o.maxRedirects} redirects`, 'EMAXREDIRECTS');
+  let next;
+  try {
+    // Header values arrive as bytes (latin1); a URL is read as UTF-8.
+    // eslint-disable-next-line no-control-regex
+    const text = /[^\x00-\x7f]/.test(location) ? Buffer.from(location, 'latin1').toString('utf8') : location;
+    next = new URL(text, from);
+  } catch {
+    return fault(`The server sent a Location that is not a URL: ${JSON.stringify(location)}`, 'EPROTO');
+  }
+  if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+    return fault(`Redirect to ${next.protocol} refused: only http: and https: are followed`, 'EPROTONOSUPPORT');
+  }
+  const o = Object.assign(new RequestOptions(null), req.o);
+  if (((status === 301 || status === 302) && o.method === 'POST') || (status === 303 && o.method !== 'HEAD')) {
+    o.method = 'GET';
+    o.body = undefined;
+    o.headers = filterLines(o.headers, BODY_HEADERS);
+  }
+  if (new URL(from).origin !== next.origin) o.headers = filterLines(o.headers, CROSS_ORIGIN_DROP);
+  req.o = o;
+  req.hops++;
+  req.before = [t[5], attempts];
+  req.current = next.href;
+  req.id = nextId++;
+  const rc = send(req);
+  if (rc !== 0) return fault(`cannot follow the redirect to ${req.current} (${binding.errName(rc)})`, rc === -40001 ? 'ERR_FETCHER_CLOSED' : binding.errName(rc));
+  pending.set(req.id, req);
+  return undefined;
+}
+
+/**
+ * Hands the request's current hop to the core: 0, or a negative error.
+ * Redirects are followed in redirect() (maxRedirects 0 for libcurl), and
+ * bodies are asked for in encodings Node's zlib decodes and decoded in
+ * settle(): libcurl's decoders miss a truncated stream.
+ */
+function send(req) {
+  const o = req.o;
+  return req.pool.submit(req.id, req.current, o.method, o.headers, o.body, o.timeout, o.connectTimeout,
+    0, o.maxBodySize, 0, o.http2, o.retries, 0, o.ca, o.decompress !== 0 ? ACCEPT_ENCODING : undefined,
+    req.hops > 0 ? 1 : 0); // A redirect's next hop goes first: the request has had its turn.
+}
+
+/** "Name: value" lines without those whose name matches `re`. */
+function filterLines(lines, re) {
+  if (lines === undefined) return undefined;
+  return lines.split('\n').filter((l) => !re.test(l)).join('\n');
 }
 
 // ---- Options ----------------------------------------------------------------
@@ -157,7 +284,8 @@ class RequestOptions {
     this.timeout = defaults === null ? 0 : defaults.timeout;
     this.connectTimeout = 0;
     this.signal = undefined;
-    this.maxRedirects = 5;
+    this.maxRedirects = 20; // As fetch.
+    this.redirect = 'follow';
     this.maxBodySize = DEFAULT_MAX_BODY;
     this.decompress = 1;
     this.http2 = defaults === null ? 0 : defaults.http2;
@@ -166,18 +294,28 @@ class RequestOptions {
   }
 }
 
-function checkUrl(url) {
-  if (typeof url !== 'string') {
-    if (url instanceof URL) url = url.href;
-    else throw validate.typeError('url', 'a string or a URL', url);
+/**
+ * The URL as WHATWG URL reads it (as `new URL()`, Node and browsers do), and
+ * its serialization is what libcurl is given: one reading only, so a check
+ * of `new URL(input).host` is a check of the host fetched.
+ */
+function checkUrl(url, name = 'url') {
+  let parsed;
+  if (url instanceof URL) {
+    parsed = url;
+  } else if (typeof url === 'string') {
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw validate.typeError(name, 'an absolute http: or https: URL', url);
+    }
+  } else {
+    throw validate.typeError(name, 'a string or a URL', url);
   }
-  if (!URL_OK.test(url)) {
-    throw validate.typeError('url', 'an absolute http: or https: URL', url);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw validate.typeError(name, 'an absolute http: or https: URL', url);
   }
-  if (BAD_URL_CHAR.test(url)) {
-    throw validate.typeError('url', 'a URL without spaces or control characters', url);
-  }
-  return url;
+  return parsed.href;
 }
 
 /** Headers (an object, a Map, a Headers or [name, value] pairs) as "Name: value" lines. */
@@ -219,7 +357,7 @@ function readRequestOptions(options, defaults) {
     return o;
   }
   validate.options('options', options);
-  const { method, headers, body, timeout, connectTimeout, signal, maxRedirects, maxBodySize,
+  const { method, headers, body, timeout, connectTimeout, signal, maxRedirects, redirect, maxBodySize,
     decompress, http2, retries, ca } = options;
   if (method !== undefined) {
     if (typeof method !== 'string' || !TOKEN.test(method)) {
@@ -247,7 +385,17 @@ function readRequestOptions(options, defaults) {
   if (timeout !== undefined) { validate.ms('options.timeout', timeout, true); o.timeout = timeout === Infinity ? 0 : timeout; }
   if (connectTimeout !== undefined) { validate.ms('options.connectTimeout', connectTimeout); o.connectTimeout = connectTimeout; }
   if (signal !== undefined) { validate.signal('options.signal', signal); o.signal = signal; }
-  if (maxRedirects !== undefined) { validate.integer('options.maxRedirects', maxRedirects, 0); o.maxRedirects = Math.min(maxRedirects, 1000); }
+  if (maxRedirects !== undefined) {
+    validate.integer('options.maxRedirects', maxRedirects, 0);
+    o.maxRedirects = Math.min(maxRedirects, 1000);
+    if (maxRedirects === 0) o.redirect = 'manual'; // The 3xx itself is the response.
+  }
+  if (redirect !== undefined) {
+    if (redirect !== 'follow' && redirect !== 'manual' && redirect !== 'error') {
+      throw validate.typeError('options.redirect', "'follow', 'manual' or 'error'", redirect);
+    }
+    o.redirect = redirect;
+  }
   if (maxBodySize !== undefined) {
     validate.integer('options.maxBodySize', maxBodySize, 1, true);
     o.maxBodySize = maxBodySize === Infinity ? 0 : maxBodySize;
@@ -289,7 +437,7 @@ function readHttp2(name, v) {
 // ---- Submitting -------------------------------------------------------------
 
 function submit(pool, owner, url, o, track) {
-  const req = new Request(url, pool, owner);
+  const req = new Request(url, pool, owner, o);
   const promise = new Promise((resolve, reject) => {
     req.resolve = resolve;
     req.reject = reject;
@@ -299,8 +447,7 @@ function submit(pool, owner, url, o, track) {
     req.reject(abortFetchError(signal, url));
     return promise;
   }
-  const rc = pool.submit(req.id, url, o.method, o.headers, o.body, o.timeout, o.connectTimeout,
-    o.maxRedirects, o.maxBodySize, o.decompress, o.http2, o.retries, 0, o.ca);
+  const rc = send(req);
   if (rc !== 0) {
     req.reject(new FetchError(`cannot start a request for ${url} (${binding.errName(rc)})`,
       rc === -40001 ? 'ERR_FETCHER_CLOSED' : binding.errName(rc), url));

@@ -68,8 +68,10 @@ function options(name, value) {
 
 function signal(name, value) {
   if (value === undefined) return;
+  // A real AbortSignal, or anything with both listener methods: one that
+  // cannot remove its listener would throw later, from a loop callback.
   if (value === null || typeof value !== 'object' || typeof value.aborted !== 'boolean' ||
-      typeof value.addEventListener !== 'function') {
+      typeof value.addEventListener !== 'function' || typeof value.removeEventListener !== 'function') {
     throw typeError(name, 'an AbortSignal', value);
   }
 }

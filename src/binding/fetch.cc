@@ -152,7 +152,11 @@ class Utf8 {
   bool Get(napi_env env, napi_value v) {
     size_t n = 0;
     if (napi_get_value_string_utf8(env, v, buf_, sizeof(buf_), &n) != napi_ok) return false;
-    if (n < sizeof(buf_) - 1) {
+    // Node copies whole characters only: a string it cut short stopped
+    // within 4 bytes (one character) of the end.  Shorter than that, it is
+    // all there.  (At 1,024-1,026 bytes with a multi-byte character across
+    // byte 1,023, "n < size - 1" took a cut string for a whole one.)
+    if (n + 4 < sizeof(buf_)) {
       len_ = n;
       return true;
     }
@@ -188,13 +192,13 @@ static napi_value Int(napi_env env, int32_t v) {
 
 // submit(id, url, method, headers, body, timeout, connectTimeout,
 //        maxRedirects, maxBody, decompress, http2, retries, retryAnyMethod,
-//        ca)
+//        ca, acceptEncoding, first)
 // → 0, or a negative error code.  `headers` is "Name: value" lines joined
 // by "\n" (lib/ has refused CR and LF in names and values) or undefined;
 // `body` a Buffer, a string, or undefined.
 static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
-  napi_value argv[14];
+  size_t argc = 16;
+  napi_value argv[16];
   PoolRef *p = PoolOf(env, info, &argc, argv);
   if (p->pool == nullptr || p->core->exiting) return Int(env, UVA_EBADSTATE);
 
@@ -255,19 +259,25 @@ static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
   o.http2 = (int)Num(env, argv[10]);
   o.retries = (int32_t)Num(env, argv[11]);
   o.retry_any_method = Num(env, argv[12]) != 0;
-  Utf8 ca;
+  Utf8 ca, accept_encoding;
   napi_typeof(env, argv[13], &t);
   if (t == napi_string) {
     if (!ca.Get(env, argv[13])) return Int(env, UV_ENOMEM);
     o.ca = ca.data();
     o.ca_len = ca.size();
   }
+  napi_typeof(env, argv[14], &t);
+  if (t == napi_string) {
+    if (!accept_encoding.Get(env, argv[14])) return Int(env, UV_ENOMEM);
+    o.accept_encoding = accept_encoding.data();
+  }
 
   uva_freq_t *r = nullptr;
   uint64_t key = (uint64_t)id;
   int err = uva_freq_new(&o, (void *)(uintptr_t)key, &r);
   if (err != 0) return Int(env, err);
-  err = uva_fetch_submit(p->pool, r);
+  // `first`: the next hop of a request that has had its turn.
+  err = Num(env, argv[15]) != 0 ? uva_fetch_submit_first(p->pool, r) : uva_fetch_submit(p->pool, r);
   if (err != 0) {
     uva_freq_free(r);
     return Int(env, err);

@@ -647,7 +647,7 @@ void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb) {
 
 /* ---- Requests ---------------------------------------------------------- */
 
-int uva_fetch_submit(uva_fpool_t *p, uva_freq_t *r) {
+static int submit(uva_fpool_t *p, uva_freq_t *r, int first) {
   if (p->closing || p->f->closing)
     return UVA_EBADSTATE;
   if (r->state != UVA__FREQ_NEW)
@@ -655,10 +655,21 @@ int uva_fetch_submit(uva_fpool_t *p, uva_freq_t *r) {
   r->f = p->f;
   r->pool = p;
   r->state = UVA__FREQ_QUEUED;
-  uva__flist_push(&p->queue, r);
+  if (first)
+    uva__flist_unshift(&p->queue, r);
+  else
+    uva__flist_push(&p->queue, r);
   uva__fpool_pump(p);
   update_refs(r->f);
   return 0;
+}
+
+int uva_fetch_submit(uva_fpool_t *p, uva_freq_t *r) {
+  return submit(p, r, 0);
+}
+
+int uva_fetch_submit_first(uva_fpool_t *p, uva_freq_t *r) {
+  return submit(p, r, 1);
 }
 
 void uva_fetch_cancel(uva_freq_t *r) {

@@ -46,6 +46,7 @@ struct uva_freq_s {
   char *host;          /* "host:port" key for the per-host limit. */
   char *user_agent;    /* Sent with CURLOPT_USERAGENT, not in `headers`. */
   char *ca;            /* PEM to trust (CURLOPT_CAINFO_BLOB), or NULL. */
+  char *accept_encoding; /* Sent, not decoded (uva_freq_opts_t), or NULL. */
   size_t ca_len;
   uint64_t profile;    /* Hash of every option but the URL and the body. */
   struct curl_slist *headers;
@@ -63,6 +64,7 @@ struct uva_freq_s {
   uint64_t start_ns;   /* Start of the first attempt. */
   int too_large;
   int got_status;      /* A status line arrived in this attempt. */
+  int bad_header;      /* A header line held a NUL: refused as malformed. */
   int headers_done;    /* The last response's header block is complete. */
   int64_t content_length;
   size_t body_cap;

@@ -38,6 +38,13 @@ static char *host_key(const char *url) {
   return key;
 }
 
+/* Methods whose requests carry a body by convention (a Content-Length
+ * even when it is 0). */
+static int method_expects_body(const char *m) {
+  return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+         strcmp(m, "PATCH") == 0;
+}
+
 static int method_is_idempotent(const char *m) {
   static const char *const ok[] = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE",
                                    "TRACE"};
@@ -88,6 +95,9 @@ static uint64_t profile_of(const uva_freq_t *r, const uva_freq_opts_t *o) {
   if (r->ca != NULL)
     h = fnv(h, r->ca, r->ca_len);
   h = fnv(h, "|", 1);
+  if (r->accept_encoding != NULL)
+    h = fnv(h, r->accept_encoding, strlen(r->accept_encoding) + 1);
+  h = fnv(h, "|", 1);
   for (l = r->headers; l != NULL; l = l->next)
     h = fnv(h, l->data, strlen(l->data) + 1);
   return h == 0 ? 1 : h;  /* 0 means "a fresh handle". */
@@ -135,11 +145,17 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
   r->o.headers = NULL;
   r->o.body = NULL;
   r->o.ca = NULL;
+  r->o.accept_encoding = NULL;
   r->url = dup_str(o->url);
   r->method = dup_str(o->method != NULL ? o->method : "GET");
   r->host = r->url != NULL ? host_key(r->url) : NULL;
   if (r->url == NULL || r->method == NULL || r->host == NULL)
     goto fail;
+  if (o->accept_encoding != NULL) {
+    r->accept_encoding = strdup(o->accept_encoding);
+    if (r->accept_encoding == NULL)
+      goto fail;
+  }
   for (i = 0; i < o->nheaders; i++) {
     struct curl_slist *l;
     if (strncasecmp(o->headers[i], "user-agent:", 11) == 0 && r->user_agent == NULL) {
@@ -224,6 +240,7 @@ void uva_freq_free(uva_freq_t *r) {
   free(r->host);
   free(r->user_agent);
   free(r->ca);
+  free(r->accept_encoding);
   free(r->body);
   curl_slist_free_all(r->headers);
   free(r->res.headers);
@@ -295,6 +312,12 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
 
   while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n'))
     len--;
+  if (memchr(data, '\0', len) != NULL) {
+    /* A NUL would split the "name\0value\0" block wrongly (and no valid
+     * header has one): the response is malformed. */
+    r->bad_header = 1;
+    return 0;
+  }
   if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
     r->res.headers_len = 0;
     r->content_length = -1;
@@ -355,6 +378,16 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
 
 /* ---- Setup ------------------------------------------------------------- */
 
+/* libcurl's default read callback reads the process's stdin: a request
+ * is never given a descriptor its caller did not give it. */
+static size_t read_nothing(char *buf, size_t size, size_t nitems, void *arg) {
+  (void) buf;
+  (void) size;
+  (void) nitems;
+  (void) arg;
+  return 0;
+}
+
 #define SET(opt, val)                                        \
   do {                                                       \
     CURLcode c_ = curl_easy_setopt(easy, opt, val);          \
@@ -371,6 +404,7 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
   r->too_large = 0;
   r->got_status = 0;
   r->headers_done = 0;
+  r->bad_header = 0;
   r->res.attempts++;
   SET(CURLOPT_URL, r->url);
   SET(CURLOPT_ERRORBUFFER, r->errbuf);
@@ -379,6 +413,7 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
   SET(CURLOPT_WRITEDATA, r);
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, r);
+  SET(CURLOPT_READFUNCTION, read_nothing);
 #if LIBCURL_VERSION_NUM >= 0x075500
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
   SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -390,8 +425,12 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
     SET(CURLOPT_FOLLOWLOCATION, 1L);
     SET(CURLOPT_MAXREDIRS, (long) o->max_redirects);
   }
-  if (o->decompress)
+  if (r->accept_encoding != NULL) {
+    SET(CURLOPT_ACCEPT_ENCODING, r->accept_encoding);
+    SET(CURLOPT_HTTP_CONTENT_DECODING, 0L);
+  } else if (o->decompress) {
     SET(CURLOPT_ACCEPT_ENCODING, "");  /* Every encoding libcurl has. */
+  }
   if (o->timeout > 0)
     SET(CURLOPT_TIMEOUT_MS, (long) o->timeout);
   if (o->connect_timeout > 0)
@@ -442,6 +481,10 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
   if (r->has_body) {
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
     SET(CURLOPT_POSTFIELDS, r->body);  /* Ours until the request is freed. */
+  } else if (method_expects_body(r->method)) {
+    /* No body: "Content-Length: 0", and nothing read from anywhere. */
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) 0);
+    SET(CURLOPT_POSTFIELDS, "");
   }
   return 0;
 }
@@ -453,6 +496,7 @@ int uva__freq_setup_same(uva_freq_t *r, CURL *easy) {
   r->too_large = 0;
   r->got_status = 0;
   r->headers_done = 0;
+  r->bad_header = 0;
   r->res.attempts++;
   SET(CURLOPT_URL, r->url);
   SET(CURLOPT_ERRORBUFFER, r->errbuf);
@@ -496,6 +540,8 @@ static const char *error_name(const uva_freq_t *r, CURLcode code, int os) {
     case CURLE_FILESIZE_EXCEEDED:
       return "EBODYTOOLARGE";
     case CURLE_WRITE_ERROR:
+      if (r->bad_header)
+        return "EPROTO";
       return r->too_large ? "EBODYTOOLARGE" : "ENOMEM";
     case CURLE_UNSUPPORTED_PROTOCOL:
       /* A redirect to a scheme other than http(s) ("Protocol "ftp" not
@@ -567,7 +613,21 @@ void uva__freq_collect(uva_freq_t *r, CURLcode code) {
   }
   r->res.os_errno = (int) os;
   r->res.error = error_name(r, code, (int) os);
-  r->res.status = code == CURLE_OK ? (int) status : 0;
+  r->res.message = r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(code);
+  if (code == CURLE_OK && (!r->got_status || !r->headers_done)) {
+    /* libcurl took a header block that never ended for a response (7.88:
+     * a line starting with a NUL ends its parsing; empty body, "200"). */
+    r->res.error = "EPROTO";
+    r->res.message = "The response's header block never ended";
+  } else if (code == CURLE_OK) {
+    r->res.message = "";
+  } else if (code == CURLE_OUT_OF_MEMORY && !r->headers_done &&
+             r->errbuf[0] == '\0') {
+    r->res.message = "Too large response headers";
+  } else if (code == CURLE_WRITE_ERROR && r->bad_header) {
+    r->res.message = "A response header line holds a NUL byte";
+  }
+  r->res.status = r->res.error == NULL ? (int) status : 0;
   switch (version) {
     case CURL_HTTP_VERSION_1_0: r->res.http_version = 10; break;
     case CURL_HTTP_VERSION_1_1: r->res.http_version = 11; break;
@@ -580,11 +640,6 @@ void uva__freq_collect(uva_freq_t *r, CURLcode code) {
   r->res.redirects = (int) redirects;
   free((char *) r->res.url);
   r->res.url = url != NULL ? strdup(url) : NULL;
-  r->res.message = r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(code);
-  if (code == CURLE_OUT_OF_MEMORY && !r->headers_done && r->errbuf[0] == '\0')
-    r->res.message = "Too large response headers";
-  if (code == CURLE_OK)
-    r->res.message = "";
   /* dns, connect, tls: each phase's own time; firstByte, total: from the
    * start of the attempt. */
   r->res.timings[0] = (double) t[0] / 1000.0;

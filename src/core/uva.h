@@ -341,8 +341,13 @@ typedef struct uva_freq_opts_s {
   double timeout;               /* Per attempt, ms; 0: none. */
   double connect_timeout;       /* ms; 0: libcurl's default. */
   int32_t max_redirects;        /* 0: do not follow. */
-  double max_body;              /* Bytes; 0: no limit. */
-  int decompress;
+  double max_body;              /* Bytes (as received); 0: no limit. */
+  int decompress;               /* Ask for every encoding libcurl decodes,
+                                 * and decode.  (libcurl's decoders take a
+                                 * gzip stream cut short for complete.) */
+  const char *accept_encoding;  /* Instead: send this Accept-Encoding and
+                                 * deliver the body as received, for the
+                                 * caller to decode; copied.  NULL: none. */
   int http2;                    /* -1 off, 0 where offered (TLS), 1 also h2c. */
   int32_t retries;              /* -1: the pool's. */
   int retry_any_method;         /* Retry non-idempotent methods too. */
@@ -374,6 +379,9 @@ void *uva_freq_data(const uva_freq_t *r);
 uva_fpool_t *uva_freq_pool(const uva_freq_t *r);
 /* Queues the request.  On failure the request is still the caller's. */
 int uva_fetch_submit(uva_fpool_t *p, uva_freq_t *r);
+/* The same at the head of the queue: the next hop of a request that has
+ * had its turn (a redirect the caller follows). */
+int uva_fetch_submit_first(uva_fpool_t *p, uva_freq_t *r);
 /* Stops and frees a request that is not yet handed to the callback; one
  * that is finished but not yet delivered is dropped.  After this the
  * callback never sees it. */
