@@ -2,6 +2,7 @@
 const { startTimer, clearTimer } = require('./native');
 const { abortError } = require('./errors');
 const validate = require('./validate');
+const { unlisten } = require('./signal');
 
 /**
  * Resolves with `value` after at least `ms` milliseconds.
@@ -19,7 +20,7 @@ function sleep(ms, signal, value) {
       reject(abortError(signal));
     };
     const id = startTimer(ms, () => {
-      signal.removeEventListener('abort', onAbort);
+      unlisten(signal, onAbort);
       resolve(value);
     });
     signal.addEventListener('abort', onAbort, { once: true });

@@ -18,6 +18,7 @@ const OBJS = 5; // Values per result: body, headers, url, error code, message.
 const nums = binding.fetchNums;
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 const USER_AGENT = `User-Agent: uvasync/${require('../package.json').version}`;
+const { unlisten, rethrow } = require('./signal');
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
@@ -117,7 +118,7 @@ class Request {
 }
 
 function finish(req) {
-  if (req.onAbort !== null) req.signal.removeEventListener('abort', req.onAbort);
+  if (req.onAbort !== null) unlisten(req.signal, req.onAbort);
   if (req.track !== undefined) req.track.delete(req);
   if (req.owner !== null) req.owner.settled();
 }
@@ -127,7 +128,7 @@ function cancelTracked(track) {
   for (const req of track) {
     if (!pending.delete(req.id)) continue;
     req.pool.cancel(req.id);
-    if (req.onAbort !== null) req.signal.removeEventListener('abort', req.onAbort);
+    if (req.onAbort !== null) unlisten(req.signal, req.onAbort);
     if (req.owner !== null) req.owner.settled();
     req.reject(new FetchError(`The request to ${req.url} was cancelled`, 'ABORT_ERR', req.url));
   }
@@ -150,10 +151,6 @@ binding.setFetchCallback((count, objs) => {
     }
   }
 });
-
-function rethrow(err) {
-  throw err;
-}
 
 function fail(req, err) {
   finish(req);
@@ -246,7 +243,7 @@ function redirect(req, status, location, t, attempts) {
   req.o = o;
   req.hops++;
   req.before = [t[5], attempts];
-  req.current = next.href;
+  req.current = withoutFragment(next.href);
   req.id = nextId++;
   const rc = send(req);
   if (rc !== 0) return fault(`cannot follow the redirect to ${req.current} (${binding.errName(rc)})`, rc === -40001 ? 'ERR_FETCHER_CLOSED' : binding.errName(rc));
@@ -315,7 +312,13 @@ function checkUrl(url, name = 'url') {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw validate.typeError(name, 'an absolute http: or https: URL', url);
   }
-  return parsed.href;
+  return withoutFragment(parsed.href);
+}
+
+/** A serialized URL without its fragment, which is never sent (fetch's res.url has none). */
+function withoutFragment(href) {
+  const hash = href.indexOf('#');
+  return hash === -1 ? href : href.slice(0, hash);
 }
 
 /** Headers (an object, a Map, a Headers or [name, value] pairs) as "Name: value" lines. */

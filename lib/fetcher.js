@@ -7,6 +7,7 @@ const { binding } = require('./native');
 const { FetchError } = require('./errors');
 const validate = require('./validate');
 const { submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2, readCa } = require('./fetch');
+const { unlisten } = require('./signal');
 
 const STREAM_WINDOW_UNLIMITED = 256;
 
@@ -202,7 +203,7 @@ class Fetcher {
       }
     } finally {
       // Leaving early (break, throw, abort): stop what is still in flight.
-      if (signal !== undefined) signal.removeEventListener('abort', onAbort);
+      if (signal !== undefined) unlisten(signal, onAbort);
       cancelTracked(track);
       if (!exhausted && typeof it.return === 'function') await it.return();
     }

@@ -6,6 +6,7 @@
 const { binding } = require('./native');
 const { AbortError, abortError } = require('./errors');
 const validate = require('./validate');
+const { unlisten } = require('./signal');
 
 const SLOT = 0xffffff;
 const NOW = -1;
@@ -159,7 +160,7 @@ class Semaphore {
       };
       this.#waiting[id & SLOT] = {
         grant: () => {
-          if (signal !== undefined) signal.removeEventListener('abort', onAbort);
+          if (signal !== undefined) unlisten(signal, onAbort);
           resolve(this.#releaser());
         },
       };

@@ -2,6 +2,7 @@
 const { Pool } = require('./pool');
 const { abortError } = require('./errors');
 const validate = require('./validate');
+const { unlisten } = require('./signal');
 
 /**
  * mapWithLimit(items, concurrency, fn, { stopOnError = true, signal, onProgress })
@@ -42,7 +43,7 @@ function mapWithLimit(items, concurrency, fn, options) {
       if (finished) return;
       finished = true;
       pool.end();
-      if (signal !== undefined) signal.removeEventListener('abort', onAbort);
+      if (signal !== undefined) unlisten(signal, onAbort);
       if (err !== undefined) {
         controller.abort(err);
         reject(err);
@@ -54,8 +55,10 @@ function mapWithLimit(items, concurrency, fn, options) {
     const progress = () => {
       settledCount++;
       if (onProgress !== undefined && !finished) {
+        // A throw and a rejected promise from onProgress alike reject the run.
         try {
-          onProgress(settledCount, total);
+          const r = onProgress(settledCount, total);
+          if (r !== null && typeof r === 'object' && typeof r.then === 'function') r.then(undefined, finish);
         } catch (err) {
           finish(err);
         }

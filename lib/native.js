@@ -5,6 +5,7 @@
 // of ids in the shared `fired` array; `callbacks[slot]` holds what to run.
 
 const path = require('node:path');
+const { rethrow } = require('./signal');
 
 function load() {
   const dir = path.join(__dirname, '..', 'build');
@@ -49,9 +50,6 @@ binding.setTimerCallback((count) => {
   }
 });
 
-function rethrow(err) {
-  throw err;
-}
 
 /** Calls `cb` once after at least `ms`; returns the timer's id. */
 function startTimer(ms, cb) {

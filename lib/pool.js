@@ -123,6 +123,11 @@ class Pool {
           break;
         }
         if (this.ended) break;
+        if (r === null || typeof r !== 'object') {
+          // What for...of throws; taking it for a value looped forever.
+          this.sourceError(new TypeError(`Iterator result ${String(r)} is not an object`));
+          break;
+        }
         if (r.done) {
           this.exhausted = true;
           this.iterator = null;

@@ -8,6 +8,7 @@
 const { binding } = require('./native');
 const { UvasyncError, abortError } = require('./errors');
 const validate = require('./validate');
+const { unlisten } = require('./signal');
 
 const STORED = 1;
 const HANDED = 2;
@@ -18,6 +19,7 @@ const DONE = 6;
 const NONE = 0xffffffff;
 const SLOT = 0xffffff;
 const MAX_CAPACITY = 0xfffffffe;
+const MAX_WORKERS = 100_000; // producerConsumer's consumers at most.
 
 const scratch = binding.scratch;
 const DONE_RESULT = Object.freeze({ value: undefined, done: true });
@@ -51,12 +53,12 @@ function settle(w, value) {
     w(value);
     return;
   }
-  if (w.signal !== undefined) w.signal.removeEventListener('abort', w.onAbort);
+  if (w.signal !== undefined) unlisten(w.signal, w.onAbort);
   w.resolve(value);
 }
 
 function fail(w, err) {
-  if (w.signal !== undefined) w.signal.removeEventListener('abort', w.onAbort);
+  if (w.signal !== undefined) unlisten(w.signal, w.onAbort);
   w.reject(err);
 }
 
@@ -192,7 +194,7 @@ class Queue {
     return Promise.reject(failed(rc));
   }
 
-  /** Adds an item without waiting; false when full.  Throws once closed. */
+  /** Adds an item without waiting; false when full or closed (`closed` tells which). */
   tryPut(item) {
     const rc = this.#q.tryPut();
     const id = scratch[0];
@@ -204,7 +206,6 @@ class Queue {
       this.#handTo(id, item);
       return true;
     }
-    if (rc === CLOSED) throw closedError();
     return false;
   }
 
@@ -263,6 +264,7 @@ function producerConsumer(source, worker, options) {
   const workers = o.workers === undefined ? 5 : o.workers;
   const queueSize = o.queueSize === undefined ? 100 : o.queueSize;
   validate.integer('options.workers', workers, 1);
+  if (workers > MAX_WORKERS) throw validate.rangeError('options.workers', `an integer from 1 to ${MAX_WORKERS}`, workers);
   validate.integer('options.queueSize', queueSize, 1, true);
   validate.optionalFn('options.onProgress', o.onProgress);
   validate.signal('options.signal', o.signal);
@@ -291,10 +293,14 @@ async function pipeline(source, worker, workers, queueSize, onProgress, signal) 
   const onAbort = () => stop(abortError(signal));
   if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
 
+  // Consumers start as items come, never more than there is work: a
+  // `workers` of 10 million for 3 items started 3, not 10 million.
+  const consumers = [];
   const produce = async () => {
     try {
       for await (const item of source) {
         if (queue.closed) break;
+        if (consumers.length < workers) consumers.push(consume());
         await queue.put({ item, index: produced++ });
       }
     } catch (err) {
@@ -314,8 +320,10 @@ async function pipeline(source, worker, workers, queueSize, onProgress, signal) 
       }
       done++;
       if (onProgress !== undefined && !halted) {
+        // A throw and a rejected promise from onProgress alike end the run.
         try {
-          onProgress(done, queue.closed ? produced : undefined);
+          const r = onProgress(done, queue.closed ? produced : undefined);
+          if (r !== null && typeof r === 'object' && typeof r.then === 'function') r.then(undefined, (err) => { if (!halted) stop(err); });
         } catch (err) {
           stop(err);
         }
@@ -324,10 +332,13 @@ async function pipeline(source, worker, workers, queueSize, onProgress, signal) 
   };
 
   try {
-    const all = Promise.all([produce(), ...Array.from({ length: workers }, consume)]);
+    const all = (async () => {
+      await produce();
+      await Promise.all(consumers);
+    })();
     await Promise.race([all, stopped]);
   } finally {
-    if (signal !== undefined) signal.removeEventListener('abort', onAbort);
+    if (signal !== undefined) unlisten(signal, onAbort);
     queue.close();
   }
   for (let i = 0; i < produced; i++) if (!(i in results)) results[i] = undefined;

@@ -6,6 +6,7 @@
 const { binding } = require('./native');
 const { AbortError, abortError } = require('./errors');
 const validate = require('./validate');
+const { unlisten } = require('./signal');
 
 const SLOT = 0xffffff;
 const NOW = -1;
@@ -50,7 +51,7 @@ class RateLimiter {
       const w = this.#waiting[slot];
       this.#waiting[slot] = undefined;
       if (w === undefined) continue;
-      if (w.signal !== undefined) w.signal.removeEventListener('abort', w.onAbort);
+      if (w.signal !== undefined) unlisten(w.signal, w.onAbort);
       w.resolve(waited[i]);
     }
   }
@@ -103,7 +104,7 @@ class RateLimiter {
       const w = this.#waiting[id & SLOT];
       this.#waiting[id & SLOT] = undefined;
       if (w === undefined) continue;
-      if (w.signal !== undefined) w.signal.removeEventListener('abort', w.onAbort);
+      if (w.signal !== undefined) unlisten(w.signal, w.onAbort);
       w.reject(new AbortError('The rate limiter was cleared'));
     }
   }

@@ -2,6 +2,7 @@
 const { startTimer, clearTimer } = require('./native');
 const { TimeoutError, abortError } = require('./errors');
 const validate = require('./validate');
+const { unlisten } = require('./signal');
 
 const OPTION_KEYS = new Set(['fallback', 'message', 'signal']);
 
@@ -57,7 +58,7 @@ function withTimeout(input, ms, options) {
     const finish = () => {
       done = true;
       if (id !== -1) clearTimer(id);
-      if (signal !== undefined) signal.removeEventListener('abort', onAbort);
+      if (signal !== undefined) unlisten(signal, onAbort);
     };
     const onAbort = () => {
       if (done) return;

@@ -127,6 +127,41 @@ describe('life cycle', () => {
     assert.equal(r.stdout, 'survived 120', r.stderr);
   });
 
+  it('reports an exception from user code in a loop callback as uncaught, and settles the rest of its batch', async () => {
+    // A signal-like object whose removeEventListener throws: the exception
+    // was cleared by the binding, and every other request (or timer) of
+    // that loop turn never settled.
+    const { startHttp } = require('./helpers/servers');
+    const srv = await startHttp((req, res) => res.end('ok'));
+    try {
+      const r = await runNode(`
+        const u = require('./lib');
+        let uncaught = 0;
+        process.on('uncaughtException', (e) => { if (e.message === 'boom') uncaught++; else throw e; });
+        const sig = { aborted: false, addEventListener() {}, removeEventListener() { throw new Error('boom'); } };
+        const url = ${JSON.stringify(srv.url)};
+        (async () => {
+          const f = new u.Fetcher({ concurrency: 8, perSecond: Infinity });
+          const got = await Promise.all([f.fetch(url, { signal: sig }), ...Array.from({ length: 7 }, () => f.fetch(url))]);
+          const timers = await Promise.all([u.delay(5, { signal: sig, value: 'a' }), u.delay(5, { value: 'b' }), u.delay(5, { value: 'c' })]);
+          await f.close();
+          setImmediate(() => console.log(JSON.stringify({ statuses: got.map((x) => x.status), timers, uncaught })));
+        })();
+      `, { timeout: 10000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { statuses: Array(8).fill(200), timers: ['a', 'b', 'c'], uncaught: 2 });
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('refuses a signal without removeEventListener, which could not let go of its listener', async () => {
+    const u = require('..');
+    const half = { aborted: false, addEventListener() {} };
+    assert.throws(() => u.delay(5, { signal: half }), /options\.signal/);
+    assert.throws(() => u.fetch('http://127.0.0.1:1/', { signal: half }), /options\.signal/);
+  });
+
   it('exits at once when nothing is pending, even after heavy use', async () => {
     const r = await runNode(`
       const u = require('.');

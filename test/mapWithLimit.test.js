@@ -188,8 +188,26 @@ describe('mapWithLimit', () => {
     await assert.rejects(mapWithLimit(asource(), 2, async (x) => x), /async source broke/);
   });
 
-  it('rejects when onProgress throws', async () => {
+  it('rejects when onProgress throws, and when the promise it returns rejects (no unhandled rejection)', async () => {
     await assert.rejects(mapWithLimit([1, 2], 1, async (x) => x, { onProgress: () => { throw new Error('progress'); } }), /progress/);
+    const unhandled = [];
+    const onUnhandled = (e) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await assert.rejects(mapWithLimit([1, 2, 3], 1, async (x) => x, { onProgress: async () => { throw new Error('async progress'); } }), /async progress/);
+      await delay(10);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    assert.deepEqual(unhandled, []);
+  });
+
+  it('rejects with the TypeError for...of throws when an iterator\'s next() returns a non-object', async () => {
+    // It took 42 for a value and looped until V8 ran out of memory.
+    const bad = { [Symbol.iterator]() { return { next: () => 42 }; } };
+    await assert.rejects(mapWithLimit(bad, 2, async (x) => x), { name: 'TypeError', message: 'Iterator result 42 is not an object' });
+    const badAsync = { [Symbol.asyncIterator]() { return { next: async () => null }; } };
+    await assert.rejects(mapWithLimit(badAsync, 2, async (x) => x), { name: 'TypeError', message: /Iterator result null is not an object/ });
   });
 
   it('throws TypeError or RangeError naming the argument for bad input', () => {

@@ -51,7 +51,8 @@ describe('Queue', () => {
     waiting.close();
     await assert.rejects(blocked, { code: 'ERR_QUEUE_CLOSED' });
     await assert.rejects(q.put(3), { code: 'ERR_QUEUE_CLOSED' });
-    assert.throws(() => q.tryPut(3), { code: 'ERR_QUEUE_CLOSED' });
+    assert.equal(q.tryPut(3), false); // A boolean, as documented: `closed` says why.
+    assert.equal(q.closed, true);
     assert.deepEqual(await q.get(), { value: 1, done: false });
     assert.deepEqual(await q.get(), { value: 2, done: false });
     assert.deepEqual(await q.get(), { value: undefined, done: true });
@@ -200,6 +201,36 @@ describe('producerConsumer', () => {
   it('rejects with the error the source throws', async () => {
     function* source() { yield 1; throw new Error('source broke'); }
     await assert.rejects(producerConsumer(source(), async (x) => x), /source broke/);
+  });
+
+  it('starts no more consumers than there is work, and bounds `workers`', async () => {
+    // workers: 1e7 for 3 items started ten million consumers (out of memory).
+    let running = 0;
+    let most = 0;
+    const { results } = await producerConsumer([1, 2, 3], async (x) => {
+      running++;
+      most = Math.max(most, running);
+      await delay(5);
+      running--;
+      return x * 2;
+    }, { workers: 100_000 });
+    assert.deepEqual(results, [2, 4, 6]);
+    assert.ok(most <= 3);
+    assert.throws(() => producerConsumer([1], async () => {}, { workers: 1e7 }), { name: 'RangeError', message: /`options.workers`.*100000/ });
+  });
+
+  it('ends the run when onProgress throws or its promise rejects, with no unhandled rejection', async () => {
+    const unhandled = [];
+    const onUnhandled = (e) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await assert.rejects(producerConsumer([1, 2, 3], async (x) => x, { onProgress: () => { throw new Error('sync'); } }), /sync/);
+      await assert.rejects(producerConsumer([1, 2, 3], async (x) => x, { onProgress: async () => { throw new Error('async'); } }), /async/);
+      await delay(10);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    assert.deepEqual(unhandled, []);
   });
 
   it('throws for bad input', () => {

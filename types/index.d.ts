@@ -209,8 +209,11 @@ export interface MapWithLimitOptions {
   readonly stopOnError?: boolean;
   /** Aborting it rejects with an {@link AbortError} and aborts the signal given to `fn`. */
   readonly signal?: AbortSignal;
-  /** Called after each item settles; `total` is undefined for iterators. */
-  readonly onProgress?: (done: number, total: number | undefined) => void;
+  /**
+   * Called after each item settles; `total` is undefined for iterators. A
+   * throw or a rejected promise from it rejects the run with that error.
+   */
+  readonly onProgress?: (done: number, total: number | undefined) => void | Promise<void>;
 }
 
 /**
@@ -452,7 +455,7 @@ export class Queue<T> implements AsyncIterable<T> {
   /**
    * Adds an item without waiting.
    * @param item The item.
-   * @returns false when full; throws once closed.
+   * @returns false when full or closed (`closed` tells which).
    * @example
    * ```ts
    * import { Queue } from 'uvasync';
@@ -484,12 +487,18 @@ export class Queue<T> implements AsyncIterable<T> {
 
 /** Options of {@link producerConsumer}. */
 export interface ProducerConsumerOptions {
-  /** Consumers calling `worker`. @default 5 */
+  /**
+   * Consumers calling `worker`, 1 to 100,000; they start as items arrive,
+   * never more than there are items. @default 5
+   */
   readonly workers?: number;
   /** The queue's capacity: how far the producer may run ahead. @default 100 */
   readonly queueSize?: number;
-  /** Called after each item; `total` is known once the source is exhausted. */
-  readonly onProgress?: (done: number, total: number | undefined) => void;
+  /**
+   * Called after each item; `total` is known once the source is exhausted.
+   * A throw or a rejected promise from it ends the run with that error.
+   */
+  readonly onProgress?: (done: number, total: number | undefined) => void | Promise<void>;
   /** Aborting rejects with {@link AbortError} and stops producing and consuming. */
   readonly signal?: AbortSignal;
 }
@@ -602,7 +611,7 @@ export interface FetchOptions {
   readonly method?: string;
   /** Request headers. A name or value with CR or LF is a TypeError. */
   readonly headers?: HeadersInit;
-  /** Request body. */
+  /** Request body. A POST, PUT or PATCH without one sends `Content-Length: 0`. */
   readonly body?: string | Buffer | Uint8Array;
   /** Limit for each attempt in ms (fetch(): none; Fetcher: its `timeout`). `Infinity`: none. */
   readonly timeout?: number;
@@ -610,11 +619,23 @@ export interface FetchOptions {
   readonly connectTimeout?: number;
   /** Aborts the request; it rejects with a FetchError `ABORT_ERR`. */
   readonly signal?: AbortSignal;
-  /** Redirects followed (default 5; 0 returns the 3xx). Only to http: and https:. */
+  /**
+   * Redirects followed, as the fetch standard says (default 20; 0 is
+   * `redirect: 'manual'`). Only to http: and https:.
+   */
   readonly maxRedirects?: number;
+  /**
+   * `'follow'` (the default), `'manual'` (the 3xx is the response) or
+   * `'error'` (a redirect rejects with a FetchError `EREDIRECT`).
+   */
+  readonly redirect?: 'follow' | 'manual' | 'error';
   /** Largest body accepted, in bytes (default 64 MiB; `Infinity`: none). */
   readonly maxBodySize?: number;
-  /** Ask for gzip, deflate, br (and zstd where libcurl has it) and decode (default true). */
+  /**
+   * Ask for gzip, deflate, br (and zstd where Node's zlib has it) and decode
+   * with Node's zlib; a truncated or bad stream rejects with `EPROTO`
+   * (default true).
+   */
   readonly decompress?: boolean;
   /**
    * HTTP/2: over TLS it is negotiated by default; `true` also speaks it over

@@ -149,13 +149,13 @@ void Addon::OnTimers(const uint32_t *ids, size_t count) {
     if (napi_create_uint32(env, (uint32_t)n, &argv[0]) != napi_ok) break;
     // The dispatcher reports user errors itself; a failure here means the
     // environment is going away: stop.
-    if (!CallFromLoop(env, *async_ctx_, recv, fn, 1, argv)) break;
+    if (!CallFromLoop(core_, env, *async_ctx_, recv, fn, 1, argv)) break;
     if (core_->exiting) break;
   }
   napi_close_handle_scope(env, scope);
 }
 
-bool CallFromLoop(napi_env env, napi_async_context ctx, napi_value recv,
+bool CallFromLoop(EnvCore *core, napi_env env, napi_async_context ctx, napi_value recv,
                   napi_value fn, size_t argc, const napi_value *argv) {
   napi_value result;
   if (napi_make_callback(env, ctx, recv, fn, argc, argv, &result) == napi_ok) return true;
@@ -163,7 +163,11 @@ bool CallFromLoop(napi_env env, napi_async_context ctx, napi_value recv,
   napi_is_exception_pending(env, &pending);
   if (pending) {
     napi_value err;
-    napi_get_and_clear_last_exception(env, &err);
+    // The dispatchers in lib/ catch what user code throws; what still gets
+    // here goes to 'uncaughtException', as Node does with an error from its
+    // own callbacks, unless the environment is going away.
+    if (napi_get_and_clear_last_exception(env, &err) == napi_ok && !core->exiting)
+      napi_fatal_exception(env, err);
   }
   return false;
 }

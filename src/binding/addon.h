@@ -72,9 +72,9 @@ class Addon : public Napi::Addon<Addon> {
   napi_env fetch_env_ = nullptr;
 };
 
-// Calls fn from the loop; an exception left pending (the environment is
-// going away, or the dispatcher rethrew) is cleared.  False if it failed.
-bool CallFromLoop(napi_env env, napi_async_context ctx, napi_value recv,
+// Calls fn from the loop.  An exception it leaves is cleared and, unless
+// the environment is going away, reported as uncaught.  False if it failed.
+bool CallFromLoop(EnvCore *core, napi_env env, napi_async_context ctx, napi_value recv,
                   napi_value fn, size_t argc, const napi_value *argv);
 
 Napi::Function InitSched(Napi::Env env);

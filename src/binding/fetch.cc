@@ -126,7 +126,7 @@ void Addon::OnFetchDone(uva_freq_t **reqs, size_t count) {
     napi_value argv[2];
     napi_create_uint32(env, (uint32_t)n, &argv[0]);
     argv[1] = objs;
-    CallFromLoop(env, fetch_ctx_, recv, fn, 2, argv);
+    CallFromLoop(core_, env, fetch_ctx_, recv, fn, 2, argv);
   }
   // What the environment's exit left undelivered.
   for (size_t i = off; i < count; i++) uva_freq_free(reqs[i]);

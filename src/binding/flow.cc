@@ -153,7 +153,6 @@ class Bucket : public Napi::ObjectWrap<Bucket> {
     if (napi_open_handle_scope(env, &scope) != napi_ok) return;
     napi_value argv[2];
     napi_value recv;
-    napi_value result;
     bool ok = napi_create_array_with_length(env, count, &argv[0]) == napi_ok &&
               napi_create_array_with_length(env, count, &argv[1]) == napi_ok &&
               napi_get_global(env, &recv) == napi_ok;  // Must be an object.
@@ -165,15 +164,7 @@ class Bucket : public Napi::ObjectWrap<Bucket> {
            napi_set_element(env, argv[1], (uint32_t)i, w) == napi_ok;
     }
     Hold();
-    if (ok && napi_make_callback(env, *ctx_, recv, on_grant_.Value(), 2, argv,
-                                 &result) != napi_ok) {
-      bool pending = false;
-      napi_is_exception_pending(env, &pending);
-      if (pending) {
-        napi_value err;
-        napi_get_and_clear_last_exception(env, &err);
-      }
-    }
+    if (ok) CallFromLoop(core_, env, *ctx_, recv, on_grant_.Value(), 2, argv);
     napi_close_handle_scope(env, scope);
   }
 

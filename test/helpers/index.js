@@ -5,11 +5,18 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..', '..');
 
-/** Runs `code` in a fresh node process; resolves with { code, stdout, stderr, ms }. */
-function runNode(code, { args = [], timeout = 15000 } = {}) {
+/**
+ * Runs `code` in a fresh node process; resolves with { code, stdout, stderr, ms }.
+ * `stdin`: undefined for none, a string to write and close, or 'open' for a
+ * pipe that stays open and silent until the child exits.
+ */
+function runNode(code, { args = [], timeout = 15000, stdin } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [...args, '-e', code], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...args, '-e', code],
+      { cwd: root, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (typeof stdin === 'string' && stdin !== 'open') child.stdin.end(stdin);
+    if (child.stdin) child.stdin.on('error', () => {});
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
