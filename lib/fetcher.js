@@ -120,13 +120,19 @@ class Fetcher {
     }
     const total = list.length;
     let done = 0;
-    const one = (url) => this.fetch(url, reqOptions).then((res) => toResult(url, res), (err) => toFailure(url, err))
-      .then((result) => {
-        done++;
-        if (onProgress !== undefined) onProgress(done, total, result);
-        return result;
-      });
-    return Promise.all(list.map(one));
+    return new Promise((resolve, reject) => {
+      // A throw and a rejected promise from onProgress alike reject the run.
+      const one = (url) => this.fetch(url, reqOptions).then((res) => toResult(url, res), (err) => toFailure(url, err))
+        .then((result) => {
+          done++;
+          if (onProgress !== undefined) {
+            const r = onProgress(done, total, result);
+            if (r !== null && typeof r === 'object' && typeof r.then === 'function') r.then(undefined, reject);
+          }
+          return result;
+        });
+      Promise.all(list.map(one)).then(resolve, reject);
+    });
   }
 
   /**

@@ -302,6 +302,23 @@ describe('Fetcher', () => {
     await f.close();
   });
 
+  it('fetchAll: a throw or a rejected promise from onProgress rejects the run, with no unhandled rejection', async () => {
+    // Found by the argument fuzzer: an async onProgress that rejected left an unhandled rejection.
+    const f = new Fetcher({ perSecond: Infinity });
+    const unhandled = [];
+    const onUnhandled = (e) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await assert.rejects(f.fetchAll([`${srv.url}/`, `${srv.url}/`], { onProgress: () => { throw new Error('sync'); } }), /sync/);
+      await assert.rejects(f.fetchAll([`${srv.url}/`, `${srv.url}/`], { onProgress: async () => { throw new Error('async'); } }), /async/);
+      await sleep(20);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    assert.deepEqual(unhandled, []);
+    await f.close();
+  });
+
   it('stream: completion order, a lazy source, bounded read-ahead', async () => {
     const f = new Fetcher({ concurrency: 3, perSecond: Infinity });
     let pulled = 0;

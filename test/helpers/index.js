@@ -50,13 +50,18 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 /**
  * A seeded pseudo-random source, so that a randomized test can be replayed:
- * `rnd(n)` is an integer in [0, n).  (An LCG: plenty for test inputs.)
+ * `rnd(n)` is an integer in [0, n).  (mulberry32: an LCG's low bits, which
+ * `x % n` took, repeat with a short period, and some combinations of
+ * consecutive draws never came up.)
  */
 function seeded(seed) {
-  let x = seed;
+  let a = seed >>> 0;
   return (n) => {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    return x % n;
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
   };
 }
 
