@@ -406,6 +406,9 @@ describe('Fetcher', () => {
 
   it('validates its options', () => {
     assert.throws(() => new Fetcher({ concurrency: 0 }), /options.concurrency/);
+    for (const headers of [42, 'a: b', true]) {
+      assert.throws(() => new Fetcher({ headers }), { name: 'TypeError', message: /options\.headers/ });
+    }
     assert.throws(() => new Fetcher({ perSecond: 0 }), /options.perSecond/);
     assert.throws(() => new Fetcher({ perHost: 1.5 }), RangeError);
     assert.throws(() => new Fetcher({ retries: -1 }), RangeError);
