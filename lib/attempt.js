@@ -6,11 +6,16 @@ const validate = require('./validate');
 
 /**
  * attempt(fn, retryOptions) → { success, value, error, attempts, durationMs }.
- * Never rejects (the seed's AsyncResult); bad arguments still throw.
+ * Never rejects for what fn does (the seed's AsyncResult); bad arguments reject.
  */
 function attempt(fn, options) {
-  validate.fn('fn', fn);
-  const o = readRetryOptions(options === undefined ? { retries: 0 } : { retries: 0, ...options });
+  let o;
+  try {
+    validate.fn('fn', fn);
+    o = readRetryOptions(options === undefined ? { retries: 0 } : { retries: 0, ...options });
+  } catch (err) {
+    return Promise.reject(err); // Bad arguments are not a result: they reject.
+  }
   let attempts = 0;
   const counted = (n, signal) => {
     attempts = n;
@@ -28,7 +33,7 @@ function attempt(fn, options) {
  * failure rejects with the error itself, with `durationMs` set on it.
  */
 function timed(fn) {
-  validate.fn('fn', fn); // Bad input throws here, as everywhere else.
+  if (typeof fn !== 'function') return Promise.reject(validate.typeError('fn', 'a function', fn));
   return timeRun(fn);
 }
 

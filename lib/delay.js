@@ -1,5 +1,5 @@
 'use strict';
-const { startTimer, clearTimer } = require('./native');
+const { startTimer, clearTimer, unrefTimer } = require('./native');
 const { abortError } = require('./errors');
 const validate = require('./validate');
 const { unlisten } = require('./signal');
@@ -8,11 +8,12 @@ const { unlisten } = require('./signal');
  * Resolves with `value` after at least `ms` milliseconds.
  * The internal form skips validation; the exported one checks first.
  */
-function sleep(ms, signal, value) {
+function sleep(ms, signal, value, unref = false) {
   if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
   return new Promise((resolve, reject) => {
     if (signal === undefined) {
-      startTimer(ms, () => resolve(value));
+      const id = startTimer(ms, () => resolve(value));
+      if (unref) unrefTimer(id);
       return;
     }
     const onAbort = () => {
@@ -23,16 +24,35 @@ function sleep(ms, signal, value) {
       unlisten(signal, onAbort);
       resolve(value);
     });
+    if (unref) unrefTimer(id);
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
+/**
+ * delay(ms, { signal, value, ref = true }): bad arguments reject, as in
+ * timers/promises; `ref: false` lets the process exit meanwhile, as there.
+ */
 function delay(ms, options) {
-  validate.ms('ms', ms);
-  validate.options('options', options);
-  const signal = options === undefined ? undefined : options.signal;
-  validate.signal('options.signal', signal);
-  return sleep(ms, signal, options === undefined ? undefined : options.value);
+  let signal;
+  let value;
+  let unref = false;
+  try {
+    validate.ms('ms', ms);
+    validate.options('options', options);
+    if (options !== undefined) {
+      signal = options.signal;
+      value = options.value;
+      if (options.ref !== undefined) {
+        if (typeof options.ref !== 'boolean') throw validate.typeError('options.ref', 'a boolean', options.ref);
+        unref = !options.ref;
+      }
+    }
+    validate.signal('options.signal', signal);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return sleep(ms, signal, value, unref);
 }
 
 module.exports = { delay, sleep };

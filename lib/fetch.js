@@ -487,8 +487,13 @@ let defaultPool = null;
  * failures reject with a FetchError.
  */
 function fetch(url, options) {
-  url = checkUrl(url);
-  const o = readRequestOptions(options, null);
+  let o;
+  try {
+    url = checkUrl(url);
+    o = readRequestOptions(options, null);
+  } catch (err) {
+    return Promise.reject(err); // As the global fetch: bad arguments reject with a TypeError.
+  }
   if (defaultPool === null) defaultPool = binding.newFetchPool(0, 0, 0, 0, 1000, 30000, 60000);
   return submit(defaultPool, null, url, o);
 }

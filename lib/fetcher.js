@@ -84,8 +84,13 @@ class Fetcher {
 
   /** One request through this fetcher's limits → Response (rejects with FetchError). */
   fetch(url, options) {
-    url = checkUrl(url);
-    const o = readRequestOptions(options, this._defaults);
+    let o;
+    try {
+      url = checkUrl(url);
+      o = readRequestOptions(options, this._defaults);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this._closed) {
       return Promise.reject(new FetchError(`The fetcher is closed; cannot fetch ${url}`, 'ERR_FETCHER_CLOSED', url));
     }
@@ -97,26 +102,26 @@ class Fetcher {
    * `error`, never a rejection.
    */
   fetchAll(urls, options) {
-    if (urls == null || typeof urls[Symbol.iterator] !== 'function') {
-      // An async iterable has no total to report progress against: stream() takes those.
-      throw validate.typeError('urls', 'an iterable (stream() takes async iterables)', urls);
-    }
     let onProgress;
     let reqOptions;
-    if (options !== undefined) {
-      validate.options('options', options);
-      validate.optionalFn('options.onProgress', options.onProgress);
-      onProgress = options.onProgress;
-      const { onProgress: _, ...rest } = options;
-      reqOptions = rest;
-    }
-    const list = Array.from(urls); // A copy: the caller's array is left as it was.
-    for (let i = 0; i < list.length; i++) {
-      try {
-        list[i] = checkUrl(list[i]);
-      } catch (err) {
-        throw new TypeError(err.message.replace('`url`', `\`urls[${i}]\``));
+    let list;
+    try {
+      if (urls == null || typeof urls[Symbol.iterator] !== 'function') {
+        // An async iterable has no total to report progress against: stream() takes those.
+        throw validate.typeError('urls', 'an iterable (stream() takes async iterables)', urls);
       }
+      if (options !== undefined) {
+        validate.options('options', options);
+        validate.optionalFn('options.onProgress', options.onProgress);
+        onProgress = options.onProgress;
+        const { onProgress: _, ...rest } = options;
+        reqOptions = rest;
+        readRequestOptions(reqOptions, this._defaults); // Checked once, here, not per URL.
+      }
+      list = Array.from(urls); // A copy: the caller's array is left as it was.
+      for (let i = 0; i < list.length; i++) list[i] = checkUrl(list[i], `urls[${i}]`);
+    } catch (err) {
+      return Promise.reject(err);
     }
     const total = list.length;
     let done = 0;

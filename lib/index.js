@@ -5,8 +5,8 @@ const { delay } = require('./delay');
 const { withTimeout } = require('./timeout');
 const { retry } = require('./retry');
 const { allSettled } = require('./settled');
-const { mapWithLimit } = require('./map');
-const { limit, Semaphore } = require('./limit');
+const { mapWithLimit, mapIterable } = require('./map');
+const { limit, limitFunction, Semaphore } = require('./limit');
 const { RateLimiter } = require('./rate');
 const { Queue, producerConsumer } = require('./queue');
 const { attempt, timed } = require('./attempt');
@@ -20,8 +20,10 @@ module.exports = {
   retry,
   allSettled,
   mapWithLimit,
+  mapIterable,
   RateLimiter,
   limit,
+  limitFunction,
   Semaphore,
   Queue,
   producerConsumer,

@@ -11,6 +11,7 @@ const { unlisten } = require('./signal');
 const SLOT = 0xffffff;
 const NOW = -1;
 const MAX_LIMIT = 0xfffffffe;
+const PROMISE_DONE = Promise.resolve();
 
 function toLimit(n) {
   return n === Infinity || n > MAX_LIMIT ? MAX_LIMIT : n;
@@ -22,20 +23,36 @@ function check(rc) {
 }
 
 /**
- * limit(concurrency) → run(fn, ...args), in the shape of p-limit.
+ * limit(concurrency) or limit({ concurrency }) → run(fn, ...args), in the
+ * shape of p-limit.
+ *
+ * A task takes its slot at once (activeCount counts it) and starts a
+ * microtask later, as p-limit's do, from a promise reaction attached in the
+ * caller's own call: so it runs in the caller's async context
+ * (AsyncLocalStorage), and a task that returns at once never starts the
+ * next one inside its own stack (100,000 of them overflowed it).
  */
 function limit(concurrency) {
+  if (concurrency !== null && typeof concurrency === 'object') {
+    validate.options('concurrency', concurrency);
+    const { rejectOnClear } = concurrency;
+    if (rejectOnClear !== undefined && typeof rejectOnClear !== 'boolean') {
+      throw validate.typeError('concurrency.rejectOnClear', 'a boolean', rejectOnClear);
+    }
+    concurrency = concurrency.concurrency;
+  }
   validate.integer('concurrency', concurrency, 1, true);
   const sem = new binding.Semaphore(toLimit(concurrency));
   const waiting = [];
   let current = concurrency;
 
+  // A slot came free: the first waiter (if any) gets it.
   const startNext = () => {
     const id = check(sem.release());
     if (id !== NOW) {
-      const start = waiting[id & SLOT];
+      const w = waiting[id & SLOT];
       waiting[id & SLOT] = undefined;
-      start();
+      w.go();
     }
   };
 
@@ -63,15 +80,21 @@ function limit(concurrency) {
   };
 
   function run(fn, ...args) {
-    validate.fn('fn', fn);
     return new Promise((resolve, reject) => {
-      const id = check(sem.acquire());
-      if (id === NOW) launch(fn, args, resolve, reject);
-      else {
-        const start = () => launch(fn, args, resolve, reject);
-        start.reject = reject;
-        waiting[id & SLOT] = start;
+      if (typeof fn !== 'function') {
+        reject(validate.typeError('fn', 'a function', fn));
+        return;
       }
+      const id = check(sem.acquire());
+      if (id === NOW) {
+        PROMISE_DONE.then(() => launch(fn, args, resolve, reject));
+        return;
+      }
+      // The reaction is attached now, in the caller's context; the slot
+      // resolves `go` later, from whichever task frees it.
+      const w = { go: null, reject };
+      new Promise((go) => { w.go = go; }).then(() => launch(fn, args, resolve, reject));
+      waiting[id & SLOT] = w;
     });
   }
 
@@ -85,25 +108,58 @@ function limit(concurrency) {
         current = n;
         sem.setLimit(toLimit(n));
         for (let id = sem.next(); id !== NOW; id = sem.next()) {
-          const start = waiting[id & SLOT];
+          const w = waiting[id & SLOT];
           waiting[id & SLOT] = undefined;
-          start();
+          w.go();
         }
       },
     },
     clearQueue: {
-      // Unlike p-limit, whose cleared promises never settle, each one
-      // rejects with an AbortError.
+      // Unlike p-limit, whose cleared promises never settle unless asked
+      // (rejectOnClear), each one rejects with an AbortError.
       value() {
         for (let id = sem.drop(); id !== NOW; id = sem.drop()) {
-          const start = waiting[id & SLOT];
+          const w = waiting[id & SLOT];
           waiting[id & SLOT] = undefined;
-          start.reject(new AbortError('The queue was cleared'));
+          w.reject(new AbortError('The queue was cleared'));
         }
+      },
+    },
+    map: {
+      // p-limit's limit.map(iterable, fn): fn(item, index) through the limit.
+      value(items, fn) {
+        try {
+          validate.iterable('items', items);
+          validate.fn('fn', fn);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        const promises = [];
+        let i = 0;
+        try {
+          for (const item of items) promises.push(run(fn, item, i++));
+        } catch (err) {
+          for (const p of promises) p.catch(() => {});
+          return Promise.reject(err);
+        }
+        return Promise.all(promises);
       },
     },
   });
   return run;
+}
+
+/**
+ * limitFunction(fn, { concurrency }) → a function with fn's arguments whose
+ * calls go through a limit of their own (p-limit's limitFunction).
+ */
+function limitFunction(fn, options) {
+  validate.fn('fn', fn);
+  if (options === null || typeof options !== 'object') throw validate.typeError('options', 'an object with `concurrency`', options);
+  const run = limit(options.concurrency);
+  return function limited(...args) {
+    return run(() => fn.apply(this, args));
+  };
 }
 
 /**
@@ -145,9 +201,14 @@ class Semaphore {
   }
 
   acquire(options) {
-    validate.options('options', options);
-    const signal = options === undefined ? undefined : options.signal;
-    validate.signal('options.signal', signal);
+    let signal;
+    try {
+      validate.options('options', options);
+      signal = options === undefined ? undefined : options.signal;
+      validate.signal('options.signal', signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
     const id = check(this.#sem.acquire());
     if (id === NOW) return Promise.resolve(this.#releaser());
@@ -169,4 +230,4 @@ class Semaphore {
   }
 }
 
-module.exports = { limit, Semaphore };
+module.exports = { limit, limitFunction, Semaphore };

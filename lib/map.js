@@ -1,5 +1,5 @@
 'use strict';
-const { Pool } = require('./pool');
+const { Pool, SKIP, isThenable } = require('./pool');
 const { abortError } = require('./errors');
 const validate = require('./validate');
 const { unlisten } = require('./signal');
@@ -10,22 +10,26 @@ const { unlisten } = require('./signal');
  * flight; iterables are pulled lazily.
  */
 function mapWithLimit(items, concurrency, fn, options) {
-  validate.iterable('items', items);
-  validate.integer('concurrency', concurrency, 1, true);
-  validate.fn('fn', fn);
-  validate.options('options', options);
   let stopOnError = true;
   let signal;
   let onProgress;
-  if (options !== undefined) {
-    if (options.stopOnError !== undefined) {
-      if (typeof options.stopOnError !== 'boolean') throw validate.typeError('options.stopOnError', 'a boolean', options.stopOnError);
-      stopOnError = options.stopOnError;
+  try {
+    validate.iterable('items', items);
+    validate.integer('concurrency', concurrency, 1, true);
+    validate.fn('fn', fn);
+    validate.options('options', options);
+    if (options !== undefined) {
+      if (options.stopOnError !== undefined) {
+        if (typeof options.stopOnError !== 'boolean') throw validate.typeError('options.stopOnError', 'a boolean', options.stopOnError);
+        stopOnError = options.stopOnError;
+      }
+      signal = options.signal;
+      onProgress = options.onProgress;
+      validate.signal('options.signal', signal);
+      validate.optionalFn('options.onProgress', onProgress);
     }
-    signal = options.signal;
-    onProgress = options.onProgress;
-    validate.signal('options.signal', signal);
-    validate.optionalFn('options.onProgress', onProgress);
+  } catch (err) {
+    return Promise.reject(err); // Bad arguments reject, as p-map's do.
   }
   if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
 
@@ -66,6 +70,7 @@ function mapWithLimit(items, concurrency, fn, options) {
     };
 
     const pool = new Pool(items, concurrency, stopOnError, fn, runSignal, {
+      awaitItems: true,
       results,
       ok: onProgress === undefined ? null : (index, value) => {
         results[index] = value;
@@ -83,13 +88,16 @@ function mapWithLimit(items, concurrency, fn, options) {
       },
       sourceError: finish,
       done() {
+        if (pool.skipped) removeSkipped(results);
         if (errors === undefined) {
           finish();
           return;
         }
         errors.sort((a, b) => a.index - b.index);
         const list = errors.map((e) => e.err);
-        finish(new AggregateError(list, `${list.length} of ${results.length} calls failed`));
+        // The calls made, not results.length (an iterable's results array
+        // ends at the last success).
+        finish(new AggregateError(list, `${list.length} of ${pool.index} calls failed`));
       },
     });
     if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
@@ -97,4 +105,99 @@ function mapWithLimit(items, concurrency, fn, options) {
   });
 }
 
-module.exports = { mapWithLimit };
+/** Removes the skipped entries, keeping the order of the rest. */
+function removeSkipped(results) {
+  let k = 0;
+  for (let i = 0; i < results.length; i++) if (results[i] !== SKIP) results[k++] = results[i];
+  results.length = k;
+}
+
+mapWithLimit.skip = SKIP;
+
+/**
+ * mapIterable(source, concurrency, fn, { backpressure = concurrency, signal })
+ * → an async iterable of fn's results in input order (p-map's
+ * pMapIterable): at most `concurrency` calls run, and at most
+ * `backpressure` results wait to be consumed; the source is read no further
+ * ahead.  A failure is thrown in its place in the order; leaving the loop
+ * closes the source.  Bad arguments throw at the call.
+ */
+function mapIterable(source, concurrency, fn, options) {
+  validate.iterable('source', source);
+  validate.integer('concurrency', concurrency, 1, true);
+  validate.fn('fn', fn);
+  validate.options('options', options);
+  let backpressure = concurrency;
+  let signal;
+  if (options !== undefined) {
+    if (options.backpressure !== undefined) {
+      validate.integer('options.backpressure', options.backpressure, concurrency, true);
+      backpressure = options.backpressure;
+    }
+    signal = options.signal;
+    validate.signal('options.signal', signal);
+  }
+  return iterate(source, concurrency, backpressure, fn, signal);
+}
+
+async function* iterate(source, concurrency, backpressure, fn, signal) {
+  const it = typeof source[Symbol.asyncIterator] === 'function' ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+  const window = []; // { done, ok, value } in input order: running, then waiting to be consumed.
+  let running = 0;
+  let exhausted = false;
+  let index = 0;
+  let wake = null;
+  const start = (item, i) => {
+    const entry = { done: false, ok: true, value: undefined };
+    window.push(entry);
+    running++;
+    (async () => {
+      try {
+        entry.value = await fn(isThenable(item) ? await item : item, i);
+      } catch (err) {
+        entry.ok = false;
+        entry.value = err;
+      }
+      entry.done = true;
+      running--;
+      if (wake !== null) wake();
+    })();
+  };
+  try {
+    for (;;) {
+      if (signal !== undefined && signal.aborted) throw abortError(signal);
+      // Keep `concurrency` calls going while fewer than `backpressure`
+      // results are held, also while the head is still running.
+      while (!exhausted && running < concurrency && window.length < backpressure) {
+        const r = await it.next();
+        if (r === null || typeof r !== 'object') throw new TypeError(`Iterator result ${String(r)} is not an object`);
+        if (r.done) {
+          exhausted = true;
+          break;
+        }
+        start(r.value, index++);
+      }
+      if (window.length > 0 && window[0].done) {
+        const head = window.shift();
+        if (!head.ok) throw head.value;
+        if (head.value !== SKIP) yield head.value;
+        continue;
+      }
+      if (window.length === 0 && exhausted) return;
+      await new Promise((resolve) => {
+        wake = () => {
+          wake = null;
+          resolve();
+        };
+      });
+    }
+  } finally {
+    if (!exhausted && typeof it.return === 'function') {
+      try {
+        await it.return();
+      } catch { /* The iteration has ended; a failing return() changes nothing. */ }
+    }
+  }
+}
+
+module.exports = { mapWithLimit, mapIterable, SKIP };

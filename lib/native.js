@@ -63,9 +63,14 @@ function startTimer(ms, cb) {
   return id;
 }
 
+/** The pending timer no longer keeps the process alive (as timeout.unref()). */
+function unrefTimer(id) {
+  binding.timerUnref(id);
+}
+
 /** Cancels a pending timer; a timer that already fired is left alone. */
 function clearTimer(id) {
   if (binding.timerClear(id)) callbacks[id & ID_MASK] = undefined;
 }
 
-module.exports = { binding, startTimer, clearTimer, Sched: binding.Sched };
+module.exports = { binding, startTimer, clearTimer, unrefTimer, Sched: binding.Sched };

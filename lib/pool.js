@@ -11,6 +11,14 @@ const { Sched } = require('./native');
 
 const DONE = -1;
 const STOPPED = -2;
+/** What a mapper returns to leave its element out (p-map's pMapSkip). */
+const SKIP = Symbol('uvasync.skip');
+
+function noop() {}
+
+function isThenable(x) {
+  return x !== null && (typeof x === 'object' || typeof x === 'function') && typeof x.then === 'function';
+}
 
 class Pool {
   /**
@@ -42,6 +50,13 @@ class Pool {
     this.results = hooks.results;
     this.onOk = hooks.ok;
     this.hooks = hooks;
+    this.awaitItems = hooks.awaitItems === true; // Promise elements are awaited first (p-map).
+    this.skipped = false;
+    if (this.awaitItems && this.array !== null) {
+      // A rejected element far down the array is observed now: awaited
+      // only when its turn comes, it would count as unhandled meanwhile.
+      for (const x of this.array) if (isThenable(x)) Promise.resolve(x).catch(noop);
+    }
     this.sched = new Sched(limit, this.array === null ? -1 : this.array.length, stopOnError);
     this.index = 0;
     this.ended = false;
@@ -140,7 +155,9 @@ class Pool {
         }
       }
       try {
+        if (this.awaitItems && isThenable(item)) item = await item;
         const value = await fn(item, index, arg);
+        if (value === SKIP) this.skipped = true;
         ok++;
         if (onOk === null) results[index] = value;
         else onOk(index, value);
@@ -159,4 +176,4 @@ class Pool {
   }
 }
 
-module.exports = { Pool, DONE, STOPPED };
+module.exports = { Pool, DONE, STOPPED, SKIP, isThenable };

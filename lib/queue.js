@@ -145,8 +145,8 @@ class Queue {
     });
   }
 
+  // The options' signal; bad options throw (put and get reject with it).
   static #signal(options) {
-    if (options === undefined) return undefined;
     validate.options('options', options);
     const signal = options.signal;
     validate.signal('options.signal', signal);
@@ -155,7 +155,14 @@ class Queue {
 
   /** Adds an item, waiting while the queue is full.  Rejects once closed. */
   put(item, options) {
-    const signal = Queue.#signal(options);
+    let signal;
+    if (options !== undefined) {
+      try {
+        signal = Queue.#signal(options);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
     const rc = this.#q.put();
     const id = scratch[0];
@@ -178,7 +185,14 @@ class Queue {
    * queue is closed and drained.
    */
   get(options) {
-    const signal = Queue.#signal(options);
+    let signal;
+    if (options !== undefined) {
+      try {
+        signal = Queue.#signal(options);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
     const rc = this.#q.get();
     const id = scratch[0];
@@ -257,18 +271,24 @@ class Queue {
  * failed) and one { index, item, error } per failure, in input order.
  */
 function producerConsumer(source, worker, options) {
-  validate.iterable('source', source);
-  validate.fn('worker', worker);
-  validate.options('options', options);
-  const o = options === undefined ? {} : options;
-  const workers = o.workers === undefined ? 5 : o.workers;
-  const queueSize = o.queueSize === undefined ? 100 : o.queueSize;
-  validate.integer('options.workers', workers, 1);
-  if (workers > MAX_WORKERS) throw validate.rangeError('options.workers', `an integer from 1 to ${MAX_WORKERS}`, workers);
-  validate.integer('options.queueSize', queueSize, 1, true);
-  validate.optionalFn('options.onProgress', o.onProgress);
-  validate.signal('options.signal', o.signal);
-  // Bad input has thrown by now; the run itself only ever rejects.
+  let o;
+  let workers;
+  let queueSize;
+  try {
+    validate.iterable('source', source);
+    validate.fn('worker', worker);
+    validate.options('options', options);
+    o = options === undefined ? {} : options;
+    workers = o.workers === undefined ? 5 : o.workers;
+    queueSize = o.queueSize === undefined ? 100 : o.queueSize;
+    validate.integer('options.workers', workers, 1);
+    if (workers > MAX_WORKERS) throw validate.rangeError('options.workers', `an integer from 1 to ${MAX_WORKERS}`, workers);
+    validate.integer('options.queueSize', queueSize, 1, true);
+    validate.optionalFn('options.onProgress', o.onProgress);
+    validate.signal('options.signal', o.signal);
+  } catch (err) {
+    return Promise.reject(err); // Bad arguments reject, as every promise function's do.
+  }
   return pipeline(source, worker, workers, queueSize, o.onProgress, o.signal);
 }
 

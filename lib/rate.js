@@ -61,14 +61,19 @@ class RateLimiter {
    * first served.
    */
   acquire(tokens = 1, options) {
-    this.#tokens(tokens);
-    validate.options('options', options);
-    const signal = options === undefined ? undefined : options.signal;
-    validate.signal('options.signal', signal);
+    let signal;
+    try {
+      this.#tokens(tokens);
+      validate.options('options', options);
+      signal = options === undefined ? undefined : options.signal;
+      validate.signal('options.signal', signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
     const id = this.#bucket.acquire(tokens);
     if (id === NOW) return Promise.resolve(0);
-    if (id < NOW) throw new Error(`uvasync: rate limiter failed (${binding.errName(id)})`);
+    if (id < NOW) return Promise.reject(new Error(`uvasync: rate limiter failed (${binding.errName(id)})`));
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject, signal, onAbort: null };
       this.#waiting[id & SLOT] = waiter;

@@ -3,6 +3,7 @@ const { binding } = require('./native');
 const { sleep } = require('./delay');
 const { abortError, isAbortError } = require('./errors');
 const validate = require('./validate');
+const { unlisten } = require('./signal');
 
 const BACKOFF = { fixed: 0, linear: 1, exponential: 2 };
 
@@ -20,6 +21,8 @@ class RetryOptions {
     this.retryIf = null;
     this.onRetry = null;
     this.signal = undefined;
+    this.maxRetryTime = Infinity;
+    this.unref = false;
   }
 }
 
@@ -27,7 +30,7 @@ function readOptions(options) {
   const o = new RetryOptions();
   if (options === undefined) return o;
   validate.options('options', options);
-  const { retries, delay, backoff, factor, maxDelay, jitter, retryIf, onRetry, signal } = options;
+  const { retries, delay, backoff, factor, maxDelay, jitter, retryIf, onRetry, signal, maxRetryTime, unref } = options;
   if (retries !== undefined) { validate.integer('options.retries', retries, 0, true); o.retries = retries; }
   if (delay !== undefined) { validate.ms('options.delay', delay); o.delay = delay; }
   if (typeof backoff === 'function') {
@@ -44,6 +47,11 @@ function readOptions(options) {
   if (retryIf !== undefined) { validate.fn('options.retryIf', retryIf); o.retryIf = retryIf; }
   if (onRetry !== undefined) { validate.fn('options.onRetry', onRetry); o.onRetry = onRetry; }
   if (signal !== undefined) { validate.signal('options.signal', signal); o.signal = signal; }
+  if (maxRetryTime !== undefined) { validate.ms('options.maxRetryTime', maxRetryTime, true); o.maxRetryTime = maxRetryTime; }
+  if (unref !== undefined) {
+    if (typeof unref !== 'boolean') throw validate.typeError('options.unref', 'a boolean', unref);
+    o.unref = unref;
+  }
   return o;
 }
 
@@ -74,34 +82,71 @@ function waitFor(o, attempt, err) {
  * grow linearly (delayMs × attempt).
  */
 function retry(fn, options, delayMs) {
-  validate.fn('fn', fn);
   let o;
-  if (typeof options === 'number') {
-    validate.integer('retries', options, 0, true);
-    if (delayMs !== undefined) validate.ms('delayMs', delayMs);
-    o = readOptions(undefined);
-    o.retries = options;
-    o.delay = delayMs === undefined ? 1000 : delayMs;
-    o.kind = BACKOFF.linear;
-  } else {
-    o = readOptions(options);
+  try {
+    validate.fn('fn', fn);
+    if (typeof options === 'number') {
+      validate.integer('retries', options, 0, true);
+      if (delayMs !== undefined) validate.ms('delayMs', delayMs);
+      o = readOptions(undefined);
+      o.retries = options;
+      o.delay = delayMs === undefined ? 1000 : delayMs;
+      o.kind = BACKOFF.linear;
+    } else {
+      o = readOptions(options);
+    }
+  } catch (err) {
+    return Promise.reject(err); // Bad arguments reject, as p-retry's do.
   }
   return run(fn, o);
 }
 
+/**
+ * One attempt, raced against the signal: an abort rejects with AbortError
+ * at once (the attempt's own promise is left to settle unobserved; fn got
+ * the signal and should stop).
+ */
+function attemptOnce(fn, attempt, signal) {
+  if (signal === undefined) return fn(attempt, signal);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    let p;
+    try {
+      p = Promise.resolve(fn(attempt, signal));
+    } catch (err) {
+      unlisten(signal, onAbort);
+      reject(err);
+      return;
+    }
+    p.then((value) => {
+      unlisten(signal, onAbort);
+      resolve(value);
+    }, (err) => {
+      unlisten(signal, onAbort);
+      reject(err);
+    });
+  });
+}
+
 async function run(fn, o) {
   const signal = o.signal;
+  const deadline = o.maxRetryTime === Infinity ? Infinity : performance.now() + o.maxRetryTime;
   for (let attempt = 1; ; attempt++) {
     if (signal !== undefined && signal.aborted) throw abortError(signal);
     try {
-      return await fn(attempt, signal);
+      return await attemptOnce(fn, attempt, signal);
     } catch (err) {
       if (isAbortError(err) || attempt > o.retries) throw tag(err, attempt);
       if (signal !== undefined && signal.aborted) throw tag(abortError(signal), attempt);
       if (o.retryIf !== null && !(await o.retryIf(err, attempt))) throw tag(err, attempt);
-      const ms = waitFor(o, attempt, err);
+      let ms = waitFor(o, attempt, err);
+      // maxRetryTime: no retry starts after it, and a wait is cut to it.
+      const left = deadline - performance.now();
+      if (left <= 0) throw tag(err, attempt);
+      if (ms > left) ms = left;
       if (o.onRetry !== null) await o.onRetry(err, attempt, ms);
-      await sleep(ms, signal, undefined);
+      await sleep(ms, signal, undefined, o.unref);
     }
   }
 }

@@ -3,92 +3,104 @@ const { Pool } = require('./pool');
 const { withTimeout } = require('./timeout');
 const validate = require('./validate');
 
+function isThenable(x) {
+  return x !== null && (typeof x === 'object' || typeof x === 'function') && typeof x.then === 'function';
+}
+
+// p-settle's result shape: Promise.allSettled's, with isFulfilled and
+// isRejected.  Plain objects, all of one shape.
+function fulfilled(value) {
+  return { status: 'fulfilled', value, isFulfilled: true, isRejected: false };
+}
+
+function rejected(reason) {
+  return { status: 'rejected', reason, isFulfilled: false, isRejected: true };
+}
+
 /**
  * allSettled(items, { concurrency = Infinity, timeout })
  * Like Promise.allSettled, for promises or functions returning promises.
- * With `concurrency`, at most that many items run at once (functions are
- * called only when their turn comes).  With `timeout`, an item still pending
- * that long after it started settles as rejected with TimeoutError; a
- * function item then sees its AbortSignal abort.
+ * Promises are observed the moment they are received, as p-settle and
+ * Promise.allSettled do (a rejection is never unhandled meanwhile);
+ * `concurrency` limits how many functions run at once (each is called when
+ * its turn comes).  With `timeout`, an item still pending that long after
+ * it started (a promise: after it was received) settles as rejected with
+ * TimeoutError; a function item then sees its AbortSignal abort.
+ * Bad arguments reject.
  */
 function allSettled(items, options) {
-  validate.iterable('items', items);
-  validate.options('options', options);
   let concurrency = Infinity;
   let timeout;
-  if (options !== undefined) {
-    if (options.concurrency !== undefined) {
-      validate.integer('options.concurrency', options.concurrency, 1, true);
-      concurrency = options.concurrency;
+  let list;
+  try {
+    validate.iterable('items', items);
+    validate.options('options', options);
+    if (options !== undefined) {
+      if (options.concurrency !== undefined) {
+        validate.integer('options.concurrency', options.concurrency, 1, true);
+        concurrency = options.concurrency;
+      }
+      if (options.timeout !== undefined) {
+        validate.ms('options.timeout', options.timeout, true);
+        timeout = options.timeout;
+      }
     }
-    if (options.timeout !== undefined) {
-      validate.ms('options.timeout', options.timeout, true);
-      timeout = options.timeout;
+    if (typeof items[Symbol.iterator] !== 'function') {
+      throw validate.typeError('items', 'an iterable (use mapWithLimit for async iterables)', items);
     }
+    list = Array.isArray(items) ? items : Array.from(items);
+  } catch (err) {
+    return Promise.reject(err);
   }
-  if (typeof items[Symbol.iterator] !== 'function') {
-    throw validate.typeError('items', 'an iterable (use mapWithLimit for async iterables)', items);
-  }
-  const list = Array.isArray(items) ? items : Array.from(items);
-  const start = timeout === undefined
-    ? (item) => (typeof item === 'function' ? item() : item)
-    : (item) => {
-      if (typeof item === 'function') return withTimeout(item, timeout);
-      if (item !== null && typeof item === 'object' && typeof item.then === 'function') return withTimeout(item, timeout);
-      return item;
-    };
-
-  if (concurrency === Infinity || concurrency >= list.length) return settleAll(list, start);
+  const n = list.length;
+  const results = new Array(n);
+  if (n === 0) return Promise.resolve(results);
   return new Promise((resolve) => {
-    const results = new Array(list.length);
-    const pool = new Pool(list, concurrency, false, start, undefined, {
-      results,
-      ok(index, value) {
-        results[index] = { status: 'fulfilled', value };
-      },
-      fail(index, reason) {
-        results[index] = { status: 'rejected', reason };
-      },
+    let left = n;
+    const settle = (i, result) => {
+      results[i] = result;
+      if (--left === 0) resolve(results);
+    };
+    const observe = (i, p) => p.then((value) => settle(i, fulfilled(value)), (reason) => settle(i, rejected(reason)));
+    const fns = [];
+    for (let i = 0; i < n; i++) {
+      const item = list[i];
+      if (typeof item === 'function') {
+        if (concurrency >= n) startFn(i, item, timeout, settle, observe);
+        else fns.push(i);
+      } else if (isThenable(item)) {
+        observe(i, timeout === undefined ? Promise.resolve(item) : withTimeout(Promise.resolve(item), timeout));
+      } else {
+        settle(i, fulfilled(item));
+      }
+    }
+    if (fns.length === 0) return;
+    // Only the functions wait for a slot.
+    const pool = new Pool(fns, concurrency, false, (i) => run(list[i], timeout), undefined, {
+      results: null,
+      ok(index, value) { settle(fns[index], fulfilled(value)); },
+      fail(index, reason) { settle(fns[index], rejected(reason)); },
       sourceError() {},
-      done() {
-        resolve(results);
-      },
+      done() {},
     });
     pool.begin();
   });
 }
 
-// With no limit there is nothing to schedule: every item starts now and
-// each settles into its own place.
-function settleAll(list, start) {
-  const n = list.length;
-  const results = new Array(n);
-  if (n === 0) return Promise.resolve(results);
-  let left = n;
-  return new Promise((resolve) => {
-    for (let i = 0; i < n; i++) {
-      let p;
-      try {
-        p = start(list[i]);
-      } catch (reason) {
-        results[i] = { status: 'rejected', reason };
-        if (--left === 0) resolve(results);
-        continue;
-      }
-      if (p === null || typeof p !== 'object' || typeof p.then !== 'function') {
-        results[i] = { status: 'fulfilled', value: p };
-        if (--left === 0) resolve(results);
-        continue;
-      }
-      p.then((value) => {
-        results[i] = { status: 'fulfilled', value };
-        if (--left === 0) resolve(results);
-      }, (reason) => {
-        results[i] = { status: 'rejected', reason };
-        if (--left === 0) resolve(results);
-      });
-    }
-  });
+function run(fn, timeout) {
+  return timeout === undefined ? fn() : withTimeout(fn, timeout);
+}
+
+function startFn(i, fn, timeout, settle, observe) {
+  let p;
+  try {
+    p = run(fn, timeout);
+  } catch (reason) {
+    settle(i, rejected(reason));
+    return;
+  }
+  if (isThenable(p)) observe(i, Promise.resolve(p));
+  else settle(i, fulfilled(p));
 }
 
 module.exports = { allSettled };

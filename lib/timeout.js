@@ -16,90 +16,119 @@ function isOptions(value) {
   return true;
 }
 
+function noClear() {}
+
+/** A promise with p-timeout's clear(); for the paths with no timer, a no-op. */
+function withClear(promise, clear = noClear) {
+  promise.clear = clear;
+  return promise;
+}
+
+/**
+ * withTimeout(input, ms, { fallback, message, signal }) → a promise with
+ * clear(), which stops the timer (it then settles only with the input).
+ * Bad arguments reject, as p-timeout's do.
+ */
 function withTimeout(input, ms, options) {
-  validate.ms('ms', ms, true);
   let fallback;
   let message;
   let signal;
-  if (options !== undefined) {
-    if (isOptions(options)) {
-      fallback = options.fallback;
-      message = options.message;
-      signal = options.signal;
-    } else {
-      fallback = options;
+  let isFn;
+  try {
+    validate.ms('ms', ms, true);
+    if (options !== undefined) {
+      if (isOptions(options)) {
+        fallback = options.fallback;
+        message = options.message;
+        signal = options.signal;
+      } else {
+        fallback = options;
+      }
     }
+    if (message !== undefined && typeof message !== 'string' && !(message instanceof Error)) {
+      throw validate.typeError('options.message', 'a string or an Error', message);
+    }
+    validate.signal('options.signal', signal);
+    isFn = typeof input === 'function';
+    if (!isFn && (input === null || typeof input !== 'object' || typeof input.then !== 'function')) {
+      throw validate.typeError('input', 'a promise or a function returning one', input);
+    }
+  } catch (err) {
+    return withClear(Promise.reject(err));
   }
-  if (message !== undefined && typeof message !== 'string' && !(message instanceof Error)) {
-    throw validate.typeError('options.message', 'a string or an Error', message);
-  }
-  validate.signal('options.signal', signal);
-  const isFn = typeof input === 'function';
-  if (!isFn && (input === null || typeof input !== 'object' || typeof input.then !== 'function')) {
-    throw validate.typeError('input', 'a promise or a function returning one', input);
-  }
-  if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
+  if (signal !== undefined && signal.aborted) return withClear(Promise.reject(abortError(signal)));
 
   let controller;
-  let promise = input;
+  // A native promise is itself; a thenable is adopted, so that a then()
+  // that throws is a rejection, not an exception with a timer left armed.
+  let promise = isFn ? undefined : Promise.resolve(input);
   if (isFn) {
     controller = new AbortController();
     try {
       promise = Promise.resolve(input(controller.signal));
     } catch (err) {
-      return Promise.reject(err);
+      return withClear(Promise.reject(err));
     }
   }
-  if (ms === Infinity && signal === undefined) return Promise.resolve(promise);
+  if (ms === Infinity && signal === undefined) return withClear(Promise.resolve(promise));
 
-  return new Promise((resolve, reject) => {
-    let done = false;
-    let id = -1;
-    const finish = () => {
-      done = true;
-      if (id !== -1) clearTimer(id);
-      if (signal !== undefined) unlisten(signal, onAbort);
-    };
-    const onAbort = () => {
-      if (done) return;
-      finish();
-      const err = abortError(signal);
-      if (controller !== undefined) controller.abort(err);
-      reject(err);
-    };
-    if (ms !== Infinity) {
-      id = startTimer(ms, () => {
-        if (done) return;
-        id = -1;
-        finish();
-        // The error is built only now, when the deadline has passed.
-        const err = message instanceof Error ? message
-          : new TimeoutError(message === undefined ? `Promise timed out after ${ms} milliseconds` : message, ms);
-        if (controller !== undefined) controller.abort(err);
-        if (fallback === undefined) {
-          reject(err);
-        } else if (typeof fallback === 'function') {
-          try {
-            resolve(fallback());
-          } catch (fallbackErr) {
-            reject(fallbackErr);
-          }
-        } else {
-          resolve(fallback);
-        }
-      });
-    }
-    if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
-    promise.then((value) => {
-      if (done) return;
-      finish();
-      resolve(value);
-    }, (err) => {
-      if (done) return;
-      finish();
-      reject(err);
-    });
+  let resolveOuter;
+  let rejectOuter;
+  const outer = new Promise((resolve, reject) => {
+    resolveOuter = resolve;
+    rejectOuter = reject;
   });
+  let done = false;
+  let id = -1;
+  const stopTimer = () => {
+    if (id !== -1) {
+      clearTimer(id);
+      id = -1;
+    }
+  };
+  const finish = () => {
+    if (done) return;
+    done = true;
+    stopTimer();
+    if (signal !== undefined) unlisten(signal, onAbort);
+  };
+  const onAbort = () => {
+    if (done) return;
+    finish();
+    const err = abortError(signal);
+    if (controller !== undefined) controller.abort(err);
+    rejectOuter(err);
+  };
+  if (ms !== Infinity) {
+    id = startTimer(ms, () => {
+      id = -1;
+      if (done) return;
+      finish();
+      // The error is built only now, when the deadline has passed.
+      const err = message instanceof Error ? message
+        : new TimeoutError(message === undefined ? `Promise timed out after ${ms} milliseconds` : message, ms);
+      if (controller !== undefined) controller.abort(err);
+      if (fallback === undefined) {
+        rejectOuter(err);
+      } else if (typeof fallback === 'function') {
+        try {
+          resolveOuter(fallback());
+        } catch (fallbackErr) {
+          rejectOuter(fallbackErr);
+        }
+      } else {
+        resolveOuter(fallback);
+      }
+    });
+  }
+  if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
+  // Settled with the outer promise's own resolving functions, and cleaned
+  // up through a finally() on it (as p-timeout does), so that each promise
+  // on the way has one reaction: V8 then follows an error's async stack
+  // frames from the input to whoever awaits the result.  (A second
+  // reaction on the input, or a wrapper around resolve, cut them off.)
+  promise.then(resolveOuter, rejectOuter);
+  return withClear(outer.finally(finish), stopTimer);
 }
 
 module.exports = { withTimeout };

@@ -9,12 +9,18 @@ describe('allSettled', () => {
   it('gives the same result shape as Promise.allSettled, in input order', async () => {
     const err = new Error('no');
     const make = () => [delay(20, { value: 'slow' }), Promise.reject(err), 3, Promise.resolve('fast')];
-    assert.deepEqual(await allSettled(make()), await Promise.allSettled(make()));
+    // Promise.allSettled's fields, plus p-settle's isFulfilled and isRejected.
+    const plain = (await allSettled(make())).map(({ isFulfilled, isRejected, ...rest }) => {
+      assert.equal(isFulfilled, rest.status === 'fulfilled');
+      assert.equal(isRejected, rest.status === 'rejected');
+      return rest;
+    });
+    assert.deepEqual(plain, await Promise.allSettled(make()));
     assert.deepEqual(await allSettled(make()), [
-      { status: 'fulfilled', value: 'slow' },
-      { status: 'rejected', reason: err },
-      { status: 'fulfilled', value: 3 },
-      { status: 'fulfilled', value: 'fast' },
+      { status: 'fulfilled', value: 'slow', isFulfilled: true, isRejected: false },
+      { status: 'rejected', reason: err, isFulfilled: false, isRejected: true },
+      { status: 'fulfilled', value: 3, isFulfilled: true, isRejected: false },
+      { status: 'fulfilled', value: 'fast', isFulfilled: true, isRejected: false },
     ]);
   });
 
@@ -25,7 +31,7 @@ describe('allSettled', () => {
   });
 
   it('accepts any iterable and an empty one', async () => {
-    assert.deepEqual(await allSettled(new Set([Promise.resolve(1)])), [{ status: 'fulfilled', value: 1 }]);
+    assert.deepEqual(await allSettled(new Set([Promise.resolve(1)])), [{ status: 'fulfilled', value: 1, isFulfilled: true, isRejected: false }]);
     assert.deepEqual(await allSettled([]), []);
   });
 
@@ -42,7 +48,25 @@ describe('allSettled', () => {
     assert.equal(r[0].reason.code, 'ETIMEDOUT');
     assert.ok(r[1].reason instanceof TimeoutError);
     assert.equal(signal.aborted, true, 'a timed-out function is told to stop');
-    assert.deepEqual(r[2], { status: 'fulfilled', value: 'quick' });
+    assert.deepEqual(r[2], { status: 'fulfilled', value: 'quick', isFulfilled: true, isRejected: false });
+  });
+
+  it('observes promise items the moment it gets them: with concurrency, an early rejection is never unhandled', async () => {
+    // allSettled([delay(100), Promise.reject(...)], { concurrency: 1 })
+    // killed the process with the unhandled rejection before it settled.
+    const unhandled = [];
+    const onUnhandled = (e) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const early = new Error('early');
+      const r = await allSettled([delay(30, { value: 'late' }), Promise.reject(early), () => 'fn'], { concurrency: 1 });
+      assert.deepEqual(r.map((x) => x.status), ['fulfilled', 'rejected', 'fulfilled']);
+      assert.equal(r[1].reason, early);
+      await delay(5);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    assert.deepEqual(unhandled, []);
   });
 
   it('runs at most `concurrency` functions at once, and calls each only when its turn comes', async () => {
@@ -90,11 +114,11 @@ describe('allSettled', () => {
     }
   });
 
-  it('throws TypeError or RangeError naming the argument for bad input', () => {
-    assert.throws(() => allSettled(5), { name: 'TypeError', message: /`items`/ });
-    assert.throws(() => allSettled([], 5), { name: 'TypeError', message: /`options`/ });
-    assert.throws(() => allSettled([], { concurrency: 0 }), { name: 'RangeError', message: /`options.concurrency`/ });
-    assert.throws(() => allSettled([], { timeout: -1 }), { name: 'RangeError', message: /`options.timeout`/ });
-    assert.throws(() => allSettled((async function* () {})()), { name: 'TypeError', message: /`items`/ });
+  it('throws TypeError or RangeError naming the argument for bad input', async () => {
+    await assert.rejects(() => allSettled(5), { name: 'TypeError', message: /`items`/ });
+    await assert.rejects(() => allSettled([], 5), { name: 'TypeError', message: /`options`/ });
+    await assert.rejects(() => allSettled([], { concurrency: 0 }), { name: 'RangeError', message: /`options.concurrency`/ });
+    await assert.rejects(() => allSettled([], { timeout: -1 }), { name: 'RangeError', message: /`options.timeout`/ });
+    await assert.rejects(() => allSettled((async function* () {})()), { name: 'TypeError', message: /`items`/ });
   });
 });

@@ -33,9 +33,9 @@ describe('attempt', () => {
     assert.ok(r.error instanceof TypeError);
   });
 
-  it('throws for bad input', () => {
-    assert.throws(() => attempt(5), { name: 'TypeError', message: /`fn`/ });
-    assert.throws(() => attempt(async () => 1, { retries: -1 }), { name: 'RangeError', message: /`options.retries`/ });
+  it('throws for bad input', async () => {
+    await assert.rejects(() => attempt(5), { name: 'TypeError', message: /`fn`/ });
+    await assert.rejects(() => attempt(async () => 1, { retries: -1 }), { name: 'RangeError', message: /`options.retries`/ });
   });
 });
 
@@ -50,8 +50,8 @@ describe('timed', () => {
     await assert.rejects(timed(async () => { await delay(5); throw new Error('late'); }), (err) => err.message === 'late' && err.durationMs >= 5);
   });
 
-  it('throws for bad input', () => {
-    assert.throws(() => timed('x'), { name: 'TypeError', message: /`fn`/ });
+  it('throws for bad input', async () => {
+    await assert.rejects(() => timed('x'), { name: 'TypeError', message: /`fn`/ });
   });
 
   it('times a function that throws at once as a rejection', async () => {

@@ -105,14 +105,14 @@ describe('delay', () => {
     c.abort();
   });
 
-  it('throws TypeError or RangeError naming the argument for bad input', () => {
-    assert.throws(() => delay('5'), { name: 'TypeError', message: /`ms`.*'5'.*string/ });
-    assert.throws(() => delay(-1), { name: 'RangeError', message: /`ms`/ });
-    assert.throws(() => delay(NaN), { name: 'TypeError', message: /`ms`/ });
-    assert.throws(() => delay(Infinity), { name: 'RangeError', message: /`ms`/ });
-    assert.throws(() => delay(2 ** 32), { name: 'RangeError', message: /`ms`/ });
-    assert.throws(() => delay(1, null), { name: 'TypeError', message: /`options`/ });
-    assert.throws(() => delay(1, { signal: {} }), { name: 'TypeError', message: /`options.signal`/ });
+  it('throws TypeError or RangeError naming the argument for bad input', async () => {
+    await assert.rejects(() => delay('5'), { name: 'TypeError', message: /`ms`.*'5'.*string/ });
+    await assert.rejects(() => delay(-1), { name: 'RangeError', message: /`ms`/ });
+    await assert.rejects(() => delay(NaN), { name: 'TypeError', message: /`ms`/ });
+    await assert.rejects(() => delay(Infinity), { name: 'RangeError', message: /`ms`/ });
+    await assert.rejects(() => delay(2 ** 32), { name: 'RangeError', message: /`ms`/ });
+    await assert.rejects(() => delay(1, null), { name: 'TypeError', message: /`options`/ });
+    await assert.rejects(() => delay(1, { signal: {} }), { name: 'TypeError', message: /`options.signal`/ });
   });
 
   it('lets the process exit at once when a pending delay is aborted', async () => {
@@ -124,6 +124,18 @@ describe('delay', () => {
     `);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+  });
+
+  it('with ref: false lets the process exit while it is pending, as timers/promises does; others still hold it', async () => {
+    const r = await runNode(`
+      const { delay } = require('.');
+      delay(60_000, { ref: false }).then(() => process.stdout.write('fired'));
+      delay(50).then(() => process.stdout.write('held'));
+    `);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'held');
+    assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+    await assert.rejects(() => delay(1, { ref: 'no' }), { name: 'TypeError', message: /`options.ref`/ });
   });
 
   it('keeps the process alive while a delay is pending', async () => {

@@ -55,9 +55,9 @@ describe('URLs and redirects', () => {
     }
   });
 
-  it('refuses what is not an absolute http(s) URL, with a TypeError naming the argument', () => {
+  it('refuses what is not an absolute http(s) URL, with a TypeError naming the argument', async () => {
     for (const bad of ['', 'not a url', '/relative', 'ftp://127.0.0.1/', 'file:///etc/passwd', 'http://', 'http://[::1', 42, null]) {
-      assert.throws(() => fetch(bad), { name: 'TypeError', message: /`url`/ }, String(bad));
+      await assert.rejects(() => fetch(bad), { name: 'TypeError', message: /`url`/ }, String(bad));
     }
   });
 
@@ -106,7 +106,7 @@ describe('URLs and redirects', () => {
     const followed = await fetch(`${srv.url}/to/301?l=${encodeURIComponent('/x/../echo/./y')}`);
     assert.equal(followed.redirected, true);
     assert.equal(followed.url, `${srv.url}/echo/y`);
-    assert.throws(() => fetch(srv.url, { redirect: 'sometimes' }), { name: 'TypeError', message: /options\.redirect/ });
+    await assert.rejects(() => fetch(srv.url, { redirect: 'sometimes' }), { name: 'TypeError', message: /options\.redirect/ });
   });
 
   it('counts each redirect hop against a Fetcher\'s limits, and rejects a Location that is not a URL with EPROTO', async () => {

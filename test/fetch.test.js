@@ -152,8 +152,8 @@ describe('fetch', () => {
   });
 
   it('refuses schemes other than http and https, also after a redirect', async () => {
-    assert.throws(() => fetch('file:///etc/passwd'), TypeError);
-    assert.throws(() => fetch('ftp://127.0.0.1/'), TypeError);
+    await assert.rejects(() => fetch('file:///etc/passwd'), TypeError);
+    await assert.rejects(() => fetch('ftp://127.0.0.1/'), TypeError);
     await assert.rejects(fetch(`${srv.url}/redirect?to=file:///etc/passwd`), { code: 'EPROTONOSUPPORT' });
     await assert.rejects(fetch(`${srv.url}/redirect?to=ftp://127.0.0.1/x`), { code: 'EPROTONOSUPPORT' });
   });
@@ -238,7 +238,7 @@ describe('fetch', () => {
       // waiting to multiplex (8.x does not), which the count above would see.
       const one = await fetch(url, { ca: cert, http2: false });
       assert.equal(one.text(), 'v1.1');
-      assert.throws(() => fetch(url, { ca: 'not a certificate' }), /options.ca/);
+      await assert.rejects(() => fetch(url, { ca: 'not a certificate' }), /options.ca/);
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise((r) => h2.close(r));
@@ -290,19 +290,19 @@ describe('fetch', () => {
     assert.equal((await fetch(`${srv.url}/echo`)).status, 200);
   });
 
-  it('validates its arguments', () => {
-    assert.throws(() => fetch(), TypeError);
-    assert.throws(() => fetch('not a url'), /`url`/);
-    assert.throws(() => fetch('http://a b/'), TypeError);
-    assert.throws(() => fetch(`${srv.url}/`, { headers: { 'X-Bad': 'a\r\nInjected: 1' } }), /CR, LF/);
-    assert.throws(() => fetch(`${srv.url}/`, { headers: { 'Bad Name': 'a' } }), TypeError);
-    assert.throws(() => fetch(`${srv.url}/`, { method: 'GE T' }), /options.method/);
-    assert.throws(() => fetch(`${srv.url}/`, { timeout: -1 }), RangeError);
-    assert.throws(() => fetch(`${srv.url}/`, { maxRedirects: 1.5 }), RangeError);
-    assert.throws(() => fetch(`${srv.url}/`, { maxBodySize: 0 }), RangeError);
-    assert.throws(() => fetch(`${srv.url}/`, { body: 42 }), /options.body/);
-    assert.throws(() => fetch(`${srv.url}/`, { decompress: 'yes' }), TypeError);
-    assert.throws(() => fetch(`${srv.url}/`, { signal: {} }), /options.signal/);
+  it('validates its arguments', async () => {
+    await assert.rejects(() => fetch(), TypeError);
+    await assert.rejects(() => fetch('not a url'), /`url`/);
+    await assert.rejects(() => fetch('http://a b/'), TypeError);
+    await assert.rejects(() => fetch(`${srv.url}/`, { headers: { 'X-Bad': 'a\r\nInjected: 1' } }), /CR, LF/);
+    await assert.rejects(() => fetch(`${srv.url}/`, { headers: { 'Bad Name': 'a' } }), TypeError);
+    await assert.rejects(() => fetch(`${srv.url}/`, { method: 'GE T' }), /options.method/);
+    await assert.rejects(() => fetch(`${srv.url}/`, { timeout: -1 }), RangeError);
+    await assert.rejects(() => fetch(`${srv.url}/`, { maxRedirects: 1.5 }), RangeError);
+    await assert.rejects(() => fetch(`${srv.url}/`, { maxBodySize: 0 }), RangeError);
+    await assert.rejects(() => fetch(`${srv.url}/`, { body: 42 }), /options.body/);
+    await assert.rejects(() => fetch(`${srv.url}/`, { decompress: 'yes' }), TypeError);
+    await assert.rejects(() => fetch(`${srv.url}/`, { signal: {} }), /options.signal/);
   });
 
   it('runs 10,000 requests and leaves the descriptor count where it was', async function () {

@@ -287,7 +287,7 @@ describe('Fetcher', () => {
     }
     assert.deepEqual(progress.map((p) => p[0]), Array.from({ length: 30 }, (_, i) => i + 1));
     assert.ok(progress.every((p) => p[1] === 30));
-    assert.throws(() => f.fetchAll(['http://ok/', 'nope']), /urls\[1\]/);
+    await assert.rejects(() => f.fetchAll(['http://ok/', 'nope']), /urls\[1\]/);
     // URL objects are taken as well, and the caller's array is left as it was.
     const asObjects = [new URL(`${srv.url}/?id=1`), new URL(`${srv.url}/?id=2`)];
     const byObject = await f.fetchAll(asObjects);
@@ -404,7 +404,7 @@ describe('Fetcher', () => {
     await assert.rejects(f.fetch(`${srv.url}/`), { code: 'ERR_FETCHER_CLOSED' });
   });
 
-  it('validates its options', () => {
+  it('validates its options', async () => {
     assert.throws(() => new Fetcher({ concurrency: 0 }), /options.concurrency/);
     for (const headers of [42, 'a: b', true]) {
       assert.throws(() => new Fetcher({ headers }), { name: 'TypeError', message: /options\.headers/ });
@@ -417,9 +417,9 @@ describe('Fetcher', () => {
     assert.throws(() => new Fetcher('x'), TypeError);
     const f = new Fetcher();
     // Its methods throw bad arguments at the call, stream() included.
-    assert.throws(() => f.fetch(5), { name: 'TypeError', message: /`url`/ });
-    assert.throws(() => f.fetchAll(5), { name: 'TypeError', message: /`urls`/ });
-    assert.throws(() => f.fetchAll((async function* () {})()), { name: 'TypeError', message: /`urls` to be an iterable \(stream\(\) takes async iterables\)/ });
+    await assert.rejects(() => f.fetch(5), { name: 'TypeError', message: /`url`/ });
+    await assert.rejects(() => f.fetchAll(5), { name: 'TypeError', message: /`urls`/ });
+    await assert.rejects(() => f.fetchAll((async function* () {})()), { name: 'TypeError', message: /`urls` to be an iterable \(stream\(\) takes async iterables\)/ });
     assert.throws(() => f.stream(5), { name: 'TypeError', message: /`urls`/ });
     assert.throws(() => f.stream([], { timeout: -1 }), { name: 'RangeError', message: /`options.timeout`/ });
     return f.close();

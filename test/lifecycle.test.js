@@ -158,8 +158,8 @@ describe('life cycle', () => {
   it('refuses a signal without removeEventListener, which could not let go of its listener', async () => {
     const u = require('..');
     const half = { aborted: false, addEventListener() {} };
-    assert.throws(() => u.delay(5, { signal: half }), /options\.signal/);
-    assert.throws(() => u.fetch('http://127.0.0.1:1/', { signal: half }), /options\.signal/);
+    await assert.rejects(() => u.delay(5, { signal: half }), /options\.signal/);
+    await assert.rejects(() => u.fetch('http://127.0.0.1:1/', { signal: half }), /options\.signal/);
   });
 
   it('exits at once when nothing is pending, even after heavy use', async () => {

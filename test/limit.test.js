@@ -1,6 +1,6 @@
 'use strict';
 const assert = require('node:assert/strict');
-const { limit, Semaphore, delay, AbortError } = require('..');
+const { limit, limitFunction, Semaphore, delay, AbortError } = require('..');
 const { abortListeners, seeded } = require('./helpers');
 
 describe('limit', () => {
@@ -84,11 +84,74 @@ describe('limit', () => {
     }
   });
 
-  it('throws TypeError or RangeError naming the argument for bad input', () => {
+  it('runs 100,000 queued tasks that return at once without overflowing the stack', async () => {
+    // launch → startNext → start → launch recursed once per task that
+    // returned a plain value: 3,000 overflowed the stack, uncaught.
+    const run = limit(1);
+    const first = run(() => delay(5));
+    const rest = Array.from({ length: 100_000 }, (_, i) => run(() => i));
+    const thrower = run(() => { throw new Error('sync'); });
+    await first;
+    const values = await Promise.all(rest);
+    assert.equal(values.length, 100_000);
+    assert.equal(values[99_999], 99_999);
+    await assert.rejects(thrower, /sync/);
+    assert.equal(run.activeCount, 0);
+  });
+
+  it('starts a task a microtask after the call, its slot counted at once, as p-limit does', async () => {
+    const run = limit(2);
+    let calls = 0;
+    const p = run(() => { calls++; });
+    run(() => { calls++; });
+    run(() => { calls++; });
+    assert.equal(calls, 0, 'no task runs inside the call');
+    assert.equal(run.activeCount, 2);
+    assert.equal(run.pendingCount, 1);
+    await p;
+    assert.ok(calls >= 2);
+  });
+
+  it('runs each queued task in its caller\'s async context (AsyncLocalStorage)', async () => {
+    const { AsyncLocalStorage } = require('node:async_hooks');
+    const als = new AsyncLocalStorage();
+    const run = limit(1);
+    const seen = [];
+    const task = () => delay(2).then(() => seen.push(als.getStore()));
+    await Promise.all(['A', 'B', 'C'].map((ctx) => als.run(ctx, () => run(task))));
+    assert.deepEqual(seen, ['A', 'B', 'C']);
+  });
+
+  it('has map(items, fn) and limitFunction(fn, { concurrency }), as p-limit does', async () => {
+    const run = limit(2);
+    let active = 0;
+    let peak = 0;
+    const fn = async (x, i) => {
+      active++;
+      peak = Math.max(peak, active);
+      await delay(2);
+      active--;
+      return x * 10 + i;
+    };
+    assert.deepEqual(await run.map([1, 2, 3, 4], fn), [10, 21, 32, 43]);
+    assert.equal(peak, 2);
+    await assert.rejects(() => run.map(5, fn), { name: 'TypeError', message: /`items`/ });
+    const limited = limitFunction(async function (a, b) { active++; peak = Math.max(peak, active); await delay(2); active--; return [this && this.k, a + b]; }, { concurrency: 1 });
+    peak = 0;
+    const obj = { k: 'this', limited };
+    assert.deepEqual(await Promise.all([obj.limited(1, 2), obj.limited(3, 4)]), [['this', 3], ['this', 7]]);
+    assert.equal(peak, 1);
+    assert.throws(() => limitFunction(5, { concurrency: 1 }), /`fn`/);
+    assert.throws(() => limitFunction(fn, { concurrency: 0 }), /`concurrency`/);
+    const viaObject = limit({ concurrency: 3 });
+    assert.equal(viaObject.concurrency, 3);
+  });
+
+  it('throws TypeError or RangeError naming the argument for bad input', async () => {
     assert.throws(() => limit(0), { name: 'RangeError', message: /`concurrency`/ });
     assert.throws(() => limit('2'), { name: 'TypeError', message: /`concurrency`/ });
     const run = limit(Infinity);
-    assert.throws(() => run('x'), { name: 'TypeError', message: /`fn`/ });
+    await assert.rejects(() => run('x'), { name: 'TypeError', message: /`fn`/ });
     assert.throws(() => { run.concurrency = -1; }, { name: 'RangeError', message: /`concurrency`/ });
   });
 });
@@ -163,8 +226,8 @@ describe('Semaphore', () => {
     }
   });
 
-  it('throws for bad input', () => {
+  it('throws for bad input in the constructor; acquire rejects with it', async () => {
     assert.throws(() => new Semaphore(0), { name: 'RangeError', message: /`permits`/ });
-    assert.throws(() => new Semaphore(1).acquire({ signal: 1 }), { name: 'TypeError', message: /`options.signal`/ });
+    await assert.rejects(() => new Semaphore(1).acquire({ signal: 1 }), { name: 'TypeError', message: /`options.signal`/ });
   });
 });

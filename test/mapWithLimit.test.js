@@ -1,6 +1,6 @@
 'use strict';
 const assert = require('node:assert/strict');
-const { mapWithLimit, delay, AbortError } = require('..');
+const { mapWithLimit, mapIterable, delay, AbortError } = require('..');
 const { binding } = require('../lib/native');
 const { abortListeners } = require('./helpers');
 
@@ -136,6 +136,66 @@ describe('mapWithLimit', () => {
     assert.equal(calls, 4);
   });
 
+  it('counts the calls, not the results, in the AggregateError of an iterable run', async () => {
+    // 4 calls, 2 failures said "2 of 2 calls failed" (results.length).
+    function* four() { yield 1; yield 2; yield 3; yield 4; }
+    await assert.rejects(mapWithLimit(four(), 2, async (x) => { if (x > 2) throw new Error(`e${x}`); return x; }, { stopOnError: false }),
+      (e) => e instanceof AggregateError && e.message === '2 of 4 calls failed' && e.errors.length === 2);
+  });
+
+  it('awaits promise elements before the mapper sees them, and leaves out what the mapper skips (p-map)', async () => {
+    const seen = [];
+    const out = await mapWithLimit([1, delay(10, { value: 2 }), Promise.resolve(3), 4], 2, async (x) => {
+      seen.push(x);
+      return x % 2 ? mapWithLimit.skip : x * 10;
+    });
+    assert.deepEqual(seen.sort(), [1, 2, 3, 4]);
+    assert.deepEqual(out, [20, 40]);
+    await assert.rejects(mapWithLimit([Promise.reject(new Error('element')), 2], 1, async (x) => x), /element/);
+    // A rejected element far down the array is not unhandled while it waits its turn.
+    const unhandled = [];
+    const onUnhandled = (e) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const late = [delay(20), ...Array.from({ length: 5 }, (_, i) => i), Promise.reject(new Error('late'))];
+      await assert.rejects(mapWithLimit(late, 1, async (x) => x), /late/);
+      await delay(5);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    assert.deepEqual(unhandled, []);
+  });
+
+  it('mapIterable: results in input order, lazily, with at most `backpressure` held (p-map\'s pMapIterable)', async () => {
+    let pulled = 0;
+    let active = 0;
+    let peak = 0;
+    function* source() { for (let i = 0; i < 20; i++) { pulled++; yield i; } }
+    const out = [];
+    for await (const v of mapIterable(source(), 3, async (x) => {
+      active++;
+      peak = Math.max(peak, active);
+      await delay((x * 7) % 5);
+      active--;
+      return x % 4 === 0 ? mapWithLimit.skip : x;
+    }, { backpressure: 5 })) {
+      out.push(v);
+      assert.ok(pulled - out.length <= 5 + 5, `read ${pulled} for ${out.length} consumed`);
+    }
+    assert.deepEqual(out, Array.from({ length: 20 }, (_, i) => i).filter((i) => i % 4 !== 0));
+    assert.equal(peak, 3);
+    // Leaving early closes the source; a failure is thrown in its place.
+    let closed = false;
+    function* endless() { try { for (let i = 0; ; i++) yield i; } finally { closed = true; } }
+    for await (const v of mapIterable(endless(), 2, async (x) => x)) if (v === 3) break;
+    assert.equal(closed, true);
+    const got = [];
+    await assert.rejects((async () => { for await (const v of mapIterable([1, 2, 3], 1, async (x) => { if (x === 2) throw new Error('two'); return x; })) got.push(v); })(), /two/);
+    assert.deepEqual(got, [1]);
+    assert.throws(() => mapIterable(5, 1, async () => {}), { name: 'TypeError', message: /`source`/ });
+    assert.throws(() => mapIterable([], 2, async () => {}, { backpressure: 1 }), { name: 'RangeError', message: /`options.backpressure`/ });
+  });
+
   it('reports progress as (done, total)', async () => {
     const seen = [];
     await mapWithLimit([1, 2, 3], 2, async (x) => x, { onProgress: (d, t) => seen.push([d, t]) });
@@ -210,15 +270,15 @@ describe('mapWithLimit', () => {
     await assert.rejects(mapWithLimit(badAsync, 2, async (x) => x), { name: 'TypeError', message: /Iterator result null is not an object/ });
   });
 
-  it('throws TypeError or RangeError naming the argument for bad input', () => {
+  it('throws TypeError or RangeError naming the argument for bad input', async () => {
     const f = async () => {};
-    assert.throws(() => mapWithLimit(5, 1, f), { name: 'TypeError', message: /`items`/ });
-    assert.throws(() => mapWithLimit([], 0, f), { name: 'RangeError', message: /`concurrency`.*`0` \(number\)/ });
-    assert.throws(() => mapWithLimit([], 1.5, f), { name: 'RangeError', message: /`concurrency`/ });
-    assert.throws(() => mapWithLimit([], '2', f), { name: 'TypeError', message: /`concurrency`/ });
-    assert.throws(() => mapWithLimit([], 1, 'f'), { name: 'TypeError', message: /`fn`/ });
-    assert.throws(() => mapWithLimit([], 1, f, { stopOnError: 'no' }), { name: 'TypeError', message: /`options.stopOnError`/ });
-    assert.throws(() => mapWithLimit([], 1, f, { onProgress: 1 }), { name: 'TypeError', message: /`options.onProgress`/ });
-    assert.throws(() => mapWithLimit([], 1, f, { signal: {} }), { name: 'TypeError', message: /`options.signal`/ });
+    await assert.rejects(() => mapWithLimit(5, 1, f), { name: 'TypeError', message: /`items`/ });
+    await assert.rejects(() => mapWithLimit([], 0, f), { name: 'RangeError', message: /`concurrency`.*`0` \(number\)/ });
+    await assert.rejects(() => mapWithLimit([], 1.5, f), { name: 'RangeError', message: /`concurrency`/ });
+    await assert.rejects(() => mapWithLimit([], '2', f), { name: 'TypeError', message: /`concurrency`/ });
+    await assert.rejects(() => mapWithLimit([], 1, 'f'), { name: 'TypeError', message: /`fn`/ });
+    await assert.rejects(() => mapWithLimit([], 1, f, { stopOnError: 'no' }), { name: 'TypeError', message: /`options.stopOnError`/ });
+    await assert.rejects(() => mapWithLimit([], 1, f, { onProgress: 1 }), { name: 'TypeError', message: /`options.onProgress`/ });
+    await assert.rejects(() => mapWithLimit([], 1, f, { signal: {} }), { name: 'TypeError', message: /`options.signal`/ });
   });
 });

@@ -132,10 +132,11 @@ describe('Queue', () => {
     assert.ok(accepted.size > N * 0.5 && accepted.size < N, `accepted ${accepted.size}: aborts must have happened`);
   });
 
-  it('throws for bad input', () => {
+  it('throws for bad input in the constructor; put and get reject with it', async () => {
     assert.throws(() => new Queue({ capacity: 0 }), { name: 'RangeError', message: /`options.capacity`/ });
     assert.throws(() => new Queue(5), { name: 'TypeError', message: /`options`/ });
-    assert.throws(() => new Queue().put(1, { signal: {} }), { name: 'TypeError', message: /`options.signal`/ });
+    await assert.rejects(() => new Queue().put(1, { signal: {} }), { name: 'TypeError', message: /`options.signal`/ });
+    await assert.rejects(() => new Queue().get(null), { name: 'TypeError', message: /`options`/ });
   });
 });
 
@@ -216,7 +217,7 @@ describe('producerConsumer', () => {
     }, { workers: 100_000 });
     assert.deepEqual(results, [2, 4, 6]);
     assert.ok(most <= 3);
-    assert.throws(() => producerConsumer([1], async () => {}, { workers: 1e7 }), { name: 'RangeError', message: /`options.workers`.*100000/ });
+    await assert.rejects(() => producerConsumer([1], async () => {}, { workers: 1e7 }), { name: 'RangeError', message: /`options.workers`.*100000/ });
   });
 
   it('ends the run when onProgress throws or its promise rejects, with no unhandled rejection', async () => {
@@ -233,11 +234,11 @@ describe('producerConsumer', () => {
     assert.deepEqual(unhandled, []);
   });
 
-  it('throws for bad input', () => {
-    assert.throws(() => producerConsumer(5, async () => {}), { name: 'TypeError', message: /`source`/ });
-    assert.throws(() => producerConsumer([], 5), { name: 'TypeError', message: /`worker`/ });
-    assert.throws(() => producerConsumer([], async () => {}, { workers: 0 }), { name: 'RangeError', message: /`options.workers`/ });
-    assert.throws(() => producerConsumer([], async () => {}, { queueSize: -1 }), { name: 'RangeError', message: /`options.queueSize`/ });
-    assert.throws(() => producerConsumer([], async () => {}, { onProgress: 1 }), { name: 'TypeError', message: /`options.onProgress`/ });
+  it('throws for bad input', async () => {
+    await assert.rejects(() => producerConsumer(5, async () => {}), { name: 'TypeError', message: /`source`/ });
+    await assert.rejects(() => producerConsumer([], 5), { name: 'TypeError', message: /`worker`/ });
+    await assert.rejects(() => producerConsumer([], async () => {}, { workers: 0 }), { name: 'RangeError', message: /`options.workers`/ });
+    await assert.rejects(() => producerConsumer([], async () => {}, { queueSize: -1 }), { name: 'RangeError', message: /`options.queueSize`/ });
+    await assert.rejects(() => producerConsumer([], async () => {}, { onProgress: 1 }), { name: 'TypeError', message: /`options.onProgress`/ });
   });
 });

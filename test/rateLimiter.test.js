@@ -97,15 +97,15 @@ describe('RateLimiter', () => {
     }
   });
 
-  it('throws TypeError or RangeError naming the argument for bad input', () => {
+  it('throws TypeError or RangeError naming the argument for bad input', async () => {
     assert.throws(() => new RateLimiter(), { name: 'TypeError', message: /`options`/ });
     assert.throws(() => new RateLimiter({ rate: 0 }), { name: 'RangeError', message: /`options.rate` to be a number > 0 and ≤ 1000000000/ });
     assert.throws(() => new RateLimiter({ rate: '5' }), { name: 'TypeError', message: /`options.rate`/ });
     assert.throws(() => new RateLimiter({ rate: 5, capacity: -1 }), { name: 'RangeError', message: /`options.capacity`/ });
     const rl = new RateLimiter({ rate: 5 });
-    assert.throws(() => rl.acquire(6), { name: 'RangeError', message: /`tokens`.*capacity/ });
+    await assert.rejects(() => rl.acquire(6), { name: 'RangeError', message: /`tokens`.*capacity/ });
     assert.throws(() => rl.tryAcquire(-1), { name: 'RangeError', message: /`tokens`/ });
-    assert.throws(() => rl.acquire(1, { signal: 'x' }), { name: 'TypeError', message: /`options.signal`/ });
+    await assert.rejects(() => rl.acquire(1, { signal: 'x' }), { name: 'TypeError', message: /`options.signal`/ });
     assert.throws(() => rl.wrap(1), { name: 'TypeError', message: /`fn`/ });
   });
 

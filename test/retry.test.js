@@ -2,7 +2,7 @@
 const assert = require('node:assert/strict');
 const { retry, AbortError } = require('..');
 const { binding } = require('../lib/native');
-const { abortListeners } = require('./helpers');
+const { abortListeners, runNode } = require('./helpers');
 
 function failing(times, value = 'ok') {
   const calls = [];
@@ -97,22 +97,68 @@ describe('retry', () => {
     assert.equal(abortListeners(c.signal), 0);
   });
 
+  it('rejects with AbortError at the abort, during an attempt, and the attempt\'s signal aborts', async () => {
+    // Aborting at 50 ms during a 500 ms attempt that then succeeded
+    // resolved with its value after 502 ms.
+    const c = new AbortController();
+    let seen;
+    const t0 = performance.now();
+    const p = retry((n, signal) => {
+      seen = signal;
+      return new Promise((resolve) => setTimeout(() => resolve('late'), 500));
+    }, { signal: c.signal });
+    setTimeout(() => c.abort(new Error('stop')), 50);
+    await assert.rejects(p, (e) => e instanceof AbortError && e.cause.message === 'stop');
+    const ms = performance.now() - t0;
+    assert.ok(ms < 300, `rejected after ${ms} ms`);
+    assert.equal(seen.aborted, true);
+    assert.equal(abortListeners(c.signal), 0);
+  });
+
+  it('stops retrying at maxRetryTime: no retry starts after it, and a wait is cut to it', async () => {
+    let calls = 0;
+    const t0 = performance.now();
+    await assert.rejects(retry(() => { calls++; throw new Error(`try ${calls}`); }, { retries: 100, delay: 40, backoff: 'fixed', maxRetryTime: 100 }),
+      (e) => e.message === `try ${calls}` && e.attempts === calls);
+    const ms = performance.now() - t0;
+    assert.ok(calls >= 2 && calls <= 4, `${calls} calls`);
+    assert.ok(ms >= 100 - 1 && ms < 400, `${ms} ms`);
+    // A long wait is cut to what is left.
+    const t1 = performance.now();
+    let n = 0;
+    assert.equal(await retry(() => { if (++n === 1) throw new Error('once'); return 'ok'; }, { delay: 10_000, maxRetryTime: 50 }), 'ok');
+    assert.ok(performance.now() - t1 < 1000);
+    await assert.rejects(() => retry(() => 1, { maxRetryTime: -1 }), { name: 'RangeError', message: /`options.maxRetryTime`/ });
+  });
+
+  it('with unref, its waits do not keep the process alive', async () => {
+    const r = await runNode(`
+      const { retry } = require('.');
+      retry(() => { throw new Error('x'); }, { retries: 5, delay: 60_000, unref: true }).catch(() => {});
+      setTimeout(() => process.stdout.write('exited'), 20);
+    `);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'exited');
+    assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+    await assert.rejects(() => retry(() => 1, { unref: 1 }), { name: 'TypeError', message: /`options.unref`/ });
+  });
+
   it('retries a primitive rejection and rejects with it', async () => {
     await assert.rejects(retry(() => Promise.reject('plain'), { retries: 1, delay: 1 }), (e) => e === 'plain');
   });
 
-  it('throws TypeError or RangeError naming the argument for bad input', () => {
-    assert.throws(() => retry(), { name: 'TypeError', message: /`fn`/ });
-    assert.throws(() => retry(async () => 1, -1), { name: 'RangeError', message: /`retries`/ });
-    assert.throws(() => retry(async () => 1, 1, -1), { name: 'RangeError', message: /`delayMs`/ });
-    assert.throws(() => retry(async () => 1, { retries: 1.5 }), { name: 'RangeError', message: /`options.retries`/ });
-    assert.throws(() => retry(async () => 1, { delay: '1' }), { name: 'TypeError', message: /`options.delay`/ });
-    assert.throws(() => retry(async () => 1, { backoff: 'quadratic' }), { name: 'TypeError', message: /`options.backoff`/ });
-    assert.throws(() => retry(async () => 1, { factor: 0.5 }), { name: 'RangeError', message: /`options.factor`/ });
-    assert.throws(() => retry(async () => 1, { jitter: 2 }), { name: 'RangeError', message: /`options.jitter`/ });
-    assert.throws(() => retry(async () => 1, { retryIf: true }), { name: 'TypeError', message: /`options.retryIf`/ });
-    assert.throws(() => retry(async () => 1, { onRetry: 1 }), { name: 'TypeError', message: /`options.onRetry`/ });
-    assert.throws(() => retry(async () => 1, { signal: 1 }), { name: 'TypeError', message: /`options.signal`/ });
+  it('throws TypeError or RangeError naming the argument for bad input', async () => {
+    await assert.rejects(() => retry(), { name: 'TypeError', message: /`fn`/ });
+    await assert.rejects(() => retry(async () => 1, -1), { name: 'RangeError', message: /`retries`/ });
+    await assert.rejects(() => retry(async () => 1, 1, -1), { name: 'RangeError', message: /`delayMs`/ });
+    await assert.rejects(() => retry(async () => 1, { retries: 1.5 }), { name: 'RangeError', message: /`options.retries`/ });
+    await assert.rejects(() => retry(async () => 1, { delay: '1' }), { name: 'TypeError', message: /`options.delay`/ });
+    await assert.rejects(() => retry(async () => 1, { backoff: 'quadratic' }), { name: 'TypeError', message: /`options.backoff`/ });
+    await assert.rejects(() => retry(async () => 1, { factor: 0.5 }), { name: 'RangeError', message: /`options.factor`/ });
+    await assert.rejects(() => retry(async () => 1, { jitter: 2 }), { name: 'RangeError', message: /`options.jitter`/ });
+    await assert.rejects(() => retry(async () => 1, { retryIf: true }), { name: 'TypeError', message: /`options.retryIf`/ });
+    await assert.rejects(() => retry(async () => 1, { onRetry: 1 }), { name: 'TypeError', message: /`options.onRetry`/ });
+    await assert.rejects(() => retry(async () => 1, { signal: 1 }), { name: 'TypeError', message: /`options.signal`/ });
   });
 
   it('rejects with a RangeError when a backoff function returns a bad wait', async () => {

@@ -75,6 +75,35 @@ describe('withTimeout', () => {
     await assert.rejects(withTimeout(() => { throw new Error('sync'); }, 100), /sync/);
   });
 
+  it('keeps the async stack frames of an error from the input, as a plain await does', async () => {
+    async function inner() {
+      await null;
+      throw new Error('deep');
+    }
+    async function callerOfWithTimeout() {
+      return await withTimeout(inner(), 1000);
+    }
+    async function callerOfFnForm() {
+      return await withTimeout(() => inner(), 1000, { fallback: 1 });
+    }
+    for (const caller of [callerOfWithTimeout, callerOfFnForm]) {
+      const err = await caller().catch((e) => e);
+      assert.match(err.stack, new RegExp(`at async ${caller.name}`), err.stack);
+    }
+  });
+
+  it('has clear(), as p-timeout does: the timer stops and the promise settles only with the input', async () => {
+    const p = withTimeout(delay(60, { value: 'late' }), 10);
+    p.clear();
+    assert.equal(binding.timersPending(), 1, 'only the input delay is pending');
+    assert.equal(await p, 'late');
+    const q = withTimeout(Promise.resolve(1), Infinity);
+    q.clear(); // A no-op where there is no timer.
+    assert.equal(await q, 1);
+    assert.equal(typeof withTimeout(5, 1).clear, 'function');
+    await assert.rejects(withTimeout(5, 1), TypeError);
+  });
+
   it('treats Infinity as no timeout', async () => {
     assert.equal(await withTimeout(delay(5, { value: 1 }), Infinity), 1);
   });
@@ -101,12 +130,12 @@ describe('withTimeout', () => {
     await assert.rejects(withTimeout(new Promise(() => {}), 1, { signal: new AbortController().signal }), TimeoutError);
   });
 
-  it('throws TypeError or RangeError naming the argument for bad input', () => {
-    assert.throws(() => withTimeout(5, 10), { name: 'TypeError', message: /`input`/ });
-    assert.throws(() => withTimeout(Promise.resolve(), '10'), { name: 'TypeError', message: /`ms`/ });
-    assert.throws(() => withTimeout(Promise.resolve(), -5), { name: 'RangeError', message: /`ms`/ });
-    assert.throws(() => withTimeout(Promise.resolve(), 5, { message: 5 }), { name: 'TypeError', message: /`options.message`/ });
-    assert.throws(() => withTimeout(Promise.resolve(), 5, { signal: 'x' }), { name: 'TypeError', message: /`options.signal`/ });
+  it('throws TypeError or RangeError naming the argument for bad input', async () => {
+    await assert.rejects(() => withTimeout(5, 10), { name: 'TypeError', message: /`input`/ });
+    await assert.rejects(() => withTimeout(Promise.resolve(), '10'), { name: 'TypeError', message: /`ms`/ });
+    await assert.rejects(() => withTimeout(Promise.resolve(), -5), { name: 'RangeError', message: /`ms`/ });
+    await assert.rejects(() => withTimeout(Promise.resolve(), 5, { message: 5 }), { name: 'TypeError', message: /`options.message`/ });
+    await assert.rejects(() => withTimeout(Promise.resolve(), 5, { signal: 'x' }), { name: 'TypeError', message: /`options.signal`/ });
   });
 
   it('leaves no timer behind: 10,000 fast withTimeout(…, 60_000) let the process exit within a second', async () => {

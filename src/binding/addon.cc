@@ -88,6 +88,7 @@ void Addon::Setup(Napi::Env env, Napi::Object exports) {
               {
                   InstanceMethod("timerStart", &Addon::TimerStart),
                   InstanceMethod("timerClear", &Addon::TimerClear),
+                  InstanceMethod("timerUnref", &Addon::TimerUnref),
                   InstanceMethod("timersPending", &Addon::TimersPending),
                   InstanceMethod("setTimerCallback", &Addon::SetTimerCallback),
                   InstanceMethod("backoffWait", &Addon::BackoffWait),
@@ -117,6 +118,11 @@ Napi::Value Addon::TimerClear(const Napi::CallbackInfo &info) {
   uint32_t id = info[0].As<Napi::Number>().Uint32Value();
   return Napi::Boolean::New(info.Env(),
                             uva_timers_clear(&core_->timers, id) != 0);
+}
+
+Napi::Value Addon::TimerUnref(const Napi::CallbackInfo &info) {
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  return Napi::Boolean::New(info.Env(), uva_timers_unref(&core_->timers, id) != 0);
 }
 
 Napi::Value Addon::TimersPending(const Napi::CallbackInfo &info) {

@@ -55,6 +55,7 @@ class Addon : public Napi::Addon<Addon> {
   void Setup(Napi::Env env, Napi::Object exports);
   Napi::Value TimerStart(const Napi::CallbackInfo &info);
   Napi::Value TimerClear(const Napi::CallbackInfo &info);
+  Napi::Value TimerUnref(const Napi::CallbackInfo &info);
   Napi::Value TimersPending(const Napi::CallbackInfo &info);
   Napi::Value SetTimerCallback(const Napi::CallbackInfo &info);
   Napi::Value BackoffWait(const Napi::CallbackInfo &info);

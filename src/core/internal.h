@@ -13,6 +13,7 @@ struct uva_tslot_s {
   uint32_t next_free;
   uint8_t gen;
   uint8_t state;
+  uint8_t unref;     /* Does not keep the loop alive (uva_timers_unref). */
 };
 
 #define UVA__NOT_QUEUED UINT32_MAX

@@ -92,6 +92,21 @@ static int timers_grow(uva_timers_t *t) {
   return 0;
 }
 
+/* The uv handle keeps the loop alive exactly while a referenced timer is
+ * pending. */
+static void timers_update_ref(uva_timers_t *t) {
+  if (t->nref > 0)
+    uv_ref((uv_handle_t *) &t->handle);
+  else
+    uv_unref((uv_handle_t *) &t->handle);
+}
+
+/* A slot leaves the heap (fired or cleared): it no longer counts. */
+static void timers_unqueued(uva_timers_t *t, uint32_t slot) {
+  if (!t->slots[slot].unref)
+    t->nref--;
+}
+
 static void timers_free_slot(uva_timers_t *t, uint32_t slot) {
   uva_tslot_t *s = &t->slots[slot];
   s->state = UVA__SLOT_FREE;
@@ -182,6 +197,9 @@ int64_t uva_timers_start_fn(uva_timers_t *t, double ms, uva_timer_fn fn,
   s->fn = fn;
   s->arg = arg;
   s->state = UVA__SLOT_QUEUED;
+  s->unref = 0;
+  if (t->nref++ == 0)
+    timers_update_ref(t);
   t->heap[t->heap_len] = slot;
   heap_up(t, t->heap_len++);
   if (!t->in_callback)
@@ -199,9 +217,28 @@ int uva_timers_clear(uva_timers_t *t, uint32_t id) {
   if (s->gen != (uint8_t) (id >> UVA__ID_BITS) || s->state != UVA__SLOT_QUEUED)
     return 0;
   heap_remove(t, s->heap_pos);
+  timers_unqueued(t, slot);
   timers_free_slot(t, slot);
+  timers_update_ref(t);
   if (!t->in_callback)
     timers_arm(t, uv_hrtime(), 0);
+  return 1;
+}
+
+int uva_timers_unref(uva_timers_t *t, uint32_t id) {
+  uint32_t slot = id & UVA__ID_MASK;
+  uva_tslot_t *s;
+
+  if (slot >= t->nslots)
+    return 0;
+  s = &t->slots[slot];
+  if (s->gen != (uint8_t) (id >> UVA__ID_BITS) || s->state != UVA__SLOT_QUEUED)
+    return 0;
+  if (!s->unref) {
+    s->unref = 1;
+    t->nref--;
+    timers_update_ref(t);
+  }
   return 1;
 }
 
@@ -226,6 +263,7 @@ static void timers_on_uv(uv_timer_t *handle) {
       uva_timer_fn fn = t->slots[slot].fn;
       void *arg = t->slots[slot].arg;
       heap_remove(t, 0);
+      timers_unqueued(t, slot);
       timers_free_slot(t, slot);
       t->in_callback = 1;
       fn(arg);
@@ -243,6 +281,7 @@ static void timers_on_uv(uv_timer_t *handle) {
       t->fired_cap = cap;
     }
     heap_remove(t, 0);
+    timers_unqueued(t, slot);
     t->slots[slot].state = UVA__SLOT_FIRING;
     t->fired[n++] = ((uint32_t) t->slots[slot].gen << UVA__ID_BITS) | slot;
   }
@@ -256,6 +295,7 @@ static void timers_on_uv(uv_timer_t *handle) {
     for (i = 0; i < n; i++)
       timers_free_slot(t, t->fired[i] & UVA__ID_MASK);
   }
+  timers_update_ref(t);
   timers_arm(t, uv_hrtime(), 1);
 }
 

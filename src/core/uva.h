@@ -59,6 +59,7 @@ struct uva_timers_s {
   uint32_t fired_cap;
   uint64_t seq;
   uint64_t armed_ns;    /* Deadline the uv timer is armed for, 0 if none. */
+  uint32_t nref;        /* Pending timers that keep the loop alive. */
   int in_callback;
   int closing;
 };
@@ -72,6 +73,10 @@ int64_t uva_timers_start_fn(uva_timers_t *timers, double ms, uva_timer_fn fn,
                             void *arg);
 /* Returns 1 if the timer was pending and is now cancelled, else 0. */
 int uva_timers_clear(uva_timers_t *timers, uint32_t id);
+/* The pending timer no longer keeps the loop alive (as Node's
+ * timeout.unref()): while only such timers are pending, the uv handle is
+ * unreferenced.  Returns 1 if it was pending, else 0. */
+int uva_timers_unref(uva_timers_t *timers, uint32_t id);
 uint32_t uva_timers_pending(const uva_timers_t *timers);
 /* Cancels every timer (without calling cb) and closes the handle. */
 void uva_timers_close(uva_timers_t *timers, uva_close_cb close_cb);
