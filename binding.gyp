@@ -13,6 +13,7 @@
         "src/core/queue.c",
         "src/core/sched.c",
         "src/core/sem.c",
+        "src/core/taskq.c",
         "src/core/timer.c",
         "src/core/waitq.c"
       ],
@@ -22,7 +23,7 @@
     },
     {
       "target_name": "uvasync",
-      "sources": ["src/binding/addon.cc", "src/binding/fetch.cc", "src/binding/flow.cc", "src/binding/sched.cc"],
+      "sources": ["src/binding/addon.cc", "src/binding/fetch.cc", "src/binding/flow.cc", "src/binding/sched.cc", "src/binding/taskq.cc"],
       "dependencies": [
         "uva_core",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

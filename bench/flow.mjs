@@ -73,6 +73,17 @@ for (const c of [8, 64]) {
     'p-queue': () => { const q = new PQueue({ concurrency: c }); return Promise.all(Array.from({ length: N }, () => q.add(noop))); },
   }]);
 }
+// TaskQueue against p-queue: plain, and with an interval window so wide
+// that it never holds a task back (what the window's bookkeeping costs).
+for (const c of [8, 64]) {
+  for (const windowed of [false, true]) {
+    const opts = windowed ? { concurrency: c, interval: 1000, intervalCap: 1e9 } : { concurrency: c };
+    cases.push([`TaskQueue, concurrency ${c}${windowed ? ', interval window' : ''}, ${N.toLocaleString('en')} no-op tasks`, {
+      uvasync: () => { const q = new uva.TaskQueue(opts); return Promise.all(Array.from({ length: N }, () => q.add(noop))); },
+      'p-queue': () => { const q = new PQueue(opts); return Promise.all(Array.from({ length: N }, () => q.add(noop))); },
+    }]);
+  }
+}
 // A rate no contender can reach: what is measured is each call's overhead.
 // Calls are made all at once (Bottleneck takes milliseconds per call when
 // each waits for the previous, which would make the run take hours).

@@ -9,6 +9,7 @@ const { mapWithLimit, mapIterable } = require('./map');
 const { limit, limitFunction, Semaphore } = require('./limit');
 const { RateLimiter } = require('./rate');
 const { Queue, producerConsumer } = require('./queue');
+const { TaskQueue } = require('./taskqueue');
 const { attempt, timed } = require('./attempt');
 const { fetch, Response } = require('./fetch');
 const { Fetcher } = require('./fetcher');
@@ -26,6 +27,7 @@ module.exports = {
   limitFunction,
   Semaphore,
   Queue,
+  TaskQueue,
   producerConsumer,
   attempt,
   timed,

@@ -99,6 +99,7 @@ void Addon::Setup(Napi::Env env, Napi::Object exports) {
               });
   InitFlow(env, exports);
   InitFetch(env, exports, this);
+  InitTaskQueue(env, exports);
 }
 
 Addon::~Addon() {

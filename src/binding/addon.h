@@ -81,6 +81,7 @@ bool CallFromLoop(EnvCore *core, napi_env env, napi_async_context ctx, napi_valu
 Napi::Function InitSched(Napi::Env env);
 void InitFlow(Napi::Env env, Napi::Object exports);
 void InitFetch(Napi::Env env, Napi::Object exports, Addon *addon);
+void InitTaskQueue(Napi::Env env, Napi::Object exports);
 
 }  // namespace uvasync
 

@@ -267,6 +267,74 @@ int uva_queue_cancel_get(uva_queue_t *q, uint32_t id);
 void uva_queue_close(uva_queue_t *q);
 int uva_queue_drop_waiter(uva_queue_t *q, int *which, uint32_t *id);
 
+/* ---- Task queue --------------------------------------------------------
+ * The bookkeeping of a p-queue: which task starts when.  Waiting tasks go
+ * by priority (higher first, first come first served among equals); at
+ * most `concurrency` run (0: no limit); with `interval_ms` and
+ * `interval_cap`, at most that many start in each window (a fixed window
+ * that opens at the first start after the last one ended; with
+ * `carryover`, tasks still running count against the new window).  The
+ * caller keeps the tasks and names them by id.  While the window holds
+ * tasks back, a core-owned timer waits for its end and hands the ids that
+ * can start then to the callback in one batch (they count as running).
+ */
+#define UVA_TASKQ_DRAIN 2 /* add: queued, and uva_taskq_next() can start some now. */
+
+typedef struct uva_taskq_s uva_taskq_t;
+typedef struct uva__tlevel_s uva__tlevel_t;
+typedef struct uva__tnode_s uva__tnode_t;
+typedef void (*uva_taskq_cb)(uva_taskq_t *q, const uint32_t *ids, size_t count);
+
+struct uva_taskq_s {
+  void *data;
+  /* Private below this line. */
+  uva_timers_t *timers;
+  uva_taskq_cb cb;
+  uint32_t concurrency;
+  uint32_t pending;        /* Running. */
+  uint32_t size;           /* Waiting. */
+  uint32_t interval_cap;
+  uint64_t interval_ns;    /* 0: no window. */
+  uint64_t window_end;
+  uint32_t window_count;   /* Started in the current window. */
+  int carryover;
+  int paused;
+  int64_t timer_id;
+  uva__tnode_t *nodes;
+  uint32_t nnodes;
+  uint32_t free_head;
+  uva__tlevel_t *levels;   /* Sorted, highest priority first. */
+  uint32_t nlevels;
+  uint32_t levels_cap;
+  uint32_t *start_ids;
+  uint32_t start_cap;
+};
+
+int uva_taskq_init(uva_taskq_t *q, uva_timers_t *timers, uint32_t concurrency,
+                   uint32_t interval_cap, double interval_ms, int carryover,
+                   uva_taskq_cb cb);
+void uva_taskq_free(uva_taskq_t *q);
+/* UVA_NOW (it starts now, counted as running), UVA_WAIT (queued as *id),
+ * UVA_TASKQ_DRAIN (queued as *id, and others may start: call
+ * uva_taskq_next), or a negative error. */
+int uva_taskq_add(uva_taskq_t *q, double priority, uint32_t *id);
+/* 1 and the id of the task to start now (counted as running), or 0. */
+int uva_taskq_next(uva_taskq_t *q, uint32_t *id);
+/* A running task ended; then start what uva_taskq_next() gives. */
+void uva_taskq_done(uva_taskq_t *q);
+/* Removes a waiting task; 1 if it was waiting. */
+int uva_taskq_remove(uva_taskq_t *q, uint32_t id);
+/* Moves a waiting task to the back of `priority`; 1 if it was waiting. */
+int uva_taskq_set_priority(uva_taskq_t *q, uint32_t id, double priority);
+/* Removes the first waiting task without starting it; 1 with its id. */
+int uva_taskq_drop(uva_taskq_t *q, uint32_t *id);
+void uva_taskq_set_concurrency(uva_taskq_t *q, uint32_t concurrency);
+void uva_taskq_pause(uva_taskq_t *q, int paused);
+uint32_t uva_taskq_size(const uva_taskq_t *q);
+uint32_t uva_taskq_size_by(const uva_taskq_t *q, double priority);
+uint32_t uva_taskq_pending(const uva_taskq_t *q);
+/* Whether the window holds a waiting task back now. */
+int uva_taskq_rate_limited(const uva_taskq_t *q);
 
 /* ---- HTTP fetcher ------------------------------------------------------
  * libcurl's multi-socket interface on the caller's loop: one uv_poll_t per
