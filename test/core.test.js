@@ -19,28 +19,33 @@ describe('C core (without Node)', function () {
   const out = path.join(root, 'build', 'core-tests');
   const flags = libuvFlags();
 
-  for (const [name, extra] of [['plain', []], ['sanitized', ['-fsanitize=address,undefined', '-fno-omit-frame-pointer']]]) {
-    it(`passes its own tests (${name} build) and closes every loop cleanly`, function () {
-      if (flags === null) {
-        skip(this, 'libuv development files not found; `sudo apt-get install -y libuv1-dev` enables these tests');
-      }
-      fs.mkdirSync(out, { recursive: true });
-      const bin = path.join(out, `core_test_${name}`);
-      const src = fs.readdirSync(path.join(root, 'src', 'core')).filter((f) => f.endsWith('.c')).map((f) => path.join(root, 'src', 'core', f));
-      // Under `npm run test:asan` node runs with libasan preloaded; the
-      // compiler and this binary (sanitized on its own, or plain) must not.
-      const env = { ...process.env, ASAN_OPTIONS: 'detect_leaks=1' };
-      delete env.LD_PRELOAD;
-      delete env.LSAN_OPTIONS;
-      delete env.UBSAN_OPTIONS;
-      const cc = spawnSync('cc', ['-std=gnu11', '-O1', '-g', '-Wall', '-Wextra', '-Werror', ...extra, '-I', path.join(root, 'src', 'core'),
-        path.join(root, 'test', 'core', 'core_test.c'), ...src, ...flags, '-lcurl', '-lm',
-        // The tests steer the core's clock (uv_hrtime), not libuv's.
-        '-Wl,--wrap=uv_hrtime', '-o', bin], { encoding: 'utf8', env });
-      assert.equal(cc.status, 0, `compile failed:\n${cc.stderr}`);
-      const run = spawnSync(bin, [], { encoding: 'utf8', env });
-      assert.equal(run.status, 0, `core tests failed:\n${run.stdout}\n${run.stderr}`);
-      assert.match(run.stdout, /core: \d+ checks, 0 failed/);
-    });
+  // Each test/core/*_test.c is a program of its own, in a plain build and
+  // one with ASan and UBSan.
+  const programs = fs.readdirSync(path.join(root, 'test', 'core')).filter((f) => f.endsWith('_test.c'));
+  for (const program of programs) {
+    for (const [name, extra] of [['plain', []], ['sanitized', ['-fsanitize=address,undefined', '-fno-omit-frame-pointer']]]) {
+      it(`${program}: passes its own tests (${name} build) and closes every loop cleanly`, function () {
+        if (flags === null) {
+          skip(this, 'libuv development files not found; `sudo apt-get install -y libuv1-dev` enables these tests');
+        }
+        fs.mkdirSync(out, { recursive: true });
+        const bin = path.join(out, `${program.replace(/\.c$/, '')}_${name}`);
+        const src = fs.readdirSync(path.join(root, 'src', 'core')).filter((f) => f.endsWith('.c')).map((f) => path.join(root, 'src', 'core', f));
+        // Under `npm run test:asan` node runs with libasan preloaded; the
+        // compiler and this binary (sanitized on its own, or plain) must not.
+        const env = { ...process.env, ASAN_OPTIONS: 'detect_leaks=1' };
+        delete env.LD_PRELOAD;
+        delete env.LSAN_OPTIONS;
+        delete env.UBSAN_OPTIONS;
+        const cc = spawnSync('cc', ['-std=gnu11', '-O1', '-g', '-Wall', '-Wextra', '-Werror', ...extra, '-I', path.join(root, 'src', 'core'),
+          path.join(root, 'test', 'core', program), ...src, ...flags, '-lcurl', '-lm',
+          // The tests steer the core's clock (uv_hrtime), not libuv's.
+          '-Wl,--wrap=uv_hrtime', '-o', bin], { encoding: 'utf8', env });
+        assert.equal(cc.status, 0, `compile failed:\n${cc.stderr}`);
+        const run = spawnSync(bin, [], { encoding: 'utf8', env });
+        assert.equal(run.status, 0, `core tests failed:\n${run.stdout}\n${run.stderr}`);
+        assert.match(run.stdout, /\w+: \d+ checks, 0 failed/);
+      });
+    }
   }
 });
