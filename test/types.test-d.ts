@@ -2,11 +2,11 @@
 // A line marked @ts-expect-error must fail to compile, or the check fails.
 import {
   delay, withTimeout, retry, allSettled, mapWithLimit,
-  RateLimiter, limit, Semaphore, Queue, producerConsumer, attempt, timed,
+  RateLimiter, limit, limitFunction, Semaphore, Queue, TaskQueue, producerConsumer, attempt, timed, mapIterable,
   TimeoutError, AbortError, UvasyncError,
   fetch, Fetcher, FetchError, Response,
 } from 'uvasync';
-import type { FetchResult } from 'uvasync';
+import type { FetchResult, SettledResult } from 'uvasync';
 
 type Equal<A, B> = (<G>() => G extends A ? 1 : 2) extends (<G>() => G extends B ? 1 : 2) ? true : false;
 function expectType<A, B>(_: Equal<A, B>): void {}
@@ -30,9 +30,29 @@ async function checks(): Promise<void> {
   expectType<typeof r2, string>(true);
 
   const s1 = await allSettled([Promise.resolve(1), () => Promise.resolve('a')] as const);
-  expectType<typeof s1, [PromiseSettledResult<number>, PromiseSettledResult<string>]>(true);
+  expectType<typeof s1, [SettledResult<number>, SettledResult<string>]>(true);
   const s2 = await allSettled(new Set([Promise.resolve(true)]));
-  expectType<typeof s2, PromiseSettledResult<boolean>[]>(true);
+  expectType<typeof s2, SettledResult<boolean>[]>(true);
+  const first = s2[0];
+  if (first.isFulfilled) expectType<typeof first.value, boolean>(true);
+
+  const cleared = withTimeout(Promise.resolve(1), 10);
+  cleared.clear();
+  const skipped = await mapWithLimit([1, 2], 1, (n) => (n > 1 ? n : mapWithLimit.skip));
+  expectType<typeof skipped, number[]>(true);
+  for await (const v of mapIterable([1, 2], 2, async (n) => String(n), { backpressure: 4 })) expectType<typeof v, string>(true);
+  const byObject = limit({ concurrency: 2 });
+  const mapped = await byObject.map(['a'], (x, i) => x.length + i);
+  expectType<typeof mapped, number[]>(true);
+  const limited = limitFunction(async (a: number, b: string) => b.repeat(a), { concurrency: 1 });
+  expectType<Awaited<ReturnType<typeof limited>>, string>(true);
+  const tq = new TaskQueue({ concurrency: 2, interval: 100, intervalCap: 5 });
+  const tv = await tq.add(async ({ signal }) => (signal ? 1 : 2), { priority: 1, id: 'x' });
+  expectType<typeof tv, 1 | 2>(true);
+  tq.on('completed', () => {});
+  await tq.onIdle();
+  await retry(() => 1, { maxRetryTime: 1000, unref: true });
+  await delay(1, { ref: false });
 
   const m = await mapWithLimit([1, 2, 3], 2, async (n, i, signal) => String(n + i));
   expectType<typeof m, string[]>(true);

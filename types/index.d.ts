@@ -1,4 +1,5 @@
 // Type definitions for uvasync.
+import { EventEmitter } from 'node:events';
 
 /**
  * The base of every error uvasync produces. `code` is stable; messages may change.
@@ -53,6 +54,8 @@ export interface DelayOptions<T> {
   readonly signal?: AbortSignal;
   /** What the promise resolves with. @default undefined */
   readonly value?: T;
+  /** `false`: the pending delay does not keep the process alive (as `timers/promises`). @default true */
+  readonly ref?: boolean;
 }
 
 /**
@@ -60,8 +63,10 @@ export interface DelayOptions<T> {
  * even after a long synchronous block). Like `setTimeout(0)`, `delay(0)` lets
  * I/O through: a loop of `await delay(0)` does not starve the event loop.
  *
+ * Bad arguments reject with a TypeError or RangeError, as in `timers/promises`.
+ *
  * @param ms Milliseconds to wait, 0 to 4294967295.
- * @param options `signal` and `value`.
+ * @param options `signal`, `value` and `ref`.
  * @returns A promise of `options.value`.
  * @example
  * ```ts
@@ -84,9 +89,17 @@ export interface WithTimeoutOptions<F> {
   readonly signal?: AbortSignal;
 }
 
+/** What {@link withTimeout} returns: a promise with p-timeout's `clear()`. */
+export interface ClearablePromise<T> extends Promise<T> {
+  /** Stops the timer: the promise then settles only with the input. */
+  clear(): void;
+}
+
 /**
  * Settles like `input`, or on timeout rejects with a {@link TimeoutError} (or
  * resolves with `fallback`). The native timer is cleared the moment `input` settles.
+ * An error from `input` keeps its async stack frames, as with a plain `await`.
+ * Bad arguments reject.
  * The function form receives an AbortSignal that aborts when time runs out.
  * The seed's call shape `withTimeout(promise, ms, fallbackValue)` also works when
  * the fallback is not a plain object.
@@ -106,12 +119,12 @@ export function withTimeout<T, F = never>(
   input: PromiseLike<T> | ((signal: AbortSignal) => T | PromiseLike<T>),
   ms: number,
   options?: WithTimeoutOptions<F>,
-): Promise<T | F>;
+): ClearablePromise<T | F>;
 export function withTimeout<T, F extends string | number | boolean | bigint | symbol | null | readonly unknown[]>(
   input: PromiseLike<T> | ((signal: AbortSignal) => T | PromiseLike<T>),
   ms: number,
   fallback: F,
-): Promise<T | F>;
+): ClearablePromise<T | F>;
 
 /** Options of {@link retry}. */
 export interface RetryOptions {
@@ -135,8 +148,15 @@ export interface RetryOptions {
   readonly retryIf?: (error: unknown, attempt: number) => boolean | PromiseLike<boolean>;
   /** Called before each wait. */
   readonly onRetry?: (error: unknown, attempt: number, waitMs: number) => void | PromiseLike<void>;
-  /** Aborting it stops at once with an {@link AbortError}; it is also passed to `fn`. */
+  /**
+   * Aborting it rejects at once with an {@link AbortError}, during an attempt
+   * too; it is also passed to `fn`.
+   */
   readonly signal?: AbortSignal;
+  /** A budget for the whole run, in ms: no retry starts after it, and a wait is cut to it. @default Infinity */
+  readonly maxRetryTime?: number;
+  /** The waits between attempts do not keep the process alive. @default false */
+  readonly unref?: boolean;
 }
 
 /**
@@ -179,13 +199,20 @@ export interface AllSettledOptions {
 
 type Settled<T> = T extends () => infer R ? Awaited<R> : T extends (signal: AbortSignal) => infer R ? Awaited<R> : Awaited<T>;
 
+/** A result of {@link allSettled}: `Promise.allSettled`'s shape with p-settle's `isFulfilled` and `isRejected`. */
+export type SettledResult<T> =
+  | { status: 'fulfilled'; value: T; isFulfilled: true; isRejected: false }
+  | { status: 'rejected'; reason: unknown; isFulfilled: false; isRejected: true };
+
 /**
  * Like `Promise.allSettled`, for promises or functions returning promises, with
  * an optional concurrency limit and per-item timeout. Results are in input order.
+ * Promises are observed the moment they are received (a rejection is never
+ * unhandled meanwhile); `concurrency` limits how many functions run at once.
  *
  * @param items Promises, values, or functions `(signal) => promise`.
  * @param options `concurrency`, `timeout`.
- * @returns One `PromiseSettledResult` per item; never rejects for an item's failure.
+ * @returns One result per item; never rejects for an item's failure (bad arguments reject).
  * @example
  * ```ts
  * import { allSettled } from 'uvasync';
@@ -196,8 +223,8 @@ type Settled<T> = T extends () => infer R ? Awaited<R> : T extends (signal: Abor
 export function allSettled<const I extends readonly unknown[]>(
   items: I,
   options?: AllSettledOptions,
-): Promise<{ -readonly [K in keyof I]: PromiseSettledResult<Settled<I[K]>> }>;
-export function allSettled<T>(items: Iterable<T>, options?: AllSettledOptions): Promise<PromiseSettledResult<Settled<T>>[]>;
+): Promise<{ -readonly [K in keyof I]: SettledResult<Settled<I[K]>> }>;
+export function allSettled<T>(items: Iterable<T>, options?: AllSettledOptions): Promise<SettledResult<Settled<T>>[]>;
 
 /** Options of {@link mapWithLimit}. */
 export interface MapWithLimitOptions {
@@ -220,6 +247,8 @@ export interface MapWithLimitOptions {
  * Maps `items` through `fn` with at most `concurrency` calls in flight. Arrays,
  * iterables and async iterables are accepted; iterables are pulled lazily (at
  * most `concurrency` items taken ahead). Results come back in input order.
+ * Promise elements are awaited before `fn` sees them (as p-map does); a result
+ * of {@link mapWithLimit.skip} leaves its element out. Bad arguments reject.
  *
  * @param items The inputs.
  * @param concurrency An integer ≥ 1, or `Infinity`.
@@ -235,9 +264,51 @@ export interface MapWithLimitOptions {
 export function mapWithLimit<T, R>(
   items: Iterable<T> | AsyncIterable<T>,
   concurrency: number,
-  fn: (item: T, index: number, signal: AbortSignal) => R | PromiseLike<R>,
+  fn: (item: Awaited<T>, index: number, signal: AbortSignal) => R | PromiseLike<R>,
   options?: MapWithLimitOptions,
-): Promise<Awaited<R>[]>;
+): Promise<Exclude<Awaited<R>, typeof mapWithLimit.skip>[]>;
+export namespace mapWithLimit {
+  /**
+   * What a mapper returns to leave its element out of the results (p-map's `pMapSkip`).
+   * @example
+   * ```ts
+   * import { mapWithLimit } from 'uvasync';
+   * const even = await mapWithLimit([1, 2, 3, 4], 2, (n) => (n % 2 ? mapWithLimit.skip : n)); // [2, 4]
+   * ```
+   */
+  const skip: unique symbol;
+}
+
+/** Options of {@link mapIterable}. */
+export interface MapIterableOptions {
+  /** Results held before the consumer takes them (≥ concurrency). @default concurrency */
+  readonly backpressure?: number;
+  /** Aborting it ends the iteration with an {@link AbortError}. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A lazy async iterable of `fn`'s results, in input order (p-map's
+ * `pMapIterable`): at most `concurrency` calls run and at most `backpressure`
+ * results wait; the source is read no further ahead. A failure is thrown in its
+ * place; leaving the loop closes the source. Bad arguments throw at the call.
+ *
+ * @param source An iterable or async iterable.
+ * @param concurrency An integer ≥ 1, or `Infinity`.
+ * @param fn `(item, index) => value | promise`.
+ * @param options `backpressure`, `signal`.
+ * @example
+ * ```ts
+ * import { mapIterable } from 'uvasync';
+ * for await (const page of mapIterable(urls, 4, (url) => fetch(url), { backpressure: 8 })) console.log(page.status);
+ * ```
+ */
+export function mapIterable<T, R>(
+  source: Iterable<T> | AsyncIterable<T>,
+  concurrency: number,
+  fn: (item: Awaited<T>, index: number) => R | PromiseLike<R>,
+  options?: MapIterableOptions,
+): AsyncIterableIterator<Exclude<Awaited<R>, typeof mapWithLimit.skip>>;
 
 /** Options of {@link RateLimiter}. */
 export interface RateLimiterOptions {
@@ -337,13 +408,24 @@ export interface LimitFunction {
   concurrency: number;
   /** Drops the waiting tasks; each rejects with an {@link AbortError} (p-limit leaves them pending forever). */
   clearQueue(): void;
+  /**
+   * `fn(item, index)` for every item through this limit (p-limit's `limit.map`).
+   * @example
+   * ```ts
+   * import { limit } from 'uvasync';
+   * const sizes = await limit(4).map(files, (file) => stat(file).then((s) => s.size));
+   * ```
+   */
+  map<T, R>(items: Iterable<T>, fn: (item: T, index: number) => R | PromiseLike<R>): Promise<Awaited<R>[]>;
 }
 
 /**
  * A concurrency limiter in the shape of p-limit, with its counts and FIFO in C.
+ * A task takes its slot at once and starts a microtask later, in its caller's
+ * async context (AsyncLocalStorage). A bad `fn` rejects.
  *
- * @param concurrency An integer ≥ 1, or `Infinity`.
- * @returns `run(fn, ...args)`, with `activeCount`, `pendingCount`, `concurrency`, `clearQueue()`.
+ * @param concurrency An integer ≥ 1, or `Infinity`, or `{ concurrency }`.
+ * @returns `run(fn, ...args)`, with `activeCount`, `pendingCount`, `concurrency`, `clearQueue()`, `map()`.
  * @example
  * ```ts
  * import { limit } from 'uvasync';
@@ -351,7 +433,26 @@ export interface LimitFunction {
  * const pages = await Promise.all(urls.map((url) => run(fetch, url)));
  * ```
  */
-export function limit(concurrency: number): LimitFunction;
+export function limit(concurrency: number | { readonly concurrency: number; readonly rejectOnClear?: boolean }): LimitFunction;
+
+/**
+ * A function with `fn`'s arguments whose calls go through a limit of their own
+ * (p-limit's `limitFunction`).
+ *
+ * @param fn The function to limit.
+ * @param options `concurrency`: an integer ≥ 1, or `Infinity`.
+ * @returns The limited function; each call returns a promise of `fn`'s result.
+ * @example
+ * ```ts
+ * import { limitFunction } from 'uvasync';
+ * const get = limitFunction((url: string) => fetch(url), { concurrency: 2 });
+ * await Promise.all(urls.map(get));
+ * ```
+ */
+export function limitFunction<A extends unknown[], R>(
+  fn: (...args: A) => R | PromiseLike<R>,
+  options: { readonly concurrency: number },
+): (...args: A) => Promise<Awaited<R>>;
 
 /** The function {@link Semaphore.acquire} resolves with: gives the permit back (idempotent). */
 export interface Release {
@@ -398,6 +499,137 @@ export class Semaphore {
    * ```
    */
   acquire(options?: { readonly signal?: AbortSignal }): Promise<Release>;
+}
+
+/** Options of {@link TaskQueue}. */
+export interface TaskQueueOptions {
+  /** Tasks running at once. @default Infinity */
+  readonly concurrency?: number;
+  /** The window in ms in which at most `intervalCap` tasks start. @default 0 */
+  readonly interval?: number;
+  /** Tasks started in each `interval`. @default Infinity */
+  readonly intervalCap?: number;
+  /** Tasks still running when a window ends count against the next one. @default false */
+  readonly carryoverIntervalCount?: boolean;
+  /** `false`: nothing starts until `start()`. @default true */
+  readonly autoStart?: boolean;
+  /** Each task's limit in ms, from its start. */
+  readonly timeout?: number;
+  /** `false`: a timed-out task resolves with `undefined` instead of rejecting with {@link TimeoutError}. @default true */
+  readonly throwOnTimeout?: boolean;
+}
+
+/** Options of {@link TaskQueue.add}. */
+export interface TaskOptions {
+  /** Higher starts first; first come, first served among equals. @default 0 */
+  readonly priority?: number;
+  /** Aborting removes a waiting task, or rejects a running one at once (and aborts its signal). */
+  readonly signal?: AbortSignal;
+  /** This task's limit in ms, from its start. */
+  readonly timeout?: number;
+  /** Names the task for {@link TaskQueue.setPriority} and `runningTasks`. */
+  readonly id?: unknown;
+}
+
+/** A running task, as {@link TaskQueue.runningTasks} reports it. */
+export interface RunningTask {
+  readonly id: unknown;
+  readonly priority: number;
+  /** `Date.now()` at its start: for tasks with a timeout, and all started after runningTasks was first read. */
+  readonly startTime: number | undefined;
+  readonly timeout: number | undefined;
+  readonly timeoutRemaining: number | undefined;
+}
+
+/**
+ * A promise queue in the shape of p-queue: priorities, concurrency, an
+ * interval window, pause, timeouts and signals, with p-queue's events
+ * (`add`, `active`, `completed`, `error`, `next`, `empty`, `idle`,
+ * `pendingZero`). The order and the window live in C. A waiting task runs in
+ * its caller's async context. `clear()` rejects what it drops.
+ *
+ * @example
+ * ```ts
+ * import { TaskQueue } from 'uvasync';
+ * const queue = new TaskQueue({ concurrency: 4, interval: 1000, intervalCap: 10 });
+ * const page = await queue.add(({ signal }) => fetch(url, { signal }), { priority: 1, timeout: 5000 });
+ * await queue.onIdle();
+ * ```
+ */
+export class TaskQueue extends EventEmitter {
+  /**
+   * @param options See {@link TaskQueueOptions}.
+   * @example
+   * ```ts
+   * import { TaskQueue } from 'uvasync';
+   * const queue = new TaskQueue({ concurrency: 2, autoStart: false });
+   * ```
+   */
+  constructor(options?: TaskQueueOptions);
+  /** Tasks waiting to start. */
+  readonly size: number;
+  /** Tasks running. */
+  readonly pending: number;
+  /** Whether `pause()` (or `autoStart: false`) holds the queue. */
+  readonly isPaused: boolean;
+  /** Whether the interval window holds waiting tasks back now. */
+  readonly isRateLimited: boolean;
+  /** Every slot taken (or the window full) and tasks waiting. */
+  readonly isSaturated: boolean;
+  /** The running tasks. */
+  readonly runningTasks: RunningTask[];
+  /** The most tasks running at once; raising it starts waiting tasks. */
+  concurrency: number;
+  /** The default timeout of each task, in ms. */
+  timeout: number | undefined;
+  /**
+   * Adds a task; `fn` gets `{ signal }`. Bad arguments reject.
+   * @returns A promise of `fn`'s result.
+   * @example
+   * ```ts
+   * import { TaskQueue } from 'uvasync';
+   * const v = await new TaskQueue().add(async () => 42, { priority: 2 });
+   * ```
+   */
+  add<R>(fn: (options: { readonly signal: AbortSignal | undefined }) => R | PromiseLike<R>, options?: TaskOptions): Promise<Awaited<R>>;
+  /**
+   * `add()` for each function.
+   * @example
+   * ```ts
+   * import { TaskQueue } from 'uvasync';
+   * const [a, b] = await new TaskQueue({ concurrency: 1 }).addAll([async () => 1, async () => 2]);
+   * ```
+   */
+  addAll<R>(fns: Iterable<(options: { readonly signal: AbortSignal | undefined }) => R | PromiseLike<R>>, options?: TaskOptions): Promise<Awaited<R>[]>;
+  /**
+   * Moves a waiting task added with `id` to the back of `priority`.
+   * @example
+   * ```ts
+   * import { TaskQueue } from 'uvasync';
+   * const q = new TaskQueue({ concurrency: 1 });
+   * void q.add(async () => 'late', { id: 'crab' });
+   * q.setPriority('crab', 5);
+   * ```
+   */
+  setPriority(id: unknown, priority: number): void;
+  /** Waiting tasks of one priority. */
+  sizeBy(options: { readonly priority?: number }): number;
+  /** Starts (or resumes) the queue. */
+  start(): this;
+  /** Holds the waiting tasks; running ones go on. */
+  pause(): void;
+  /** Drops every waiting task; each rejects with an {@link AbortError}. */
+  clear(): void;
+  /** Resolves when no task waits. */
+  onEmpty(): Promise<void>;
+  /** Resolves when no task waits and none runs. */
+  onIdle(): Promise<void>;
+  /** Resolves when fewer than `limit` tasks wait. */
+  onSizeLessThan(limit: number): Promise<void>;
+  /** Resolves when no task runs. */
+  onPendingZero(): Promise<void>;
+  /** Rejects with the next task's error. */
+  onError(): Promise<never>;
 }
 
 /**
