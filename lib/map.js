@@ -142,11 +142,22 @@ function mapIterable(source, concurrency, fn, options) {
 
 async function* iterate(source, concurrency, backpressure, fn, signal) {
   const it = typeof source[Symbol.asyncIterator] === 'function' ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
-  const window = []; // { done, ok, value } in input order: running, then waiting to be consumed.
+  // { done, ok, value } in input order: running, then waiting to be taken.
+  // A failure of the source is an entry too, thrown in its place.
+  const window = [];
   let running = 0;
   let exhausted = false;
+  let pulling = false;
+  let stopped = false;
   let index = 0;
   let wake = null;
+  const notify = () => {
+    if (wake !== null) {
+      const w = wake;
+      wake = null;
+      w();
+    }
+  };
   const start = (item, i) => {
     const entry = { done: false, ok: true, value: undefined };
     window.push(entry);
@@ -160,39 +171,55 @@ async function* iterate(source, concurrency, backpressure, fn, signal) {
       }
       entry.done = true;
       running--;
-      if (wake !== null) wake();
+      fill();
+      notify();
     })();
   };
-  try {
-    for (;;) {
-      if (signal !== undefined && signal.aborted) throw abortError(signal);
-      // Keep `concurrency` calls going while fewer than `backpressure`
-      // results are held, also while the head is still running.
-      while (!exhausted && running < concurrency && window.length < backpressure) {
+  // Keeps `concurrency` calls going while fewer than `backpressure` results
+  // are held (taken ones no longer count), in the background too, as
+  // p-map's pMapIterable does: a slow consumer does not idle the mapper.
+  const fill = async () => {
+    if (pulling || exhausted || stopped || running >= concurrency || window.length >= backpressure) return;
+    pulling = true;
+    try {
+      while (!exhausted && !stopped && running < concurrency && window.length < backpressure) {
         const r = await it.next();
         if (r === null || typeof r !== 'object') throw new TypeError(`Iterator result ${String(r)} is not an object`);
         if (r.done) {
           exhausted = true;
           break;
         }
+        if (stopped) break;
         start(r.value, index++);
       }
+    } catch (err) {
+      exhausted = true;
+      window.push({ done: true, ok: false, value: err });
+    } finally {
+      pulling = false;
+      // Something changed (a pull happened): the consumer looks again.
+      notify();
+    }
+  };
+  try {
+    for (;;) {
+      if (signal !== undefined && signal.aborted) throw abortError(signal);
       if (window.length > 0 && window[0].done) {
         const head = window.shift();
+        fill();
         if (!head.ok) throw head.value;
         if (head.value !== SKIP) yield head.value;
         continue;
       }
-      if (window.length === 0 && exhausted) return;
-      await new Promise((resolve) => {
-        wake = () => {
-          wake = null;
-          resolve();
-        };
-      });
+      if (window.length === 0 && exhausted && !pulling) return;
+      const woken = new Promise((resolve) => { wake = resolve; });
+      fill();
+      await woken;
     }
   } finally {
+    stopped = true;
     if (!exhausted && typeof it.return === 'function') {
+      exhausted = true;
       try {
         await it.return();
       } catch { /* The iteration has ended; a failing return() changes nothing. */ }

@@ -192,6 +192,17 @@ describe('mapWithLimit', () => {
     const got = [];
     await assert.rejects((async () => { for await (const v of mapIterable([1, 2, 3], 1, async (x) => { if (x === 2) throw new Error('two'); return x; })) got.push(v); })(), /two/);
     assert.deepEqual(got, [1]);
+    // A slow consumer does not idle the mapper: once a result is taken, the
+    // next call starts at once, in the background, up to `backpressure`.
+    const started = [];
+    const it = mapIterable([1, 2, 3, 4, 5], 2, async (x) => { started.push(x); await delay(x === 1 ? 5 : 20); return x; }, { backpressure: 2 })[Symbol.asyncIterator]();
+    assert.equal((await it.next()).value, 1);
+    await delay(40); // Not pulling: 2 is done and held, 3 has run meanwhile.
+    assert.deepEqual(started, [1, 2, 3]);
+    assert.equal((await it.next()).value, 2);
+    await it.return();
+    await delay(30); // What was running finishes; nothing more starts.
+    assert.ok(started.length <= 4, started.join());
     assert.throws(() => mapIterable(5, 1, async () => {}), { name: 'TypeError', message: /`source`/ });
     assert.throws(() => mapIterable([], 2, async () => {}, { backpressure: 1 }), { name: 'RangeError', message: /`options.backpressure`/ });
   });
