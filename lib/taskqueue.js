@@ -45,6 +45,7 @@ class Task {
     this.drop = null; // Drops it while it waits (clear, abort): rejects its gate.
     this.onAbort = null;
     this.startTime = 0;
+    this.seq = 0; // Its number: the id of a task added without one.
     this.prev = null; // The running list.
     this.next = null;
   }
@@ -85,7 +86,12 @@ class TaskQueue extends EventEmitter {
   #paused;
   #throwOnTimeout;
   #onBatch;
-  #timed = false;
+  #clock;
+  #windowed;
+  #rateLimited = false;
+  #rateCheckQueued = false;
+  #rateCheck = () => this.#updateRateLimit();
+  #seq = 0; // Ids for tasks added without one ('1', '2', ...), as p-queue's.
   #runWaiting;
 
   /** The default timeout of every task, in ms (`undefined`: none); can be changed. */
@@ -108,10 +114,12 @@ class TaskQueue extends EventEmitter {
     this.#throwOnTimeout = boolOption('options.throwOnTimeout', o.throwOnTimeout, true);
     this.#concurrency = concurrency;
     this.#paused = !autoStart;
+    this.#windowed = interval > 0 && intervalCap !== Infinity;
     this.#onBatch = (n) => this.#drain(n);
     this.#runWaiting = (task) => this.#task(task);
     this.#q = binding.newTaskQueue(concurrency, intervalCap, interval, carryover, this.#onBatch);
     this.#ids = this.#q.ids;
+    this.#clock = this.#q.clock;
     if (this.#paused) this.#q.pause(true);
   }
 
@@ -122,10 +130,10 @@ class TaskQueue extends EventEmitter {
   /** Whether pause() holds the queue (or autoStart was false). */
   get isPaused() { return this.#paused; }
   /** Whether the interval window holds waiting tasks back now. */
-  get isRateLimited() { return this.#q.rateLimited(); }
+  get isRateLimited() { return this.#rateLimited; }
   /** Every slot taken (or the window full) and tasks waiting. */
   get isSaturated() {
-    return this.size > 0 && (this.pending >= this.#concurrency || this.#q.rateLimited());
+    return this.size > 0 && (this.pending >= this.#concurrency || this.#rateLimited);
   }
 
   /** The most tasks running at once; raising it starts waiting tasks. */
@@ -145,16 +153,15 @@ class TaskQueue extends EventEmitter {
 
   /**
    * { id, priority, startTime, timeout, timeoutRemaining } of each running
-   * task.  startTime is recorded for tasks with a timeout, and for every
-   * task started after runningTasks was first read (undefined before).
+   * task; startTime is its start in epoch ms (Date.now() for a task with a
+   * timeout, the loop's cached time, which may lag a little, for others).
    */
   get runningTasks() {
-    this.#timed = true;
     const out = [];
     const now = Date.now();
     for (let t = this.#head; t !== null; t = t.next) {
       out.push({
-        id: t.id, priority: t.priority, startTime: t.startTime === 0 ? undefined : t.startTime, timeout: t.timeout,
+        id: t.id === undefined ? String(t.seq) : t.id, priority: t.priority, startTime: t.startTime, timeout: t.timeout,
         timeoutRemaining: t.timeout === undefined ? undefined : Math.max(0, t.startTime + t.timeout - now),
       });
     }
@@ -186,6 +193,7 @@ class TaskQueue extends EventEmitter {
     }
     if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
     const task = new Task(fn, priority, id, signal, timeout);
+    task.seq = ++this.#seq;
     const rc = this.#q.add(priority);
     if (rc === START_NOW) {
       if (this._eventsCount !== 0) this.emit('add');
@@ -208,6 +216,7 @@ class TaskQueue extends EventEmitter {
       signal.addEventListener('abort', task.onAbort, { once: true });
     }
     if (this._eventsCount !== 0) this.emit('add');
+    if (this.#windowed) this.#scheduleRateLimit();
     if (rc >= TWO32) this.#drain();
     return promise;
   }
@@ -222,11 +231,16 @@ class TaskQueue extends EventEmitter {
     return Promise.all(Array.from(fns, (fn) => this.add(fn, options)));
   }
 
-  /** Moves a waiting task added with `id` to the back of `priority`. */
+  /**
+   * Moves a waiting task to the back of `priority`: one added with that
+   * `id`, or without one, the task numbered so ('1' is the first added).
+   * No such waiting task is a ReferenceError, as in p-queue.
+   */
   setPriority(id, priority) {
     priority = priorityOption('priority', priority);
-    const task = this.#byId.get(id);
-    if (task === undefined) return;
+    let task = this.#byId.get(id);
+    if (task === undefined) task = this.#waitingBySeq(id);
+    if (task === undefined) throw new ReferenceError(`No promise function with the id "${String(id)}" exists in the queue.`);
     task.priority = priority;
     this.#q.setPriority(task.qid, priority);
   }
@@ -258,7 +272,8 @@ class TaskQueue extends EventEmitter {
       this.#forget(task);
       task.drop(new AbortError('The queue was cleared'));
     }
-    this.#afterChange();
+    if (this.#windowed) this.#updateRateLimit(); // At once, as p-queue's clear() does.
+    this.#afterChange(0);
   }
 
   /** Resolves when no task waits. */
@@ -281,6 +296,16 @@ class TaskQueue extends EventEmitter {
   /** Resolves when no task runs. */
   onPendingZero() {
     return this.pending === 0 ? Promise.resolve() : this.#when('pendingZero', () => this.pending === 0);
+  }
+
+  /** Resolves when the interval window holds tasks back (at once if it does now). */
+  onRateLimit() {
+    return this.#rateLimited ? Promise.resolve() : this.#when('rateLimit', () => this.#rateLimited);
+  }
+
+  /** Resolves when the window no longer holds tasks back (at once if it does not). */
+  onRateLimitCleared() {
+    return !this.#rateLimited ? Promise.resolve() : this.#when('rateLimitCleared', () => !this.#rateLimited);
   }
 
   /** Rejects with the next task's error. */
@@ -311,8 +336,7 @@ class TaskQueue extends EventEmitter {
   async #task(task) {
     if (task.signal !== undefined && task.signal.aborted) {
       // Aborted between its start and now: it never runs.
-      this.#finished(task);
-      this.#afterChange();
+      this.#afterChange(this.#finished(task));
       throw abortError(task.signal);
     }
     this.#started(task);
@@ -324,13 +348,11 @@ class TaskQueue extends EventEmitter {
       // Node's EventEmitter throws an 'error' nobody listens to; p-queue's
       // (eventemitter3) drops it.  The add() promise carries it anyway.
       if (this.listenerCount('error') > 0) this.emit('error', err);
-      this.#finished(task);
-      this.#afterChange();
+      this.#afterChange(this.#finished(task));
       throw err;
     }
     if (this._eventsCount !== 0) this.emit('completed', value);
-    this.#finished(task);
-    this.#afterChange();
+    this.#afterChange(this.#finished(task));
     return value;
   }
 
@@ -338,7 +360,9 @@ class TaskQueue extends EventEmitter {
   // abort the signal fn gets.
   #guarded(task) {
     return new Promise((resolve, reject) => {
-      const controller = new AbortController();
+      // Without a timeout, fn gets the caller's signal itself (as p-queue
+      // passes it); with one, a signal that also aborts at the timeout.
+      const controller = task.timeout === undefined ? null : new AbortController();
       let timer = -1;
       const done = () => {
         if (timer !== -1) clearTimer(timer);
@@ -351,7 +375,7 @@ class TaskQueue extends EventEmitter {
           task.onAbort = null;
           done();
           const err = abortError(task.signal);
-          controller.abort(err);
+          if (controller !== null) controller.abort(err);
           reject(err);
         };
         task.signal.addEventListener('abort', task.onAbort, { once: true });
@@ -368,7 +392,7 @@ class TaskQueue extends EventEmitter {
       }
       let p;
       try {
-        p = task.fn({ signal: controller.signal });
+        p = task.fn({ signal: controller === null ? task.signal : controller.signal });
       } catch (err) {
         done();
         reject(err);
@@ -393,9 +417,10 @@ class TaskQueue extends EventEmitter {
     if (this.#tail !== null) this.#tail.next = task;
     else this.#head = task;
     this.#tail = task;
-    // A clock read costs ~45 ns, a fair part of a task here: taken for tasks
-    // with a timeout, and for all once runningTasks has been asked for.
-    if (task.timeout !== undefined || this.#timed) task.startTime = Date.now();
+    // The loop's cached time, kept by the core (Date.now() per task cost
+    // ~45 ns, a fair part of a task here); a task with a timeout, whose
+    // timeoutRemaining counts, reads the clock itself.
+    task.startTime = task.timeout === undefined ? this.#clock[0] : Date.now();
     if (this._eventsCount !== 0) this.emit('active');
   }
 
@@ -407,8 +432,10 @@ class TaskQueue extends EventEmitter {
     if (task.next !== null) task.next.prev = task.prev;
     else if (this.#tail === task) this.#tail = task.prev;
     task.prev = task.next = null;
-    this.#startBatch(this.#q.done());
+    const started = this.#q.done();
+    this.#startBatch(started);
     if (this.#ids[BATCH + 1] === 0 && this._eventsCount !== 0) this.emit('pendingZero');
+    return started;
   }
 
   // The core's ids in `ids`: these start now.
@@ -431,7 +458,17 @@ class TaskQueue extends EventEmitter {
   // What can start now (after start(), more concurrency, a window's end).
   #drain(n = this.#q.drain()) {
     this.#startBatch(n);
+    if (this.#windowed) this.#scheduleRateLimit();
     if (n > 0 && this.#ids[BATCH] === 0 && this._eventsCount !== 0) this.emit('empty');
+  }
+
+  // A waiting task added without an id, by its number (a rare call: a
+  // look through the waiting ones, so that adding keeps no map per task).
+  #waitingBySeq(id) {
+    const n = typeof id === 'string' && /^[1-9]\d*$/.test(id) ? Number(id) : NaN;
+    if (!(n > 0)) return undefined;
+    for (const t of this.#waiting) if (t !== undefined && t.id === undefined && t.seq === n) return t;
+    return undefined;
   }
 
   #forget(task) {
@@ -449,14 +486,33 @@ class TaskQueue extends EventEmitter {
     this.#afterChange();
   }
 
-  // p-queue's events after a task left: empty and idle, then next.
-  #afterChange() {
+  // p-queue's events after a task left: empty (when nothing was started
+  // in its place and nothing waits) and idle, then next.
+  #afterChange(started = 0) {
+    if (this.#windowed) this.#scheduleRateLimit();
     if (this._eventsCount === 0) return;
-    if (this.#ids[BATCH] === 0) {
+    if (started === 0 && this.#ids[BATCH] === 0) {
       this.emit('empty');
       if (this.#ids[BATCH + 1] === 0) this.emit('idle');
     }
     this.emit('next');
+  }
+
+  // p-queue's rate-limit state: looked at once per microtask after a change,
+  // and an event on each transition.
+  #scheduleRateLimit() {
+    if (this.#rateCheckQueued) return;
+    this.#rateCheckQueued = true;
+    queueMicrotask(this.#rateCheck);
+  }
+
+  #updateRateLimit() {
+    this.#rateCheckQueued = false;
+    if (this.#ids === undefined) return;
+    const limited = this.#ids[BATCH] > 0 && this.#q.rateLimited();
+    if (limited === this.#rateLimited) return;
+    this.#rateLimited = limited;
+    this.emit(limited ? 'rateLimit' : 'rateLimitCleared');
   }
 }
 

@@ -46,9 +46,10 @@ describe('TaskQueue', () => {
     ];
     assert.equal(q.sizeBy({ priority: 1 }), 2);
     q.setPriority('crab', 2);
-    q.setPriority('no such id', 5); // Nothing to move.
+    assert.throws(() => q.setPriority('no such id', 5), ReferenceError);
+    q.setPriority('5', 0.75); // Added without an id: the fifth added, 'd-1'.
     await Promise.all(ps);
-    assert.deepEqual(order, ['running', 'crab', 'c1', 'e1', 'f0.5', 'a0', 'b0', 'd-1']);
+    assert.deepEqual(order, ['running', 'crab', 'c1', 'e1', 'd-1', 'f0.5', 'a0', 'b0']);
     assert.throws(() => q.setPriority('crab', NaN), { name: 'TypeError', message: /`priority`/ });
   });
 

@@ -21,6 +21,8 @@ struct TaskCore {
   EnvCore *core;
   napi_env env;
   uint32_t *ids;          // The `ids` array's memory: kBatch ids, size, pending.
+  double *clock;          // `clock`: the loop's time in epoch ms (runningTasks).
+  double clock_offset;    // Epoch ms minus the loop's ms, at creation.
   napi_ref self = nullptr;  // Weak; strong while the window timer is armed.
   bool held = false;
   napi_ref on_window = nullptr;
@@ -51,6 +53,9 @@ static double Arg(napi_env env, napi_value v) {
 static void TaskCounts(TaskCore *t) {
   t->ids[kBatch] = t->q.size;
   t->ids[kBatch + 1] = t->q.pending;
+  // The loop's cached time (a memory read): what a start reads as its
+  // startTime, where Date.now() per task cost ~45 ns of a ~1.4 µs task.
+  *t->clock = (double)uv_now(t->q.timers->loop) + t->clock_offset;
 }
 
 // Holds the JS object exactly while the window timer is armed.
@@ -180,7 +185,8 @@ static void OnWindow(uva_taskq_t *q, const uint32_t *ids, size_t count) {
   TaskCounts(t);
   if (napi_get_reference_value(env, t->on_window, &fn) == napi_ok && fn != nullptr &&
       napi_get_global(env, &recv) == napi_ok) {
-    for (size_t off = 0; off < count && !t->core->exiting; off += kBatch) {
+    // An empty batch too: the window ended (JS updates its rate state).
+    for (size_t off = 0; (off < count || off == 0) && !t->core->exiting; off += kBatch) {
       size_t n = count - off < kBatch ? count - off : kBatch;
       memcpy(t->ids, ids + off, n * sizeof(*ids));
       napi_value argv[1] = {Num(env, (double)n)};
@@ -224,6 +230,15 @@ static Napi::Value NewTaskQueue(const Napi::CallbackInfo &info) {
   t->core->refs++;
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, (kBatch + 2) * sizeof(uint32_t));
   t->ids = static_cast<uint32_t *>(ab.Data());
+  Napi::ArrayBuffer cab = Napi::ArrayBuffer::New(env, sizeof(double));
+  t->clock = static_cast<double *>(cab.Data());
+  uv_timeval64_t tv;
+  uv_loop_t *loop = t->q.timers->loop;
+  uv_update_time(loop);
+  t->clock_offset = uv_gettimeofday(&tv) == 0
+                        ? (double)tv.tv_sec * 1000 + (double)tv.tv_usec / 1000 - (double)uv_now(loop)
+                        : 0;
+  TaskCounts(t);
   Napi::Object obj = Napi::Object::New(env);
   napi_property_descriptor props[] = {
       {"add", nullptr, TaskAdd, nullptr, nullptr, nullptr, napi_default, t},
@@ -250,6 +265,7 @@ static Napi::Value NewTaskQueue(const Napi::CallbackInfo &info) {
     throw Napi::Error::New(env, "uvasync: cannot create a task queue");
   }
   obj.Set("ids", Napi::Uint32Array::New(env, kBatch + 2, ab, 0));
+  obj.Set("clock", Napi::Float64Array::New(env, 1, cab, 0));
   return obj;
 }
 

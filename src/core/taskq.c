@@ -215,8 +215,9 @@ static void taskq_on_window(void *arg) {
       break;
     q->start_ids[n++] = id;
   }
-  if (n > 0)
-    q->cb(q, q->start_ids, n);
+  /* Called with none too (paused, or the concurrency full): the window has
+   * ended, which the caller may want to know (p-queue's rateLimitCleared). */
+  q->cb(q, q->start_ids, n);
 }
 
 /* ---- Public ------------------------------------------------------------ */

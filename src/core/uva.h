@@ -276,7 +276,8 @@ int uva_queue_drop_waiter(uva_queue_t *q, int *which, uint32_t *id);
  * `carryover`, tasks still running count against the new window).  The
  * caller keeps the tasks and names them by id.  While the window holds
  * tasks back, a core-owned timer waits for its end and hands the ids that
- * can start then to the callback in one batch (they count as running).
+ * can start then to the callback in one batch (they count as running; the
+ * batch may be empty).
  */
 #define UVA_TASKQ_DRAIN 2 /* add: queued, and uva_taskq_next() can start some now. */
 
