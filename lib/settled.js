@@ -18,7 +18,7 @@ function rejected(reason) {
 }
 
 /**
- * allSettled(items, { concurrency = Infinity, timeout })
+ * allSettled(items, { concurrency = Infinity, timeout, mapper })
  * Like Promise.allSettled, for promises or functions returning promises.
  * Promises are observed the moment they are received, as p-settle and
  * Promise.allSettled do (a rejection is never unhandled meanwhile);
@@ -31,6 +31,7 @@ function rejected(reason) {
 function allSettled(items, options) {
   let concurrency = Infinity;
   let timeout;
+  let mapper;
   let list;
   try {
     validate.iterable('items', items);
@@ -44,6 +45,8 @@ function allSettled(items, options) {
         validate.ms('options.timeout', options.timeout, true);
         timeout = options.timeout;
       }
+      mapper = options.mapper;
+      validate.optionalFn('options.mapper', mapper);
     }
     if (typeof items[Symbol.iterator] !== 'function') {
       throw validate.typeError('items', 'an iterable (use mapWithLimit for async iterables)', items);
@@ -64,7 +67,8 @@ function allSettled(items, options) {
     const observe = (i, p) => p.then((value) => settle(i, fulfilled(value)), (reason) => settle(i, rejected(reason)));
     const fns = [];
     for (let i = 0; i < n; i++) {
-      const item = list[i];
+      // With a mapper (p-settle's), every element is a call of it, limited.
+      const item = mapper === undefined ? list[i] : mapped(mapper, list[i], i);
       if (typeof item === 'function') {
         if (concurrency >= n) startFn(i, item, timeout, settle, observe);
         else fns.push(i);
@@ -76,7 +80,7 @@ function allSettled(items, options) {
     }
     if (fns.length === 0) return;
     // Only the functions wait for a slot.
-    const pool = new Pool(fns, concurrency, false, (i) => run(list[i], timeout), undefined, {
+    const pool = new Pool(fns, concurrency, false, (i) => run(mapper === undefined ? list[i] : mapped(mapper, list[i], i), timeout), undefined, {
       results: null,
       ok(index, value) { settle(fns[index], fulfilled(value)); },
       fail(index, reason) { settle(fns[index], rejected(reason)); },
@@ -85,6 +89,10 @@ function allSettled(items, options) {
     });
     pool.begin();
   });
+}
+
+function mapped(mapper, element, index) {
+  return () => mapper(element, index);
 }
 
 function run(fn, timeout) {

@@ -53,8 +53,8 @@ function withTimeout(input, ms, options) {
         fallback = options;
       }
     }
-    if (message !== undefined && typeof message !== 'string' && !(message instanceof Error)) {
-      throw validate.typeError('options.message', 'a string or an Error', message);
+    if (message !== undefined && message !== false && typeof message !== 'string' && !(message instanceof Error)) {
+      throw validate.typeError('options.message', 'a string, an Error or `false`', message);
     }
     validate.signal('options.signal', signal);
     isFn = typeof input === 'function';
@@ -114,9 +114,17 @@ function withTimeout(input, ms, options) {
       finish();
       // The error is built only now, when the deadline has passed.
       const err = message instanceof Error ? message
-        : new TimeoutError(message === undefined ? `Promise timed out after ${ms} milliseconds` : message, ms);
+        : new TimeoutError(typeof message === 'string' ? message : `Promise timed out after ${ms} milliseconds`, ms);
       if (controller !== undefined) controller.abort(err);
-      if (fallback === undefined) {
+      // A cancelable input (p-cancelable's cancel()) is told, as p-timeout does.
+      if (typeof input === 'object' && typeof input.cancel === 'function') {
+        try {
+          input.cancel();
+        } catch { /* Its own failure to cancel changes nothing here. */ }
+      }
+      if (message === false && fallback === undefined) {
+        resolveOuter(undefined); // p-timeout's message: false: resolve, silently.
+      } else if (fallback === undefined) {
         rejectOuter(err);
       } else if (typeof fallback === 'function') {
         try {

@@ -69,6 +69,25 @@ describe('allSettled', () => {
     assert.deepEqual(unhandled, []);
   });
 
+  it('maps every element through `mapper(element, index)`, limited, as p-settle does', async () => {
+    let active = 0;
+    let peak = 0;
+    const r = await allSettled([1, 2, 3, 4], {
+      concurrency: 2,
+      mapper: async (x, i) => {
+        active++;
+        peak = Math.max(peak, active);
+        await delay(2);
+        active--;
+        if (x === 3) throw new Error('three');
+        return x * 10 + i;
+      },
+    });
+    assert.deepEqual(r.map((x) => (x.isFulfilled ? x.value : x.reason.message)), [10, 21, 'three', 43]);
+    assert.equal(peak, 2);
+    await assert.rejects(() => allSettled([1], { mapper: 5 }), { name: 'TypeError', message: /`options.mapper`/ });
+  });
+
   it('runs at most `concurrency` functions at once, and calls each only when its turn comes', async () => {
     let active = 0;
     let peak = 0;

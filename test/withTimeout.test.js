@@ -104,6 +104,16 @@ describe('withTimeout', () => {
     await assert.rejects(withTimeout(5, 1), TypeError);
   });
 
+  it('resolves with undefined on timeout with message: false, and calls cancel() on a cancelable input, as p-timeout does', async () => {
+    assert.equal(await withTimeout(new Promise(() => {}), 5, { message: false }), undefined);
+    let cancelled = 0;
+    const cancelable = new Promise(() => {});
+    cancelable.cancel = () => { cancelled++; };
+    await assert.rejects(withTimeout(cancelable, 5), TimeoutError);
+    assert.equal(cancelled, 1);
+    await assert.rejects(() => withTimeout(Promise.resolve(1), 5, { message: 42 }), { name: 'TypeError', message: /`options.message`/ });
+  });
+
   it('treats Infinity as no timeout', async () => {
     assert.equal(await withTimeout(delay(5, { value: 1 }), Infinity), 1);
   });

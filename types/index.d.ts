@@ -195,6 +195,8 @@ export interface AllSettledOptions {
   readonly concurrency?: number;
   /** An item still pending this many ms after it started settles as rejected with a {@link TimeoutError}. */
   readonly timeout?: number;
+  /** Each element goes through `mapper(element, index)` (limited by `concurrency`), as in p-settle. */
+  readonly mapper?: (element: any, index: number) => unknown;
 }
 
 type Settled<T> = T extends () => infer R ? Awaited<R> : T extends (signal: AbortSignal) => infer R ? Awaited<R> : Awaited<T>;
