@@ -156,12 +156,14 @@ static void node_free(uva_taskq_t *q, uint32_t slot) {
 
 static void taskq_on_window(void *arg);
 
-/* The loop's clock in ns: cached by libuv, one memory read where
- * uv_hrtime() is a clock call per task.  A stale reading only ever finds a
- * window still open that has ended (the tasks then wait a little more); a
- * new window opens on a fresh reading, so it never ends early. */
+/* The loop's clock in ns: cached by libuv (and rounded down to a ms), one
+ * memory read where uv_hrtime() is a clock call per task.  It is never
+ * ahead of the real time, so it only ever finds a window still open that
+ * has ended (the tasks then wait a little more).  A new window opens on the
+ * real time, so it never ends early; at the window's timer the real time
+ * decides too. */
 static uint64_t taskq_now(const uva_taskq_t *q) {
-  return uv_now(q->timers->loop) * 1000000;
+  return q->in_window ? uv_hrtime() : uv_now(q->timers->loop) * 1000000;
 }
 
 /* Whether one more task may start now; with an interval, this may open a
@@ -175,8 +177,7 @@ static int taskq_may_start(uva_taskq_t *q) {
     return 1;
   now = taskq_now(q);
   if (now >= q->window_end) {
-    uv_update_time(q->timers->loop);
-    now = taskq_now(q);
+    now = uv_hrtime();
     q->window_end = now + q->interval_ns;
     q->window_count = q->carryover ? q->pending : 0;
   }
@@ -199,7 +200,7 @@ static void taskq_on_window(void *arg) {
   uint32_t id;
 
   q->timer_id = -1;
-  uv_update_time(q->timers->loop);  /* The window's end, on the loop clock. */
+  q->in_window = 1;
   for (;;) {
     if (n == q->start_cap) {
       /* Room first, so that a task is never taken out with nowhere to put
@@ -215,6 +216,7 @@ static void taskq_on_window(void *arg) {
       break;
     q->start_ids[n++] = id;
   }
+  q->in_window = 0;
   /* Called with none too (paused, or the concurrency full): the window has
    * ended, which the caller may want to know (p-queue's rateLimitCleared). */
   q->cb(q, q->start_ids, n);

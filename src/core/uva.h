@@ -300,6 +300,7 @@ struct uva_taskq_s {
   uint32_t window_count;   /* Started in the current window. */
   int carryover;
   int paused;
+  int in_window;           /* Inside the window's timer: the real clock decides. */
   int64_t timer_id;
   uva__tnode_t *nodes;
   uint32_t nnodes;
