@@ -207,14 +207,24 @@ int64_t uva_timers_start_fn(uva_timers_t *t, double ms, uva_timer_fn fn,
   return (int64_t) (((uint32_t) s->gen << UVA__ID_BITS) | slot);
 }
 
-int uva_timers_clear(uva_timers_t *t, uint32_t id) {
+/* The slot a pending timer's id names, or NULL (a stale or fired id). */
+static uva_tslot_t *timers_pending_slot(uva_timers_t *t, uint32_t id) {
   uint32_t slot = id & UVA__ID_MASK;
   uva_tslot_t *s;
 
   if (slot >= t->nslots)
-    return 0;
+    return NULL;
   s = &t->slots[slot];
   if (s->gen != (uint8_t) (id >> UVA__ID_BITS) || s->state != UVA__SLOT_QUEUED)
+    return NULL;
+  return s;
+}
+
+int uva_timers_clear(uva_timers_t *t, uint32_t id) {
+  uint32_t slot = id & UVA__ID_MASK;
+  uva_tslot_t *s = timers_pending_slot(t, id);
+
+  if (s == NULL)
     return 0;
   heap_remove(t, s->heap_pos);
   timers_unqueued(t, slot);
@@ -226,13 +236,9 @@ int uva_timers_clear(uva_timers_t *t, uint32_t id) {
 }
 
 int uva_timers_unref(uva_timers_t *t, uint32_t id) {
-  uint32_t slot = id & UVA__ID_MASK;
-  uva_tslot_t *s;
+  uva_tslot_t *s = timers_pending_slot(t, id);
 
-  if (slot >= t->nslots)
-    return 0;
-  s = &t->slots[slot];
-  if (s->gen != (uint8_t) (id >> UVA__ID_BITS) || s->state != UVA__SLOT_QUEUED)
+  if (s == NULL)
     return 0;
   if (!s->unref) {
     s->unref = 1;

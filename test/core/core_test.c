@@ -13,18 +13,7 @@
 
 #include "uva.h"
 
-static int failures;
-static int checks;
-
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    checks++;                                                              \
-    if (!(cond)) {                                                         \
-      failures++;                                                          \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,     \
-              #cond);                                                      \
-    }                                                                      \
-  } while (0)
+#include "check.h"
 
 /* ---- timers ---- */
 

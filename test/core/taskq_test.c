@@ -12,18 +12,7 @@
 
 #include "uva.h"
 
-static int failures;
-static int checks;
-
-#define CHECK(cond)                                                    \
-  do {                                                                 \
-    checks++;                                                          \
-    if (!(cond)) {                                                     \
-      failures++;                                                      \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, \
-              #cond);                                                  \
-    }                                                                  \
-  } while (0)
+#include "check.h"
 
 /* The tests steer the core's clock through -Wl,--wrap=uv_hrtime (see
  * core_test.c); here it runs unskewed. */

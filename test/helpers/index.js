@@ -8,12 +8,14 @@ const root = path.join(__dirname, '..', '..');
 /**
  * Runs `code` in a fresh node process; resolves with { code, stdout, stderr, ms }.
  * `stdin`: undefined for none, a string to write and close, or 'open' for a
- * pipe that stays open and silent until the child exits.
+ * pipe that stays open and silent until the child exits.  `prefix`: a
+ * command node runs under (`['ip', 'netns', 'exec', name]`).
  */
-function runNode(code, { args = [], timeout = 15000, stdin } = {}) {
+function runNode(code, { args = [], timeout = 15000, stdin, prefix = [] } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [...args, '-e', code],
+    const argv = [...prefix, process.execPath, ...args, '-e', code];
+    const child = spawn(argv[0], argv.slice(1),
       { cwd: root, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     if (typeof stdin === 'string' && stdin !== 'open') child.stdin.end(stdin);
     if (child.stdin) child.stdin.on('error', () => {});

@@ -3,10 +3,10 @@
 // /etc/hosts and /etc/resolv.conf (ip netns exec binds /etc/netns/NAME/*
 // over /etc/*), so name lookups are answered or refused inside it and no
 // packet can leave the machine.  Needs root and iproute2.
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { root } = require('./index');
+const { runNode } = require('./index');
 
 /** Why a namespace cannot be made here, or null when it can. */
 function unavailable() {
@@ -32,21 +32,7 @@ async function runInNetns(code, { hosts = '', timeout = 30000 } = {}) {
     if (r.status !== 0) throw new Error(`ip netns add: ${r.stderr}`);
     r = run(['-n', name, 'link', 'set', 'lo', 'up']);
     if (r.status !== 0) throw new Error(`ip link set lo up: ${r.stderr}`);
-    return await new Promise((resolve, reject) => {
-      const child = spawn('ip', ['netns', 'exec', name, process.execPath, '-e', code], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => { stdout += d; });
-      child.stderr.on('data', (d) => { stderr += d; });
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`the child in ${name} did not exit within ${timeout} ms\n${stdout}\n${stderr}`));
-      }, timeout);
-      child.on('exit', (status) => {
-        clearTimeout(timer);
-        resolve({ code: status, stdout, stderr });
-      });
-    });
+    return await runNode(code, { prefix: ['ip', 'netns', 'exec', name], timeout });
   } finally {
     run(['netns', 'del', name]);
     fs.rmSync(etc, { recursive: true, force: true });
