@@ -8,6 +8,7 @@
 const { binding } = require('./native');
 const { FetchError, abortError } = require('./errors');
 const validate = require('./validate');
+const { types } = require('node:util');
 const { ACCEPT_ENCODING, decodeBody } = require('./decode');
 
 const FEATURES = binding.fetchFeatures;
@@ -20,6 +21,9 @@ const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 const USER_AGENT = `User-Agent: uvasync/${require('../package.json').version}`;
 const { unlisten, rethrow } = require('./signal');
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// Headers that describe the framing of the message: the client's own.
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'host', 'connection', 'expect']);
+const CONTENT_TYPE = /(^|\n)content-type:/i;
 const BAD_VALUE = /[\r\n\0]/;
 
 // ---- Results ------------------------------------------------------------
@@ -339,6 +343,11 @@ function headerLines(name, headers) {
     if (typeof key !== 'string' || !TOKEN.test(key)) {
       throw validate.typeError(`${name} name`, 'an HTTP token (no spaces, CR, LF or colons)', key);
     }
+    if (FRAMING.has(key.toLowerCase())) {
+      // The client's own, as in fetch: a Content-Length beside a shorter
+      // body left the request hanging for good.
+      throw validate.typeError(`${name}['${key}']`, 'absent: the fetcher sets the headers that frame the message itself', raw);
+    }
     const values = Array.isArray(raw) ? raw : [raw];
     for (const v of values) {
       const value = typeof v === 'number' ? String(v) : v;
@@ -381,9 +390,11 @@ function readRequestOptions(options, defaults) {
     o.headers = defaults === null ? USER_AGENT : defaults.headerLines;
   }
   if (body !== undefined && body !== null) {
-    if (typeof body === 'string' || Buffer.isBuffer(body)) o.body = body;
-    else if (body instanceof Uint8Array) o.body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    else throw validate.typeError('options.body', 'a string, a Buffer or a Uint8Array', body);
+    o.body = readBody(body);
+    // fetch's types for a body that has none of its caller's.
+    const type = typeof body === 'string' ? 'text/plain;charset=UTF-8'
+      : body instanceof URLSearchParams ? 'application/x-www-form-urlencoded;charset=UTF-8' : null;
+    if (type !== null && !CONTENT_TYPE.test(o.headers)) o.headers = `${o.headers}\nContent-Type: ${type}`;
   }
   if (timeout !== undefined) { validate.ms('options.timeout', timeout, true); o.timeout = timeout === Infinity ? 0 : timeout; }
   if (connectTimeout !== undefined) { validate.ms('options.connectTimeout', connectTimeout); o.connectTimeout = connectTimeout; }
@@ -411,6 +422,20 @@ function readRequestOptions(options, defaults) {
   if (retries !== undefined) { validate.integer('options.retries', retries, 0); o.retries = retries; }
   if (ca !== undefined) o.ca = readCa('options.ca', ca);
   return o;
+}
+
+/**
+ * A body as the core takes it: a string, or a Buffer over the caller's
+ * bytes.  Any ArrayBuffer view or ArrayBuffer, from any realm (a vm
+ * context's Uint8Array is not `instanceof` this realm's), and
+ * URLSearchParams, as fetch takes them.
+ */
+function readBody(body) {
+  if (typeof body === 'string' || Buffer.isBuffer(body)) return body;
+  if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (types.isAnyArrayBuffer(body)) return Buffer.from(body);
+  if (body instanceof URLSearchParams) return body.toString();
+  throw validate.typeError('options.body', 'a string, an ArrayBuffer or a view of one, or URLSearchParams', body);
 }
 
 /** PEM certificates to trust, as one string (a string, a Buffer, or an array of either). */

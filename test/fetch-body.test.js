@@ -6,6 +6,7 @@ const crypto = require('node:crypto');
 const { Fetcher, fetch } = require('..');
 const { startHttp } = require('./helpers/servers');
 const { runNode } = require('./helpers');
+const vm = require('node:vm');
 
 const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 
@@ -20,7 +21,7 @@ describe('request bodies', () => {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({
           method: req.method, length: body.length, sha: sha(body), text: body.length < 64 ? body.toString('latin1') : undefined,
-          contentLength: req.headers['content-length'], x: req.headers['x-text'],
+          contentLength: req.headers['content-length'], x: req.headers['x-text'], type: req.headers['content-type'],
         }));
       });
     });
@@ -45,6 +46,36 @@ describe('request bodies', () => {
       const r = (await fetch(`${srv.url}/`, { method })).json();
       assert.deepEqual([r.method, r.length, r.contentLength], [method, 0, '0']);
     }
+  });
+
+  it('takes any ArrayBuffer view or ArrayBuffer from any realm, and URLSearchParams, with fetch\'s content types', async () => {
+    // A vm context's Uint8Array is not `instanceof` this realm's: it was refused.
+    const foreign = vm.runInNewContext('new Uint8Array([104, 105])');
+    const seen = async (body, headers) => (await fetch(`${srv.url}/`, { method: 'POST', body, headers })).json();
+    for (const body of [foreign, new Uint16Array([0x6968]), new DataView(new Uint8Array([104, 105]).buffer), new Uint8Array([104, 105]).buffer, vm.runInNewContext('new ArrayBuffer(2)')]) {
+      const r = await seen(body);
+      assert.equal(r.length, 2, Object.prototype.toString.call(body));
+      assert.equal(r.type, undefined, 'no content type of libcurl\'s own (application/x-www-form-urlencoded)');
+    }
+    assert.equal((await seen(foreign)).text, 'hi');
+    const form = await seen(new URLSearchParams({ a: '1', b: 'é' }));
+    assert.equal(form.text, 'a=1&b=%C3%A9');
+    assert.equal(form.type, 'application/x-www-form-urlencoded;charset=UTF-8');
+    assert.equal((await seen('text')).type, 'text/plain;charset=UTF-8');
+    assert.equal((await seen('{}', { 'content-type': 'application/json' })).type, 'application/json');
+    await assert.rejects(() => fetch(srv.url, { method: 'POST', body: { a: 1 } }), { name: 'TypeError', message: /options\.body/ });
+  });
+
+  it('refuses the headers that frame the message (Content-Length, Transfer-Encoding, Host, Connection, Expect)', async () => {
+    // A caller's Content-Length beside a shorter body left the request
+    // waiting for good (fetch() has no default timeout).
+    for (const name of ['Content-Length', 'transfer-encoding', 'Host', 'Connection', 'EXPECT']) {
+      await assert.rejects(() => fetch(srv.url, { method: 'POST', body: 'x', headers: { [name]: '999' } }),
+        (e) => e instanceof TypeError && e.message.includes(name));
+    }
+    assert.throws(() => new Fetcher({ headers: { 'content-length': '5' } }), { name: 'TypeError', message: /content-length/ });
+    const r = (await fetch(srv.url, { method: 'POST', body: 'abc' })).json();
+    assert.equal(r.contentLength, '3'); // The fetcher's own, from the body.
   });
 
   it('sends UTF-8 string bodies and header values of every length whole, multi-byte characters at every boundary', async function () {

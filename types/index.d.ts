@@ -843,10 +843,19 @@ export class FetchError extends UvasyncError {
 export interface FetchOptions {
   /** HTTP method (default 'GET'). */
   readonly method?: string;
-  /** Request headers. A name or value with CR or LF is a TypeError. */
+  /**
+   * Request headers. A name or value with CR or LF is a TypeError, and so is
+   * Content-Length, Transfer-Encoding, Host, Connection or Expect (the
+   * fetcher frames the message itself).
+   */
   readonly headers?: HeadersInit;
-  /** Request body. A POST, PUT or PATCH without one sends `Content-Length: 0`. */
-  readonly body?: string | Buffer | Uint8Array;
+  /**
+   * Request body: a string (`text/plain;charset=UTF-8` unless a type is
+   * given), any ArrayBuffer or view of one (from any realm), or
+   * URLSearchParams (form-urlencoded). A POST, PUT or PATCH without one sends
+   * `Content-Length: 0`.
+   */
+  readonly body?: string | ArrayBuffer | ArrayBufferView | URLSearchParams;
   /** Limit for each attempt in ms (fetch(): none; Fetcher: its `timeout`). `Infinity`: none. */
   readonly timeout?: number;
   /** Limit for connecting in ms (default libcurl's, 300 s). */

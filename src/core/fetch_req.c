@@ -135,6 +135,7 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
   uva_freq_t *r = calloc(1, sizeof(*r));
   size_t i;
   int has_expect = 0;
+  int has_type = 0;
 
   if (r == NULL)
     return UV_ENOMEM;
@@ -173,10 +174,20 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
     r->headers = l;
     if (strncasecmp(o->headers[i], "expect:", 7) == 0)
       has_expect = 1;
+    if (strncasecmp(o->headers[i], "content-type:", 13) == 0)
+      has_type = 1;
   }
   if (o->has_body && !has_expect) {
     /* No "Expect: 100-continue" round trip before a body. */
     struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
+    if (l == NULL)
+      goto fail;
+    r->headers = l;
+  }
+  if (!has_type && (o->has_body || method_expects_body(r->method))) {
+    /* A body has the type its caller gives it, or none: not libcurl's
+     * "application/x-www-form-urlencoded" for every POST. */
+    struct curl_slist *l = curl_slist_append(r->headers, "Content-Type:");
     if (l == NULL)
       goto fail;
     r->headers = l;
