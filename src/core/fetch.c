@@ -330,19 +330,28 @@ static int close_socket_cb(void *clientp, curl_socket_t fd) {
 static void on_curl_timer(uv_timer_t *t) {
   uva_fetch_t *f = t->data;
   int running = 0;
+  f->in_curl_timer = 1;
   curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  f->in_curl_timer = 0;
   drain(f);
 }
 
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
   uva_fetch_t *f = userp;
+  uint64_t ms;
   (void) multi;
-  if (timeout_ms < 0)
+  if (timeout_ms < 0) {
     uv_timer_stop(&f->curl_timer);
-  else
-    /* Zero becomes a 0 ms libuv timer: libcurl is called back from the
-     * loop, never from inside its own callback. */
-    uv_timer_start(&f->curl_timer, on_curl_timer, (uint64_t) timeout_ms, 0);
+    return 0;
+  }
+  /* Zero becomes a 0 ms libuv timer: libcurl is called back from the
+   * loop, never from inside its own callback.  Asked for from inside that
+   * timer's run, 0 ms would run it again in the same timers phase, before
+   * any socket is polled: then it waits for the next loop turn (1 ms). */
+  ms = (uint64_t) timeout_ms;
+  if (ms == 0 && f->in_curl_timer)
+    ms = 1;
+  uv_timer_start(&f->curl_timer, on_curl_timer, ms, 0);
   return 0;
 }
 
@@ -432,8 +441,64 @@ static void on_flush(uv_check_t *c) {
   free(batch);
 }
 
+/* ---- Holding a transfer for the rest of the loop turn ------------------- */
+
+static void on_resume(uv_idle_t *h);
+
+void uva__fetch_hold(uva_fetch_t *f, uva_freq_t *r) {
+  if (r->paused)
+    return;
+  r->paused = 1;
+  r->pause_prev = NULL;
+  r->pause_next = f->paused;
+  if (f->paused != NULL)
+    f->paused->pause_prev = r;
+  f->paused = r;
+  /* The idle phase comes before the next poll: the other handles (timers,
+   * Node's I/O, setImmediate) have had their turn by then. */
+  uv_idle_start(&f->resume, on_resume);
+}
+
+void uva__fetch_unhold(uva_fetch_t *f, uva_freq_t *r) {
+  if (!r->paused)
+    return;
+  if (r->pause_prev != NULL)
+    r->pause_prev->pause_next = r->pause_next;
+  else
+    f->paused = r->pause_next;
+  if (r->pause_next != NULL)
+    r->pause_next->pause_prev = r->pause_prev;
+  r->pause_prev = r->pause_next = NULL;
+  r->paused = 0;
+}
+
+static void on_resume(uv_idle_t *h) {
+  uva_fetch_t *f = h->data;
+  uva_freq_t *list = f->paused;
+  uva_freq_t *r;
+
+  uv_idle_stop(&f->resume);
+  /* Take the list whole: a transfer that takes its 4 MiB again while it
+   * resumes is held again, for the turn after. */
+  f->paused = NULL;
+  while ((r = list) != NULL) {
+    list = r->pause_next;
+    r->paused = 0;
+    r->pause_prev = r->pause_next = NULL;
+    r->turn_bytes = 0;
+    if (r->easy != NULL)
+      curl_easy_pause(r->easy, CURLPAUSE_CONT);
+  }
+  /* Resuming delivers what libcurl held (and asks for its timer at 0 ms
+   * for the rest); a transfer may have finished in it. */
+  drain(f);
+}
+
 void uva__fetch_finish(uva_fetch_t *f, uva_freq_t *r) {
   uva_fpool_t *p = r->pool;
+
+  uva__fetch_unhold(f, r);
+  r->turn_bytes = 0;
 
   if (r->easy != NULL) {
     curl_multi_remove_handle(f->multi, r->easy);
@@ -566,6 +631,8 @@ uva_fetch_t *uva_fetch_new(uv_loop_t *loop, uva_fetch_done_cb cb, void *data,
   uv_timer_init(loop, &f->wake_timer);
   uv_check_init(loop, &f->flush);
   uv_idle_init(loop, &f->nonblock);
+  uv_idle_init(loop, &f->resume);
+  f->resume.data = f;
   uv_timer_init(loop, &f->idle_timer);
   uv_unref((uv_handle_t *) &f->idle_timer);
   f->idle_timer.data = f;
@@ -573,7 +640,7 @@ uva_fetch_t *uva_fetch_new(uv_loop_t *loop, uva_fetch_done_cb cb, void *data,
   f->wake_timer.data = f;
   f->flush.data = f;
   f->nonblock.data = f;
-  f->open_handles = 5;
+  f->open_handles = 6;
   uv_unref((uv_handle_t *) &f->curl_timer);
   *err = 0;
   return f;
@@ -610,6 +677,8 @@ void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb) {
 
   f->closing = 1;
   f->close_cb = close_cb;
+  f->paused = NULL;  /* Its transfers are freed below. */
+  uv_idle_stop(&f->resume);
   /* Running transfers leave the multi handle first. */
   for (p = f->pools; p != NULL; p = p->next) {
     uva_freq_t *r;
@@ -642,6 +711,7 @@ void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb) {
   uv_close((uv_handle_t *) &f->wake_timer, on_handle_closed);
   uv_close((uv_handle_t *) &f->flush, on_handle_closed);
   uv_close((uv_handle_t *) &f->nonblock, on_handle_closed);
+  uv_close((uv_handle_t *) &f->resume, on_handle_closed);
   uv_close((uv_handle_t *) &f->idle_timer, on_handle_closed);
 }
 
@@ -688,6 +758,7 @@ void uva_fetch_cancel(uva_freq_t *r) {
       break;
     case UVA__FREQ_RUNNING:
       r->cancelled = 1;  /* Before unrun: a cancel says nothing of the host. */
+      uva__fetch_unhold(f, r);
       uva__fpool_unrun(p, r);
       curl_multi_remove_handle(f->multi, r->easy);
       curl_easy_cleanup(r->easy);

@@ -59,6 +59,10 @@ struct uva_freq_s {
 
   /* While running. */
   CURL *easy;
+  size_t turn_bytes;   /* Body bytes taken since the transfer last resumed. */
+  int paused;          /* Held until the next loop turn (f->paused). */
+  uva_freq_t *pause_prev;
+  uva_freq_t *pause_next;
   uva__fhost_t *fhost;
   uint64_t due_ns;     /* When a waiting retry may go. */
   uint64_t start_ns;   /* Start of the first attempt. */
@@ -122,6 +126,9 @@ struct uva_fetch_s {
   uv_check_t flush;        /* Delivers f->done once per loop turn. */
   uv_idle_t nonblock;      /* Keeps the poll phase from blocking meanwhile. */
   uv_timer_t idle_timer;   /* Closes idle connections after a quiet spell. */
+  uv_idle_t resume;        /* Resumes the paused transfers, next loop turn. */
+  uva_freq_t *paused;      /* Transfers held for the rest of this turn. */
+  int in_curl_timer;       /* Inside on_curl_timer. */
   int idle_armed;
   uint64_t wake_ns;        /* What wake_timer is armed for, 0: not armed. */
   int in_wake;             /* Inside on_wake: re-arm for 1 ms at least. */
@@ -146,6 +153,8 @@ struct uva_fetch_s {
 
 /* fetch.c */
 void uva__fetch_start(uva_fetch_t *f, uva_freq_t *r);
+void uva__fetch_hold(uva_fetch_t *f, uva_freq_t *r);
+void uva__fetch_unhold(uva_fetch_t *f, uva_freq_t *r);
 void uva__fetch_arm_wake(uva_fetch_t *f);
 void uva__fetch_finish(uva_fetch_t *f, uva_freq_t *r);
 

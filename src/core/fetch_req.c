@@ -283,6 +283,14 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
   size_t n = size * nmemb;
   size_t need = r->res.body_len + n;
 
+  if (r->turn_bytes >= UVA_FETCH_TURN_BYTES) {
+    /* Enough of this transfer for one loop turn: the rest of this chunk
+     * comes again when it resumes, next turn (fetch.c, on_resume). */
+    uva__fetch_hold(r->f, r);
+    return CURL_WRITEFUNC_PAUSE;
+  }
+  r->turn_bytes += n;
+
   if (r->o.max_body > 0 && (double) need > r->o.max_body) {
     r->too_large = 1;
     return 0;  /* Ends the transfer with CURLE_WRITE_ERROR. */

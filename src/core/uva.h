@@ -379,6 +379,10 @@ void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb);
  * UVA_FETCH_IDLE_MS without a transfer. */
 #define UVA_FETCH_IDLE_MS 4000
 #define UVA_FETCH_MAX_IDLE_CONNS 1024  /* Kept-alive connections at most. */
+/* The most body bytes one transfer takes in one loop turn: past it, the
+ * transfer is paused until the next turn, so that a fast download never
+ * holds the loop (at memory speed, a few ms). */
+#define UVA_FETCH_TURN_BYTES (4u * 1024 * 1024)
 int uva_fetch_close_idle(uva_fetch_t *f);
 
 typedef struct uva_fpool_opts_s {
