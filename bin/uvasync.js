@@ -17,6 +17,12 @@ Fetch options:
   -t, --timeout MS     per-attempt timeout (default 10000; demo 1000)
       --retries N      retries on network errors and 408/429/5xx (default 0; demo 2)
       --http2          HTTP/2 over cleartext too (prior knowledge)
+  -X, --request M      the method (default GET; POST with -d)
+  -H, --header H       a request header "Name: value" (repeatable)
+  -d, --data DATA      a body, as curl's -d: "@FILE" reads FILE without its
+                       newlines; form-urlencoded unless -H gives a type
+      --data-binary D  a body as given ("@FILE": FILE as it is)
+      --cacert FILE    PEM certificates to trust instead of the system's
   -o, --output FILE    write one JSON line per result to FILE
   -h, --help           this text
   -V, --version        the version of uvasync, libcurl and Node
@@ -44,6 +50,11 @@ async function main(argv) {
         timeout: { type: 'string', short: 't' },
         retries: { type: 'string' },
         http2: { type: 'boolean' },
+        request: { type: 'string', short: 'X' },
+        header: { type: 'string', short: 'H', multiple: true },
+        data: { type: 'string', short: 'd' },
+        'data-binary': { type: 'string' },
+        cacert: { type: 'string' },
         output: { type: 'string', short: 'o' },
         count: { type: 'string' },
         jobs: { type: 'string', short: 'n' },

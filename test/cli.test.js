@@ -114,4 +114,54 @@ describe('uvasync command', () => {
     assert.equal(r.code, 0);
     assert.match(r.stdout, new RegExp(`^uvasync ${require('../package.json').version.replace(/\./g, '\\.')} \\(libcurl \\d+\\.\\d+`));
   });
+
+  it('takes curl\'s -X, -H, -d, --data-binary and --cacert', async () => {
+    const seen = [];
+    const echo = await startHttp((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ method: req.method, type: req.headers['content-type'], x: req.headers['x-one'], body: Buffer.concat(chunks).toString('latin1') });
+        res.end('ok');
+      });
+    });
+    try {
+      const data = path.join(dir, 'data.txt');
+      fs.writeFileSync(data, 'a=1\r\nb=2\n');
+      let r = await cli(['fetch', echo.url, '-r', '0', '-X', 'PUT', '-H', 'X-One: 1', '-H', 'Content-Type: text/x-test', '-d', 'hello']);
+      assert.equal(r.code, 0, r.stderr);
+      r = await cli(['fetch', echo.url, '-r', '0', '-d', `@${data}`]);
+      assert.equal(r.code, 0, r.stderr);
+      r = await cli(['fetch', echo.url, '-r', '0', '--data-binary', `@${data}`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(seen, [
+        { method: 'PUT', type: 'text/x-test', x: '1', body: 'hello' },
+        { method: 'POST', type: 'application/x-www-form-urlencoded', x: undefined, body: 'a=1b=2' }, // As curl -d: newlines dropped.
+        { method: 'POST', type: undefined, x: undefined, body: 'a=1\r\nb=2\n' },
+      ]);
+      for (const bad of [['-H', 'no colon'], ['-H', 'Content-Length: 5'], ['-d', '@/no/such/file'], ['--cacert', '/no/such/file'], ['-d', 'a', '--data-binary', 'b']]) {
+        r = await cli(['fetch', echo.url, ...bad]);
+        assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      }
+    } finally {
+      await echo.stop();
+    }
+    // --cacert: an https server with the test's own certificate.
+    const https = require('node:https');
+    const cert = path.join(root, 'test', 'fixtures', 'selfsigned-cert.pem');
+    const tls = https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(path.join(root, 'test', 'fixtures', 'selfsigned-key.pem')) }, (req, res) => res.end('tls'));
+    await new Promise((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `https://127.0.0.1:${tls.address().port}/`;
+      const refused = await cli(['fetch', url, '-r', '0']);
+      assert.match(refused.stdout, /ETLS 1/);
+      const trusted = await cli(['fetch', url, '-r', '0', '--cacert', cert]);
+      assert.equal(trusted.code, 0, trusted.stderr);
+      assert.match(trusted.stdout, /2xx 1/);
+    } finally {
+      tls.closeAllConnections();
+      await new Promise((resolve) => tls.close(resolve));
+    }
+  });
 });

@@ -56,11 +56,47 @@ function countLines(file) {
   return n;
 }
 
+function readFileArg(flag, file) {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`cannot read ${flag} ${JSON.stringify(file)}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
+}
+
+/**
+ * What curl's -X, -H, -d/--data-binary and --cacert say, as request
+ * options: { method, headers, body } for every request, and the CA.
+ */
+function requestFlags(opts) {
+  const headers = [];
+  for (const h of opts.header || []) {
+    const colon = h.indexOf(':');
+    if (colon <= 0) throw new UsageError(`--header ${JSON.stringify(h)}: expected "Name: value"`);
+    headers.push([h.slice(0, colon).trim(), h.slice(colon + 1).trim()]);
+  }
+  let body;
+  if (opts.data !== undefined && opts['data-binary'] !== undefined) throw new UsageError('give --data or --data-binary, not both');
+  if (opts.data !== undefined) {
+    // curl's -d: "@FILE" is the file without its CR and LF.
+    body = opts.data.startsWith('@') ? readFileArg('--data', opts.data.slice(1)).toString('latin1').replace(/[\r\n]/g, '') : opts.data;
+    body = Buffer.from(body, opts.data.startsWith('@') ? 'latin1' : 'utf8');
+    if (!headers.some(([k]) => k.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/x-www-form-urlencoded']);
+  } else if (opts['data-binary'] !== undefined) {
+    const d = opts['data-binary'];
+    body = d.startsWith('@') ? readFileArg('--data-binary', d.slice(1)) : Buffer.from(d);
+  }
+  const method = opts.request !== undefined ? opts.request : (body !== undefined ? 'POST' : undefined);
+  const ca = opts.cacert !== undefined ? readFileArg('--cacert', opts.cacert) : undefined;
+  return { method, headers: headers.length > 0 ? headers : undefined, body, ca };
+}
+
 /**
  * Runs the fetch command. opts: the parsed flags (strings); positionals:
  * URLs. Returns the Summary.
  */
 async function fetchCommand(opts, positionals, { title = 'uvasync fetch', out = process.stdout } = {}) {
+  const { method, headers, body, ca } = requestFlags(opts);
   const fetcher = new Fetcher({
     concurrency: int('--concurrency', opts.concurrency, 1),
     perSecond: rate('--rate', opts.rate),
@@ -68,7 +104,10 @@ async function fetchCommand(opts, positionals, { title = 'uvasync fetch', out = 
     retries: int('--retries', opts.retries, 0),
     retryDelay: 200,
     http2: opts.http2 ? true : undefined,
+    headers,
+    ca,
   });
+  const requestOptions = method !== undefined || body !== undefined ? { method, body } : undefined;
   // Arguments are checked before anything starts; lines of a list as they come.
   for (const u of positionals) if (u !== '-') checkUrl(u);
   let total;
@@ -105,7 +144,7 @@ async function fetchCommand(opts, positionals, { title = 'uvasync fetch', out = 
     }
   };
   try {
-    for await (const r of fetcher.stream(urlSource(positionals, opts.input, invalid))) {
+    for await (const r of fetcher.stream(urlSource(positionals, opts.input, invalid), requestOptions)) {
       await record(r);
       await recordInvalid();
     }
