@@ -143,7 +143,9 @@ describe('a hostile server', () => {
     assert.ok(ok > N / 10, `only ${ok} of ${2 * N} resolved (seed ${SEED}): ${JSON.stringify(seen)}`);
     for (let i = 0; i < 100 && fdCount() > fd0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.ok(fdCount() <= fd0, `descriptors: ${fd0} before, ${fdCount()} after (seed ${SEED})`);
+    // Not under AddressSanitizer, whose quarantine keeps freed memory (up to
+    // 256 MiB by default) out of reuse on purpose.
     const grown = (process.memoryUsage().rss - rss0) / 1048576;
-    assert.ok(grown < 96, `RSS grew by ${grown.toFixed(1)} MiB (seed ${SEED})`);
+    if (!process.env.UVASYNC_ASAN) assert.ok(grown < 96, `RSS grew by ${grown.toFixed(1)} MiB (seed ${SEED})`);
   });
 });
