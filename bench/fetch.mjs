@@ -46,7 +46,8 @@ async function child(name, url, concurrency, total, warmup) {
     const f = new Fetcher({ concurrency, perSecond: Infinity, timeout: 30000 });
     one = async () => {
       const res = await f.fetch(url);
-      bytes += res.body.length; // Read `bytes` after the await: += would race.
+      const n = (await res.bytes()).length;
+      bytes += n; // Read `bytes` after the await: += would race.
     };
     done = () => f.close();
   } else if (name === 'undici.request') {

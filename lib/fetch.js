@@ -28,66 +28,7 @@ const BAD_VALUE = /[\r\n\0]/;
 
 // ---- Results ------------------------------------------------------------
 
-/** A response: any HTTP status resolves; only a network failure rejects. */
-class Response {
-  constructor(url, status, headerBlock, body, redirected, version, n, attempts) {
-    this.url = url;
-    this.status = status;
-    this.ok = status >= 200 && status < 300;
-    this.body = body;
-    this.redirected = redirected;
-    this.httpVersion = version;
-    this.attempts = attempts;
-    this._headerBlock = headerBlock;
-    this._headers = undefined;
-    this._t = n; // [dns, connect, tls, firstByte, total, duration]
-  }
-
-  /** Header names in lower case; repeated headers joined by ", " (set-cookie: an array). */
-  get headers() {
-    if (this._headers === undefined) this._headers = parseHeaders(this._headerBlock);
-    return this._headers;
-  }
-
-  /** Phases of the last attempt in ms. */
-  get timings() {
-    const t = this._t;
-    return { dns: t[0], connect: t[1], tls: t[2], firstByte: t[3], total: t[4] };
-  }
-
-  /** Milliseconds from the first attempt's start to the end (retry waits included). */
-  get durationMs() {
-    return this._t[5];
-  }
-
-  text() {
-    return this.body.toString('utf8');
-  }
-
-  json() {
-    return JSON.parse(this.text());
-  }
-}
-
-function parseHeaders(block) {
-  const out = {};
-  if (block === undefined) return out;
-  const parts = block.split('\0');
-  // The block ends with a NUL, so the last part is empty.
-  for (let i = 0; i + 1 < parts.length; i += 2) {
-    const name = parts[i];
-    const value = parts[i + 1];
-    const prev = out[name];
-    if (prev === undefined) {
-      out[name] = name === 'set-cookie' ? [value] : value;
-    } else if (name === 'set-cookie') {
-      prev.push(value);
-    } else {
-      out[name] = `${prev}, ${value}`;
-    }
-  }
-  return out;
-}
+const { Response, parseHeaders } = require('./response');
 
 const VERSIONS = { 10: '1.0', 11: '1.1', 20: '2', 30: '3' };
 
@@ -203,8 +144,8 @@ function settle(req, b, o, objs) {
     }
   }
   finish(req);
-  const res = new Response(url, status, block, body, req.hops > 0, VERSIONS[nums[b + 2]] || '', t, attempts);
-  if (headers !== undefined) res._headers = headers;
+  const res = new Response(url, status, objs[o + 4] || '', block, body, req.hops > 0, VERSIONS[nums[b + 2]] || '', t, attempts);
+  if (headers !== undefined) res._fields = headers;
   req.resolve(res);
 }
 

@@ -6,6 +6,7 @@
 const { binding } = require('./native');
 const { FetchError } = require('./errors');
 const validate = require('./validate');
+const { fieldsOf } = require('./response');
 const { submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2, readCa } = require('./fetch');
 const { unlisten } = require('./signal');
 
@@ -32,8 +33,9 @@ function msOption(name, value, fallback, allowInfinity) {
 
 /** What fetchAll() and stream() give for one URL; never thrown. */
 function toResult(url, res) {
+  res._shared = true; // The result's body is the response's Buffer: its stream must not detach it.
   return {
-    url, ok: res.ok, status: res.status, headers: res.headers, body: res.body, error: undefined,
+    url, ok: res.ok, status: res.status, headers: fieldsOf(res), body: res._buf, error: undefined,
     durationMs: res.durationMs, attempts: res.attempts, response: res,
   };
 }

@@ -39,7 +39,7 @@ describe('name resolution (in a network namespace)', () => {
         for (let round = 0; round < 10; round++) {
           const f = new Fetcher({ concurrency: 12, perSecond: Infinity, timeout: 5000 });
           const jobs = names.map((n, i) => f.fetch('http://' + n + ':' + port + '/' + round + '/' + i).then(
-            (res) => { if (res.text() === 'ok /' + round + '/' + i) ok++; else bad.push(res.text()); },
+            async (res) => { const t = await res.text(); if (t === 'ok /' + round + '/' + i) ok++; else bad.push(t); },
             (e) => bad.push(n + ' ' + e.code)));
           for (let i = 0; i < 12; i++) jobs.push(new Promise((done) => http.get('http://127.0.0.1:' + port + '/n', { agent }, (res) => { res.resume(); res.on('end', () => { ok++; done(); }); }).on('error', (e) => { bad.push('node ' + e.code); done(); })));
           await Promise.all(jobs);

@@ -32,7 +32,7 @@ describe('request bodies', () => {
     // libcurl's default read callback reads stdin: the server received
     // "SECRET\n"; with stdin open and silent, the loop blocked.
     const code = `require('./lib').fetch(${JSON.stringify(`${srv.url}/`)}, { method: 'POST', timeout: 2000 })
-      .then((r) => { console.log(r.text()); process.exit(0); }, (e) => { console.log(e.code); process.exit(1); });`;
+      .then(async (r) => { console.log(await r.text()); process.exit(0); }, (e) => { console.log(e.code); process.exit(1); });`;
     const piped = await runNode(code, { stdin: 'SECRET\n' });
     assert.equal(piped.code, 0, piped.stderr);
     const seen = JSON.parse(piped.stdout);
@@ -43,7 +43,7 @@ describe('request bodies', () => {
     assert.equal(JSON.parse(open.stdout).length, 0);
     assert.ok(open.ms < 2500, `the request took ${open.ms} ms with stdin open`);
     for (const method of ['PUT', 'PATCH']) {
-      const r = (await fetch(`${srv.url}/`, { method })).json();
+      const r = await (await fetch(`${srv.url}/`, { method })).json();
       assert.deepEqual([r.method, r.length, r.contentLength], [method, 0, '0']);
     }
   });
@@ -74,7 +74,7 @@ describe('request bodies', () => {
         (e) => e instanceof TypeError && e.message.includes(name));
     }
     assert.throws(() => new Fetcher({ headers: { 'content-length': '5' } }), { name: 'TypeError', message: /content-length/ });
-    const r = (await fetch(srv.url, { method: 'POST', body: 'abc' })).json();
+    const r = await (await fetch(srv.url, { method: 'POST', body: 'abc' })).json();
     assert.equal(r.contentLength, '3'); // The fetcher's own, from the body.
   });
 
@@ -96,8 +96,8 @@ describe('request bodies', () => {
         const w = Buffer.byteLength(ch);
         if (n < w) continue;
         const text = 'a'.repeat(n - w) + ch;
-        jobs.push(f.fetch(`${srv.url}/`, { method: 'POST', body: text }).then((r) => {
-          const seen = r.json();
+        jobs.push(f.fetch(`${srv.url}/`, { method: 'POST', body: text }).then(async (r) => {
+          const seen = await r.json();
           if (seen.length !== n || seen.sha !== sha(Buffer.from(text))) bad.push(`body ${n} (${ch}): ${seen.length} bytes`);
         }));
       }
@@ -105,8 +105,8 @@ describe('request bodies', () => {
     // A header block past 1,024 bytes with a multi-byte character across it.
     for (let n = 990; n <= 1100; n++) {
       const value = 'h'.repeat(n) + '€' + 'h'.repeat(3);
-      jobs.push(f.fetch(`${srv.url}/`, { headers: { 'x-text': value } }).then((r) => {
-        const got = Buffer.from(r.json().x, 'latin1').toString('utf8');
+      jobs.push(f.fetch(`${srv.url}/`, { headers: { 'x-text': value } }).then(async (r) => {
+        const got = Buffer.from((await r.json()).x, 'latin1').toString('utf8');
         if (got !== value) bad.push(`header ${n}: ${got.length} characters`);
       }));
     }

@@ -6,7 +6,8 @@ const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { fetch, FetchError, Fetcher } = require('..');
 const { startHttp, startRaw, closedPort, fdCount } = require('./helpers/servers');
-const { runNode, root } = require('./helpers');
+const { runNode, root, skip } = require('./helpers');
+const { nginxPath, startNginx, MISSING } = require('./helpers/nginx');
 
 function echo(req, res) {
   const chunks = [];
@@ -65,12 +66,16 @@ describe('fetch', () => {
     assert.equal(res.httpVersion, '1.1');
     assert.equal(res.redirected, false);
     assert.equal(res.url, `${srv.url}/echo?x=1`);
-    assert.ok(Buffer.isBuffer(res.body));
-    assert.equal(res.headers['content-type'], 'application/json');
-    const body = res.json();
+    assert.ok(res.body instanceof ReadableStream);
+    assert.ok(res.headers instanceof Headers);
+    assert.equal(res.headers.get('content-type'), 'application/json');
+    assert.equal(res.statusText, 'OK');
+    const body = await res.clone().json();
     assert.equal(body.url, '/echo?x=1');
     assert.match(body.headers['user-agent'], /^uvasync\//);
-    assert.equal(typeof res.text(), 'string');
+    assert.equal(typeof await res.text(), 'string');
+    assert.equal(res.bodyUsed, true);
+    await assert.rejects(res.text(), { name: 'TypeError', message: /already been read/ });
     for (const k of ['dns', 'connect', 'tls', 'firstByte', 'total']) {
       assert.equal(typeof res.timings[k], 'number', k);
       assert.ok(res.timings[k] >= 0, k);
@@ -85,35 +90,35 @@ describe('fetch', () => {
   });
 
   it('sends methods, bodies and headers', async () => {
-    const post = (await fetch(`${srv.url}/echo`, { method: 'POST', body: 'a=1', headers: { 'X-One': '1' } })).json();
+    const post = await (await fetch(`${srv.url}/echo`, { method: 'POST', body: 'a=1', headers: { 'X-One': '1' } })).json();
     assert.equal(post.method, 'POST');
     assert.equal(post.body, 'a=1');
     assert.equal(post.headers['x-one'], '1');
     assert.equal(post.headers.expect, undefined, 'no Expect: 100-continue round trip');
-    const put = (await fetch(`${srv.url}/echo`, { method: 'put', body: Buffer.from([0, 1, 2, 255]) })).json();
+    const put = await (await fetch(`${srv.url}/echo`, { method: 'put', body: Buffer.from([0, 1, 2, 255]) })).json();
     assert.equal(put.method, 'PUT');
     assert.deepEqual(Buffer.from(put.body, 'latin1'), Buffer.from([0, 1, 2, 255]));
-    const patch = (await fetch(`${srv.url}/echo`, { method: 'PATCH', body: new Uint8Array([65, 66]) })).json();
+    const patch = await (await fetch(`${srv.url}/echo`, { method: 'PATCH', body: new Uint8Array([65, 66]) })).json();
     assert.equal(patch.method, 'PATCH');
     assert.equal(patch.body, 'AB');
-    const del = (await fetch(`${srv.url}/echo`, { method: 'DELETE' })).json();
+    const del = await (await fetch(`${srv.url}/echo`, { method: 'DELETE' })).json();
     assert.equal(del.method, 'DELETE');
     const head = await fetch(`${srv.url}/echo`, { method: 'HEAD' });
     assert.equal(head.status, 200);
-    assert.equal(head.body.length, 0);
-    const agent = (await fetch(`${srv.url}/echo`, { headers: [['User-Agent', 'me']] })).json();
+    assert.equal((await head.bytes()).length, 0);
+    const agent = await (await fetch(`${srv.url}/echo`, { headers: [['User-Agent', 'me']] })).json();
     assert.equal(agent.headers['user-agent'], 'me');
-    const map = (await fetch(`${srv.url}/echo`, { headers: new Map([['x-map', 'm']]) })).json();
+    const map = await (await fetch(`${srv.url}/echo`, { headers: new Map([['x-map', 'm']]) })).json();
     assert.equal(map.headers['x-map'], 'm');
     const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`x-h${i}`, 'v'.repeat(i * 5)]));
-    const got = (await fetch(`${srv.url}/echo`, { headers: many })).json();
+    const got = await (await fetch(`${srv.url}/echo`, { headers: many })).json();
     for (let i = 0; i < 40; i++) assert.equal(got.headers[`x-h${i}`], 'v'.repeat(i * 5), `x-h${i}`);
   });
 
   it('joins repeated response headers, keeps set-cookie as an array', async () => {
     const res = await fetch(`${srv.url}/headers`);
-    assert.equal(res.headers['x-multi'], 'a, b');
-    assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
+    assert.equal(res.headers.get('x-multi'), 'a, b');
+    assert.deepEqual(res.headers.getSetCookie(), ['a=1', 'b=2']);
   });
 
   it('unfolds obsolete folded header lines into one value', async () => {
@@ -121,9 +126,9 @@ describe('fetch', () => {
       'HTTP/1.1 200 OK\r\nX-Fold: a\r\n  bc  \r\n\t d\r\nX-Next: n\r\nContent-Length: 2\r\n\r\nok')));
     try {
       const res = await fetch(raw.url);
-      assert.equal(res.headers['x-fold'], 'a bc d');
-      assert.equal(res.headers['x-next'], 'n');
-      assert.equal(res.text(), 'ok');
+      assert.equal(res.headers.get('x-fold'), 'a bc d');
+      assert.equal(res.headers.get('x-next'), 'n');
+      assert.equal(await res.text(), 'ok');
     } finally {
       await raw.stop();
     }
@@ -144,11 +149,11 @@ describe('fetch', () => {
     assert.equal(res.url, `${srv.url}/echo`);
     const kept = await fetch(`${srv.url}/redirect?to=/echo`, { maxRedirects: 0 });
     assert.equal(kept.status, 302);
-    assert.equal(kept.headers.location, '/echo');
+    assert.equal(kept.headers.get('location'), '/echo');
     await assert.rejects(fetch(`${srv.url}/loop`), (e) => e instanceof FetchError && e.code === 'EMAXREDIRECTS');
     await assert.rejects(fetch(`${srv.url}/loop`, { maxRedirects: 2 }), { code: 'EMAXREDIRECTS' });
     const seeOther = await fetch(`${srv.url}/see-other`, { method: 'POST', body: 'x' });
-    assert.equal(seeOther.json().method, 'GET', 'a 303 turns a POST into a GET');
+    assert.equal((await seeOther.json()).method, 'GET', 'a 303 turns a POST into a GET');
   });
 
   it('refuses schemes other than http and https, also after a redirect', async () => {
@@ -159,20 +164,21 @@ describe('fetch', () => {
   });
 
   it('decompresses gzip and br, or hands over the raw bytes', async () => {
-    assert.equal((await fetch(`${srv.url}/gzip`)).text(), 'hello gzip');
-    assert.equal((await fetch(`${srv.url}/br`)).text(), 'hello brotli');
+    assert.equal(await (await fetch(`${srv.url}/gzip`)).text(), 'hello gzip');
+    assert.equal(await (await fetch(`${srv.url}/br`)).text(), 'hello brotli');
     const raw = await fetch(`${srv.url}/gzip`, { decompress: false });
-    assert.equal(raw.headers['content-encoding'], 'gzip');
-    assert.equal(zlib.gunzipSync(raw.body).toString(), 'hello gzip');
+    assert.equal(raw.headers.get('content-encoding'), 'gzip');
+    assert.equal(zlib.gunzipSync(await raw.bytes()).toString(), 'hello gzip');
   });
 
   it('receives a 50 MiB body, and stops at maxBodySize', async () => {
     const res = await fetch(`${srv.url}/big`);
-    assert.equal(res.body.length, big.length);
-    assert.ok(res.body.equals(big));
+    const got = Buffer.from(await res.arrayBuffer());
+    assert.equal(got.length, big.length);
+    assert.ok(got.equals(big));
     await assert.rejects(fetch(`${srv.url}/big`, { maxBodySize: 1024 * 1024 }), { code: 'EBODYTOOLARGE' });
     await assert.rejects(fetch(`${srv.url}/chunked`, { maxBodySize: 5000 }), { code: 'EBODYTOOLARGE' });
-    assert.equal((await fetch(`${srv.url}/chunked`, { maxBodySize: 8192 })).body.length, 8192);
+    assert.equal((await (await fetch(`${srv.url}/chunked`, { maxBodySize: 8192 })).bytes()).length, 8192);
   });
 
   it('times out against a server that accepts and never answers', async () => {
@@ -237,7 +243,7 @@ describe('fetch', () => {
       // kept HTTP/1.1 connection, and opens new ones beside it rather than
       // waiting to multiplex (8.x does not), which the count above would see.
       const one = await fetch(url, { ca: cert, http2: false });
-      assert.equal(one.text(), 'v1.1');
+      assert.equal(await one.text(), 'v1.1');
       await assert.rejects(() => fetch(url, { ca: 'not a certificate' }), /options.ca/);
     } finally {
       for (const s of sockets) s.destroy();
@@ -323,40 +329,72 @@ describe('fetch', () => {
     assert.equal(fdCount(), base);
   });
 
-  it('never holds the loop for long on a fast download: a setImmediate ticker beside 256 MiB sees no gap over 20 ms', async function () {
-    // Every read of a fast download ran in one loop turn (up to 55 ms
-    // here, 63-72 ms of a 50 MiB transfer reported); now a transfer takes at
-    // most UVA_FETCH_TURN_BYTES (4 MiB) a turn.  The server is a process of
-    // its own, so that only the client's loop is measured.
+  it('never holds the loop for long on a fast download: a setImmediate ticker beside 256 MiB from nginx sees no gap over 20 ms', async function () {
+    // nginx sends a file as fast as the client takes it (sendfile), and the
+    // old code read all of it that the socket held in one loop turn: 8-22
+    // ticks over 256 MiB, gaps of 24-174 ms.  Now a transfer takes at most
+    // UVA_FETCH_TURN_BYTES (4 MiB) a turn, so 256 MiB is at least 64 turns,
+    // each with a tick: that count does not depend on the machine's speed.
+    // The gap bound (the issue's 20 ms) is measured as the time the client's
+    // main thread spent on the CPU between two ticks (its schedstat), in a
+    // fresh client process with a small heap, so that a CI machine busy with
+    // other work does not count the time the kernel ran something else; the
+    // wall-clock gap is reported beside it.
     this.timeout(60000);
+    if (nginxPath() === null) return skip(this, MISSING);
     // Under AddressSanitizer the download and its pauses run all the same,
     // but the bound is not checked: ASan's allocator poisons and unpoisons
     // the shadow of a 256 MiB body in one go (92-108 ms measured).
     const checkGap = !process.env.UVASYNC_ASAN;
-    const { fork } = require('node:child_process');
-    const server = fork(path.join(__dirname, 'fixtures', 'fast-server.js'), [String(256 << 20)]);
+    const size = 256 << 20;
+    const ng = await startNginx({ files: { big: Buffer.alloc(size, 'z') } });
     try {
-      const port = await new Promise((resolve) => server.once('message', resolve));
-      // A first download warms the engine and the heap; the next three count.
-      assert.equal((await fetch(`http://127.0.0.1:${port}/`, { maxBodySize: Infinity })).body.length, 256 << 20);
-      for (let round = 0; round < 3; round++) {
-        let last = performance.now();
-        let gap = 0;
-        let ticking = true;
-        const tick = () => {
-          const now = performance.now();
-          gap = Math.max(gap, now - last);
-          last = now;
-          if (ticking) setImmediate(tick);
-        };
-        setImmediate(tick);
-        const res = await fetch(`http://127.0.0.1:${port}/`, { maxBodySize: Infinity });
-        ticking = false;
-        assert.equal(res.body.length, 256 << 20);
-        if (checkGap) assert.ok(gap <= 20, `round ${round}: the loop was held for ${gap.toFixed(1)} ms`);
+      const r = await runNode(`
+        const { fetch } = require(${JSON.stringify(path.join(root, 'lib', 'index.js'))});
+        const fs = require('node:fs');
+        const onCpu = () => Number(fs.readFileSync('/proc/self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+        (async () => {
+          const url = '${ng.url}/big';
+          const out = [];
+          // A first download warms the engine, the heap and nginx's page cache.
+          if ((await (await fetch(url, { maxBodySize: Infinity })).bytes()).length !== ${size}) throw new Error('short');
+          for (let round = 0; round < 3; round++) {
+            globalThis.gc();
+            let last = performance.now();
+            let lastCpu = onCpu();
+            let wall = 0;
+            let cpu = 0;
+            let ticks = 0;
+            let ticking = true;
+            const tick = () => {
+              const now = performance.now();
+              const c = onCpu();
+              wall = Math.max(wall, now - last);
+              cpu = Math.max(cpu, c - lastCpu);
+              last = now;
+              lastCpu = c;
+              ticks++;
+              if (ticking) setImmediate(tick);
+            };
+            setImmediate(tick);
+            const res = await fetch(url, { maxBodySize: Infinity });
+            ticking = false;
+            const n = (await res.bytes()).length;
+            out.push({ round, n, wall, cpu, ticks });
+          }
+          console.log(JSON.stringify(out));
+        })();
+      `, { args: ['--expose-gc'], timeout: 50000 });
+      assert.equal(r.code, 0, r.stderr);
+      for (const { round, n, wall, cpu, ticks } of JSON.parse(r.stdout)) {
+        assert.equal(n, size);
+        assert.ok(ticks >= 64, `round ${round}: ${ticks} loop turns for 256 MiB (${wall.toFixed(1)} ms wall gap)`);
+        if (checkGap) {
+          assert.ok(cpu <= 20, `round ${round}: the loop was held for ${cpu.toFixed(1)} ms on the CPU (${wall.toFixed(1)} ms wall)`);
+        }
       }
     } finally {
-      server.kill();
+      await ng.stop();
     }
   });
 

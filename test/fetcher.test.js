@@ -59,7 +59,7 @@ describe('Fetcher', () => {
     await f.close(); // Starts from no kept-alive connection.
     const g = new Fetcher({ concurrency: 1, perSecond: Infinity });
     const before = srv.stats.connections;
-    for (let i = 0; i < 50; i++) assert.equal((await g.fetch(`${srv.url}/?id=${i}`)).text(), String(i));
+    for (let i = 0; i < 50; i++) assert.equal(await (await g.fetch(`${srv.url}/?id=${i}`)).text(), String(i));
     assert.equal(srv.stats.connections - before, 1);
     await g.close();
   });
@@ -131,14 +131,14 @@ describe('Fetcher', () => {
           const url = `${h.url}/${i}/${j}${j % 4 === 0 ? '/flaky' : ''}`;
           const ac = new AbortController();
           if (j === 7 && i % 5 === 0) setTimeout(() => ac.abort(), i % 7);
-          jobs.push(f.fetch(url, { signal: ac.signal }).then((r) => [url, r.status, r.attempts, r.text()], (e) => [url, e.code]));
+          jobs.push(f.fetch(url, { signal: ac.signal }).then(async (r) => [url, r.status, r.attempts, await r.text()], (e) => [url, e.code]));
         }
       });
       // Fetchers whose one request waits for its retry, nothing queued.
       const solo = Array.from({ length: 10 }, () => new Fetcher({ perSecond: Infinity, retries: 1, retryDelay: 5 }));
       solo.forEach((f, i) => {
         const url = `${h.url}/solo/${i}/flaky`;
-        jobs.push(f.fetch(url).then((r) => [url, r.status, r.attempts, r.text()], (e) => [url, e.code]));
+        jobs.push(f.fetch(url).then(async (r) => [url, r.status, r.attempts, await r.text()], (e) => [url, e.code]));
       });
       busy.push(...solo);
       const results = await Promise.all(jobs);
@@ -220,12 +220,12 @@ describe('Fetcher', () => {
     let t0 = performance.now();
     const a = await f.fetch(`${srv.url}/retry-after`);
     assert.equal(a.status, 200);
-    assert.equal(a.text(), 'after');
+    assert.equal(await a.text(), 'after');
     assert.equal(a.attempts, 2);
     assert.ok(performance.now() - t0 >= 990, 'waited the second it was told');
     t0 = performance.now();
     const b = await f.fetch(`${srv.url}/retry-date`);
-    assert.equal(b.text(), 'dated');
+    assert.equal(await b.text(), 'dated');
     assert.equal(b.attempts, 2);
     // An HTTP date has whole seconds: 1.5 s ahead is 0.5–1.5 s of waiting.
     assert.ok(performance.now() - t0 >= 450);
@@ -235,7 +235,7 @@ describe('Fetcher', () => {
   it('retries 5xx with backoff, gives up after `retries`, and never retries a POST by default', async () => {
     const f = new Fetcher({ retries: 3, retryDelay: 20, perSecond: Infinity });
     const ok = await f.fetch(`${srv.url}/flaky`);
-    assert.equal(ok.text(), 'third time');
+    assert.equal(await ok.text(), 'third time');
     assert.equal(ok.attempts, 3);
     const last = await f.fetch(`${srv.url}/always503`);
     assert.equal(last.status, 503);
@@ -429,7 +429,7 @@ describe('Fetcher', () => {
     const echo = await startHttp((req, res) => res.end(JSON.stringify(req.headers)));
     try {
       const f = new Fetcher({ headers: { 'X-Default': 'd', 'X-Over': 'base' }, perSecond: Infinity });
-      const h = (await f.fetch(echo.url, { headers: { 'x-over': 'mine' } })).json();
+      const h = await (await f.fetch(echo.url, { headers: { 'x-over': 'mine' } })).json();
       assert.equal(h['x-default'], 'd');
       assert.equal(h['x-over'], 'mine');
       await f.close();
@@ -506,7 +506,7 @@ describe('Fetcher', () => {
       try {
         const f = new Fetcher({ perSecond: Infinity, http2: true });
         const r = await f.fetch(plain.url);
-        assert.equal(r.text(), 'v1.1');
+        assert.equal(await r.text(), 'v1.1');
         await f.close();
       } finally {
         await plain.stop();

@@ -58,7 +58,7 @@ describe('host names', () => {
       for (let i = 0; i < 16; i++) {
         const path = `/${round}/${i}`;
         jobs.push(f.fetch(`http://${names[i % names.length]}:${srv.port}${path}`).then(
-          (r) => { if (r.status === 200 && r.text() === `ok ${path}`) ok++; },
+          async (r) => { if (r.status === 200 && await r.text() === `ok ${path}`) ok++; },
           (e) => { failures[e.code] = (failures[e.code] || 0) + 1; }));
         jobs.push(new Promise((resolve) => {
           http.get(`http://127.0.0.1:${srv.port}/node${path}`, { agent }, (res) => {

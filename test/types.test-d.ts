@@ -100,8 +100,13 @@ async function checks(): Promise<void> {
 
   const res = await fetch('http://127.0.0.1/', { method: 'POST', body: 'x', headers: { a: 'b' }, timeout: 10 });
   expectType<typeof res, Response>(true);
-  const j = res.json<{ a: number }>();
+  const j = await res.json<{ a: number }>();
   expectType<typeof j, { a: number }>(true);
+  expectType<typeof res.headers, Headers>(true);
+  const ct: string | null = res.headers.get('content-type');
+  expectType<typeof res.body, ReadableStream<Uint8Array> | null>(true);
+  const copy: Response = res.clone();
+  const t: string = await copy.text();
   const fetcher = new Fetcher({ concurrency: 4, perSecond: Infinity, retries: 2 });
   const all = await fetcher.fetchAll(['http://a/'], { onProgress: (done: number, total: number, r: FetchResult) => {} });
   expectType<typeof all, FetchResult[]>(true);

@@ -905,24 +905,33 @@ export interface Timings {
 }
 
 /**
- * A response. Any HTTP status resolves; `ok` is true for 2xx.
+ * A response, in the fetch standard's shape (code written for Node's global
+ * `fetch` reads it as it is), plus uvasync's own fields. Any HTTP status
+ * resolves; `ok` is true for 2xx. The body can be read once: by a method or
+ * through `body`; `clone()` first to read it twice.
  *
  * @example
  * ```ts
  * const res = await fetch('https://example.com/api');
- * if (res.ok) console.log(res.json(), res.headers['content-type'], res.timings.total);
+ * if (res.ok) console.log(await res.json(), res.headers.get('content-type'), res.timings.total);
  * ```
  */
 export class Response {
-  /** The final URL, after redirects. */
+  /** The final URL, after redirects, as WHATWG URL serializes it (no fragment). */
   readonly url: string;
   readonly status: number;
+  /** The reason phrase of the status line ('' over HTTP/2). */
+  readonly statusText: string;
   readonly ok: boolean;
-  /** Header names in lower case; repeated headers joined by ", "; set-cookie an array. */
-  readonly headers: Readonly<Record<string, string> & { 'set-cookie'?: string[] }>;
-  /** The body, decoded when `decompress` is on. */
-  readonly body: Buffer;
   readonly redirected: boolean;
+  /** Always 'basic'. */
+  readonly type: 'basic';
+  /** Node's own global `Headers`, built on first use. */
+  readonly headers: Headers;
+  /** The body as a web stream of `Uint8Array` chunks, built on first use; null for 204, 205 and 304. Decoded when `decompress` is on. */
+  readonly body: ReadableStream<Uint8Array> | null;
+  /** Whether the body has been read or its stream locked. */
+  readonly bodyUsed: boolean;
   /** '1.0', '1.1', '2' or '3'. */
   readonly httpVersion: string;
   readonly timings: Timings;
@@ -930,10 +939,16 @@ export class Response {
   readonly attempts: number;
   /** From the first attempt's start to the end, retry waits included. */
   readonly durationMs: number;
-  /** The body as UTF-8 text. */
-  text(): string;
-  /** The body parsed as JSON. */
-  json<T = unknown>(): T;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  bytes(): Promise<Uint8Array>;
+  /** A Blob of the response's Content-Type. */
+  blob(): Promise<Blob>;
+  /** The body as UTF-8 text, a leading byte order mark dropped. */
+  text(): Promise<string>;
+  /** The body parsed as JSON; rejects with a SyntaxError. */
+  json<T = unknown>(): Promise<T>;
+  /** A second Response over the same body; throws a TypeError once the body is used. */
+  clone(): Response;
 }
 
 /**
@@ -947,7 +962,7 @@ export class Response {
  * const res = await fetch('http://127.0.0.1:8080/items', {
  *   method: 'POST', body: JSON.stringify({ a: 1 }), headers: { 'content-type': 'application/json' }, timeout: 5000,
  * });
- * console.log(res.status, res.json());
+ * console.log(res.status, await res.json());
  * ```
  */
 export function fetch(url: string | URL, options?: FetchOptions): Promise<Response>;

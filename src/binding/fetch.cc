@@ -120,6 +120,8 @@ void Addon::OnFetchDone(uva_freq_t **reqs, size_t count) {
         if (res->headers_len > 0)
           napi_set_element(env, objs, base + 1, Str(env, res->headers, res->headers_len));
         if (res->url != nullptr) napi_set_element(env, objs, base + 2, Str(env, res->url));
+        // The reason phrase, where an error's message would be.
+        if (res->reason[0] != '\0') napi_set_element(env, objs, base + 4, Str(env, res->reason));
       }
       uva_freq_free(r);
     }

@@ -338,6 +338,20 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
     return 0;
   }
   if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+    /* "HTTP/1.1 200 OK": the reason is what follows the second space. */
+    const char *sp = memchr(data, ' ', len);
+    const char *reason = NULL;
+    size_t rl = 0;
+    if (sp != NULL)
+      reason = memchr(sp + 1, ' ', len - (size_t) (sp + 1 - data));
+    if (reason != NULL) {
+      reason++;
+      rl = len - (size_t) (reason - data);
+      if (rl >= sizeof(r->res.reason))
+        rl = sizeof(r->res.reason) - 1;
+      memcpy(r->res.reason, reason, rl);
+    }
+    r->res.reason[rl] = '\0';
     r->res.headers_len = 0;
     r->content_length = -1;
     r->got_status = 1;

@@ -447,6 +447,8 @@ typedef struct uva_fresult_s {
   uint32_t attempts;
   double timings[5];            /* dns, connect, tls, firstByte, total, ms */
   double duration;              /* ms from the first attempt's start. */
+  char reason[64];              /* The status line's reason phrase ("OK"),
+                                 * cut at 63 bytes; "" for HTTP/2. */
   char *headers;                /* "name\0value\0" pairs, names lower case */
   size_t headers_len;
   uint8_t *body;

@@ -1,0 +1,120 @@
+'use strict';
+// The Response of fetch(): the fetch standard's shape (Node's own Headers, a
+// web ReadableStream body, async body methods, clone) over what the core
+// hands over, compared where it can be with Node's global fetch.
+const assert = require('node:assert/strict');
+const { fetch, Response } = require('..');
+const { startHttp } = require('./helpers/servers');
+
+describe('Response', () => {
+  let srv;
+  before(async () => {
+    srv = await startHttp((req, res) => {
+      const u = new URL(req.url, 'http://x');
+      switch (u.pathname) {
+        case '/multi':
+          res.setHeader('Set-Cookie', ['a=1', 'b=2']);
+          res.setHeader('X-Many', ['one', 'two']);
+          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+          res.end('multi');
+          return;
+        case '/bom': res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":"é"}')])); return;
+        case '/bad-json': res.end('{nope'); return;
+        case '/bytes': res.end(Buffer.alloc(Number(u.searchParams.get('n')), 'q')); return;
+        case '/204': res.writeHead(204); res.end(); return;
+        case '/reason': res.writeHead(418, 'I Am A Teapot'); res.end('t'); return;
+        default: res.end('ok');
+      }
+    });
+  });
+  after(() => srv.stop());
+
+  it('has headers in a Node Headers, repeated fields joined and set-cookie kept apart, as the global fetch does', async () => {
+    const mine = await fetch(`${srv.url}/multi`);
+    const node = await globalThis.fetch(`${srv.url}/multi`);
+    assert.ok(mine.headers instanceof Headers);
+    assert.equal(mine.headers.get('x-many'), node.headers.get('x-many'));
+    assert.deepEqual(mine.headers.getSetCookie(), node.headers.getSetCookie());
+    assert.equal(mine.headers.get('Content-Type'), 'text/plain; charset=utf-8');
+    assert.equal(mine.headers.get('absent'), null);
+    assert.equal(mine.headers, mine.headers, 'one Headers object');
+    await node.text();
+  });
+
+  it('reads the body through a web ReadableStream, chunks of Uint8Array, once', async () => {
+    for (const n of [0, 1, 1000, 100_000, 3 << 20]) {
+      const res = await fetch(`${srv.url}/bytes?n=${n}`);
+      assert.ok(res.body instanceof ReadableStream);
+      let total = 0;
+      for await (const chunk of res.body) {
+        assert.ok(chunk instanceof Uint8Array);
+        assert.ok(chunk.every((b) => b === 0x71));
+        total += chunk.length;
+      }
+      assert.equal(total, n);
+      assert.equal(res.bodyUsed, true, `n=${n}`);
+      await assert.rejects(res.text(), TypeError);
+      assert.throws(() => res.clone(), TypeError);
+    }
+  });
+
+  it('refuses a second reader and a body method while the stream is locked', async () => {
+    const res = await fetch(`${srv.url}/bytes?n=10`);
+    const reader = res.body.getReader();
+    await assert.rejects(res.arrayBuffer(), TypeError);
+    assert.throws(() => res.body.getReader(), TypeError);
+    const { value } = await reader.read();
+    assert.equal(value.length, 10);
+  });
+
+  it('clones: each copy reads the whole body, by stream or by method, and writing one leaves the other', async () => {
+    for (const n of [10, 100_000]) {
+      const a = await fetch(`${srv.url}/bytes?n=${n}`);
+      const b = a.clone();
+      const c = b.clone();
+      let total = 0;
+      for await (const chunk of a.body) total += chunk.length;
+      assert.equal(total, n);
+      const bytes = await b.bytes();
+      bytes.fill(0);
+      assert.equal((await c.text()).length, n);
+      assert.equal(Buffer.from(await (await fetch(`${srv.url}/bytes?n=${n}`)).arrayBuffer()).toString(), 'q'.repeat(n));
+    }
+  });
+
+  it('has async arrayBuffer, bytes, blob, text and json; text drops a byte order mark, json rejects bad JSON', async () => {
+    const ab = await (await fetch(`${srv.url}/bytes?n=5`)).arrayBuffer();
+    assert.ok(ab instanceof ArrayBuffer);
+    assert.equal(ab.byteLength, 5);
+    const u8 = await (await fetch(`${srv.url}/bytes?n=5`)).bytes();
+    assert.ok(u8 instanceof Uint8Array);
+    const blob = await (await fetch(`${srv.url}/multi`)).blob();
+    assert.ok(blob instanceof Blob);
+    assert.equal(blob.type, 'text/plain; charset=utf-8');
+    assert.equal(await blob.text(), 'multi');
+    assert.equal(await (await fetch(`${srv.url}/bom`)).text(), '{"a":"é"}');
+    assert.deepEqual(await (await fetch(`${srv.url}/bom`)).json(), { a: 'é' });
+    await assert.rejects((await fetch(`${srv.url}/bad-json`)).json(), SyntaxError);
+    const p = (await fetch(`${srv.url}/`)).text();
+    assert.ok(p instanceof Promise);
+  });
+
+  it('has a null body for 204 (as fetch), the reason phrase as statusText, and type basic', async () => {
+    const none = await fetch(`${srv.url}/204`);
+    assert.equal(none.status, 204);
+    assert.equal(none.body, null);
+    assert.equal(await none.text(), '');
+    const tea = await fetch(`${srv.url}/reason`);
+    assert.equal(tea.status, 418);
+    assert.equal(tea.ok, false);
+    assert.equal(tea.statusText, 'I Am A Teapot');
+    assert.equal(tea.type, 'basic');
+  });
+
+  it('is exported, and is not Node\'s global Response (it carries timings, attempts and httpVersion)', async () => {
+    const res = await fetch(`${srv.url}/`);
+    assert.ok(res instanceof Response);
+    assert.equal(typeof res.timings.total, 'number');
+    assert.equal(typeof res.durationMs, 'number');
+  });
+});
