@@ -24,6 +24,10 @@ Fetch options:
       --data-binary D  a body as given ("@FILE": FILE as it is)
       --cacert FILE    PEM certificates to trust instead of the system's
   -o, --output FILE    write one JSON line per result to FILE
+      --output-dir DIR write each body to a file in DIR (made if missing),
+                       named after the URL's last path segment as curl -O
+                       does ("index.html" for none; ".1", ".2" for a name
+                       taken earlier in the run), by the core, not in JS
   -h, --help           this text
   -V, --version        the version of uvasync, libcurl and Node
 
@@ -56,6 +60,7 @@ async function main(argv) {
         'data-binary': { type: 'string' },
         cacert: { type: 'string' },
         output: { type: 'string', short: 'o' },
+        'output-dir': { type: 'string' },
         count: { type: 'string' },
         jobs: { type: 'string', short: 'n' },
         help: { type: 'boolean', short: 'h' },

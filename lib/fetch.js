@@ -9,6 +9,8 @@ const { binding } = require('./native');
 const { FetchError, abortError } = require('./errors');
 const validate = require('./validate');
 const { types } = require('node:util');
+const path = require('node:path');
+const { fileURLToPath } = require('node:url');
 const { ACCEPT_ENCODING, decodeBody } = require('./decode');
 
 const FEATURES = binding.fetchFeatures;
@@ -129,7 +131,7 @@ function settle(req, b, o, objs) {
     }
   }
   let body = objs[o];
-  if (req.o.decompress !== 0 && block !== undefined && block.includes('content-encoding\0')) {
+  if (req.o.decompress !== 0 && req.o.output === undefined && block !== undefined && block.includes('content-encoding\0')) {
     if (headers === undefined) headers = parseHeaders(block);
     const encoding = headers['content-encoding'];
     if (encoding !== undefined) {
@@ -146,6 +148,10 @@ function settle(req, b, o, objs) {
   finish(req);
   const res = new Response(url, status, objs[o + 4] || '', block, body, req.hops > 0, VERSIONS[nums[b + 2]] || '', t, attempts);
   if (headers !== undefined) res._fields = headers;
+  if (req.o.output !== undefined) {
+    res._inFile = true;
+    res.output = req.o.output;
+  }
   req.resolve(res);
 }
 
@@ -205,8 +211,10 @@ function redirect(req, status, location, t, attempts) {
 function send(req) {
   const o = req.o;
   return req.pool.submit(req.id, req.current, o.method, o.headers, o.body, o.timeout, o.connectTimeout,
-    0, o.maxBodySize, 0, o.http2, o.retries, 0, o.ca, o.decompress !== 0 ? ACCEPT_ENCODING : undefined,
-    req.hops > 0 ? 1 : 0); // A redirect's next hop goes first: the request has had its turn.
+    0, o.maxBodySize, o.output !== undefined ? o.decompress : 0, o.http2, o.retries, 0, o.ca,
+    o.decompress !== 0 && o.output === undefined ? ACCEPT_ENCODING : undefined,
+    req.hops > 0 ? 1 : 0, // A redirect's next hop goes first: the request has had its turn.
+    o.output);
 }
 
 /** "Name: value" lines without those whose name matches `re`. */
@@ -233,6 +241,7 @@ class RequestOptions {
     this.http2 = defaults === null ? 0 : defaults.http2;
     this.retries = -1;
     this.ca = defaults === null ? undefined : defaults.ca;
+    this.output = undefined; // An absolute path: the core writes the body there.
   }
 }
 
@@ -311,7 +320,7 @@ function readRequestOptions(options, defaults) {
   }
   validate.options('options', options);
   const { method, headers, body, timeout, connectTimeout, signal, maxRedirects, redirect, maxBodySize,
-    decompress, http2, retries, ca } = options;
+    decompress, http2, retries, ca, output } = options;
   if (method !== undefined) {
     if (typeof method !== 'string' || !TOKEN.test(method)) {
       throw validate.typeError('options.method', 'an HTTP method name', method);
@@ -362,7 +371,28 @@ function readRequestOptions(options, defaults) {
   if (http2 !== undefined) o.http2 = readHttp2('options.http2', http2);
   if (retries !== undefined) { validate.integer('options.retries', retries, 0); o.retries = retries; }
   if (ca !== undefined) o.ca = readCa('options.ca', ca);
+  if (output !== undefined) {
+    // A function of the URL (for fetchAll and stream) is called per request.
+    o.output = typeof output === 'function' ? output : readOutput('options.output', output);
+    // As curl -o: the bytes as sent, unless decoding is asked for (then by
+    // libcurl in the core, there being no JS in the path), and no bound.
+    if (decompress === undefined) o.decompress = 0;
+    if (maxBodySize === undefined) o.maxBodySize = 0;
+  }
   return o;
+}
+
+/** A file to write a body to: a path or a file: URL, made absolute now. */
+function readOutput(name, output) {
+  let p = output;
+  if (output instanceof URL) {
+    if (output.protocol !== 'file:') throw validate.typeError(name, 'a path or a file: URL', output);
+    p = fileURLToPath(output);
+  }
+  if (typeof p !== 'string' || p === '' || p.includes('\0')) {
+    throw validate.typeError(name, 'a path (a non-empty string without NUL) or a file: URL', output);
+  }
+  return path.resolve(p);
 }
 
 /**
@@ -406,6 +436,15 @@ function readHttp2(name, v) {
 // ---- Submitting -------------------------------------------------------------
 
 function submit(pool, owner, url, o, track) {
+  if (typeof o.output === 'function') {
+    let file;
+    try {
+      file = readOutput('options.output', o.output(url));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    o = Object.assign(new RequestOptions(null), o, { output: file });
+  }
   const req = new Request(url, pool, owner, o);
   const promise = new Promise((resolve, reject) => {
     req.resolve = resolve;

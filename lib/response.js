@@ -59,6 +59,9 @@ class Response {
     this._buf = body; // A Buffer: the whole body (or the empty one).
     this._t = timings; // [dns, connect, tls, firstByte, total, duration]
     this._shared = false; // A clone reads the same Buffer: its stream enqueues copies.
+    this._inFile = false; // The body went to options.output: there is none here.
+    /** The file the body was written to (options.output), or undefined. */
+    this.output = undefined;
   }
 
   /** Node's own Headers (the global `Headers`), built on first use. */
@@ -71,11 +74,14 @@ class Response {
     return this.#headers;
   }
 
-  /** A web ReadableStream of Uint8Array chunks, built on first use; null for 204, 205 and 304, as in fetch. */
+  /**
+   * A web ReadableStream of Uint8Array chunks, built on first use; null for
+   * 204, 205 and 304, as in fetch, and when the body went to `output`.
+   */
   get body() {
     if (this.#stream === undefined) {
       const buf = this._buf;
-      if (NULL_BODY.has(this.status)) {
+      if (NULL_BODY.has(this.status) || this._inFile) {
         this.#stream = null;
       } else {
         const self = this;
@@ -165,6 +171,8 @@ class Response {
     if (this.#used || (this.#stream != null && this.#stream.locked)) throw unusable();
     const c = new Response(this.url, this.status, this.statusText, this._block, this._buf, this.redirected,
       this.httpVersion, this._t, this.attempts);
+    c._inFile = this._inFile;
+    c.output = this.output;
     this._shared = true;
     c._shared = true;
     return c;

@@ -56,6 +56,20 @@ describe('uvasync command', () => {
     assert.doesNotMatch(r.stderr, /\x1b\[/);
   });
 
+  it('writes each body to a file of --output-dir, named as curl -O names it, and counts the bytes', async () => {
+    const out = path.join(dir, 'bodies', 'deeper');
+    const jsonl = path.join(dir, 'bodies.jsonl');
+    const r = await cli(['fetch', `${srv.url}/a.txt`, `${srv.url}/a.txt`, `${srv.url}/`, `${srv.url}/d%20e?q=1`,
+      '-r', '0', '--output-dir', out, '-o', jsonl]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(fs.readdirSync(out).sort(), ['a.txt', 'a.txt.1', 'd e', 'index.html']);
+    for (const f of fs.readdirSync(out)) assert.equal(fs.readFileSync(path.join(out, f), 'utf8'), 'body');
+    assert.match(r.stdout, /16 B received/);
+    const lines = fs.readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => path.basename(l.file)).sort(), ['a.txt', 'a.txt.1', 'd e', 'index.html']);
+    assert.ok(lines.every((l) => l.bytes === 4));
+  });
+
   it('reads URLs from stdin and counts network errors by code', async () => {
     const r = await cli(['fetch', '-i', '-', '-r', '0'], { input: `${srv.url}/1\nhttp://127.0.0.1:1/\n` });
     assert.equal(r.code, 0, r.stderr);

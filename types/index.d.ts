@@ -892,6 +892,20 @@ export interface FetchOptions {
    * certificate). Verification stays on.
    */
   readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /**
+   * Write the body to this file as it arrives, from the C core (as `curl -o`:
+   * created or truncated, the bytes as sent unless `decompress: true`, no
+   * size bound unless `maxBodySize`); the promise resolves once the file is
+   * complete and closed, and the Response's `body` is null. A file that
+   * cannot be written rejects with `EOUTPUT`. In `fetchAll` and `stream`, a
+   * function of the URL gives each request's file.
+   *
+   * @example
+   * ```ts
+   * await fetch('https://example.com/big.iso', { output: '/tmp/big.iso' });
+   * ```
+   */
+  readonly output?: string | URL | ((url: string) => string | URL);
 }
 
 /** Phases of the last attempt, in ms. */
@@ -932,6 +946,8 @@ export class Response {
   readonly body: ReadableStream<Uint8Array> | null;
   /** Whether the body has been read or its stream locked. */
   readonly bodyUsed: boolean;
+  /** The file the body was written to (`options.output`), or undefined. */
+  readonly output: string | undefined;
   /** '1.0', '1.1', '2' or '3'. */
   readonly httpVersion: string;
   readonly timings: Timings;

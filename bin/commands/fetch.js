@@ -3,6 +3,7 @@
 // optional JSON Lines results, and a summary.
 
 const fs = require('node:fs');
+const path = require('node:path');
 const readline = require('node:readline');
 const { Fetcher } = require('../../lib/index.js');
 const { checkUrl } = require('../../lib/fetch.js');
@@ -45,6 +46,18 @@ async function* urlSource(positionals, input, invalid) {
       invalid.push({ url: u, line: n, message: err.message });
     }
   }
+}
+
+/** Body bytes of a result: in memory, or in its --output-dir file. */
+function bodyBytes(r) {
+  if (r.file !== undefined) {
+    try {
+      return fs.statSync(r.file).size;
+    } catch {
+      return 0;
+    }
+  }
+  return r.body ? r.body.length : 0;
 }
 
 function countLines(file) {
@@ -92,6 +105,30 @@ function requestFlags(opts) {
 }
 
 /**
+ * The file a URL's body goes to under --output-dir: its last path segment,
+ * decoded, as curl -O names it ("index.html" when there is none); a name
+ * taken earlier in the run gets ".1", ".2", … so no body overwrites another.
+ */
+function outputNamer(dir) {
+  const taken = new Set();
+  return (url) => {
+    const seg = new URL(url).pathname.split('/').pop();
+    let name;
+    try {
+      name = decodeURIComponent(seg);
+    } catch {
+      name = seg;
+    }
+    name = name.replace(/[/\\\0]/g, '_');
+    if (name === '' || name === '.' || name === '..') name = 'index.html';
+    let file = name;
+    for (let i = 1; taken.has(file); i++) file = `${name}.${i}`;
+    taken.add(file);
+    return path.join(dir, file);
+  };
+}
+
+/**
  * Runs the fetch command. opts: the parsed flags (strings); positionals:
  * URLs. Returns the Summary.
  */
@@ -107,7 +144,16 @@ async function fetchCommand(opts, positionals, { title = 'uvasync fetch', out = 
     headers,
     ca,
   });
-  const requestOptions = method !== undefined || body !== undefined ? { method, body } : undefined;
+  let requestOptions = method !== undefined || body !== undefined ? { method, body } : undefined;
+  const dir = opts['output-dir'];
+  if (dir !== undefined) {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw new UsageError(`cannot make --output-dir ${JSON.stringify(dir)}: ${err.message}`);
+    }
+    requestOptions = { ...requestOptions, output: outputNamer(path.resolve(dir)) };
+  }
   // Arguments are checked before anything starts; lines of a list as they come.
   for (const u of positionals) if (u !== '-') checkUrl(u);
   let total;
@@ -124,13 +170,17 @@ async function fetchCommand(opts, positionals, { title = 'uvasync fetch', out = 
   const invalid = [];
   const from = opts.input === undefined || opts.input === '-' ? 'stdin' : opts.input;
   const record = async (r) => {
+    if (dir !== undefined && r.response !== undefined) {
+      r.file = r.response.output;
+      r.bytes = bodyBytes(r);
+    }
     summary.add(r);
     progress.tick(summary.errorCount);
     if (results !== null) {
       const line = JSON.stringify({
         url: r.url, ok: r.ok, status: r.status, error: r.error ? r.error.code : undefined,
         durationMs: Math.round(r.durationMs * 1000) / 1000, attempts: r.attempts,
-        bytes: r.body ? r.body.length : 0, line: r.line,
+        bytes: r.bytes !== undefined ? r.bytes : (r.body ? r.body.length : 0), line: r.line, file: r.file,
       });
       if (!results.write(`${line}\n`)) await new Promise((resolve) => results.once('drain', resolve));
     }

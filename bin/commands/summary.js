@@ -97,7 +97,7 @@ class Summary {
       this.errorCount++;
       return;
     }
-    this.bytes += r.body.length;
+    this.bytes += r.bytes !== undefined ? r.bytes : r.body.length; // r.bytes: a body in a file.
     const cls = `${Math.floor(r.status / 100)}xx`;
     this.classes[cls] = (this.classes[cls] || 0) + 1;
   }

@@ -194,13 +194,13 @@ static napi_value Int(napi_env env, int32_t v) {
 
 // submit(id, url, method, headers, body, timeout, connectTimeout,
 //        maxRedirects, maxBody, decompress, http2, retries, retryAnyMethod,
-//        ca, acceptEncoding, first)
+//        ca, acceptEncoding, first, output)
 // → 0, or a negative error code.  `headers` is "Name: value" lines joined
 // by "\n" (lib/ has refused CR and LF in names and values) or undefined;
 // `body` a Buffer, a string, or undefined.
 static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
-  size_t argc = 16;
-  napi_value argv[16];
+  size_t argc = 17;
+  napi_value argv[17];
   PoolRef *p = PoolOf(env, info, &argc, argv);
   if (p->pool == nullptr || p->core->exiting) return Int(env, UVA_EBADSTATE);
 
@@ -261,7 +261,7 @@ static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
   o.http2 = (int)Num(env, argv[10]);
   o.retries = (int32_t)Num(env, argv[11]);
   o.retry_any_method = Num(env, argv[12]) != 0;
-  Utf8 ca, accept_encoding;
+  Utf8 ca, accept_encoding, output;
   napi_typeof(env, argv[13], &t);
   if (t == napi_string) {
     if (!ca.Get(env, argv[13])) return Int(env, UV_ENOMEM);
@@ -272,6 +272,11 @@ static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
   if (t == napi_string) {
     if (!accept_encoding.Get(env, argv[14])) return Int(env, UV_ENOMEM);
     o.accept_encoding = accept_encoding.data();
+  }
+  napi_typeof(env, argv[16], &t);
+  if (t == napi_string) {
+    if (!output.Get(env, argv[16])) return Int(env, UV_ENOMEM);
+    o.output = output.data();
   }
 
   uva_freq_t *r = nullptr;

@@ -47,6 +47,10 @@ struct uva_freq_s {
   char *user_agent;    /* Sent with CURLOPT_USERAGENT, not in `headers`. */
   char *ca;            /* PEM to trust (CURLOPT_CAINFO_BLOB), or NULL. */
   char *accept_encoding; /* Sent, not decoded (uva_freq_opts_t), or NULL. */
+  char *output;        /* The body's file (uva_freq_opts_t), or NULL. */
+  int out_fd;          /* Open from the attempt's first body byte; -1. */
+  int out_errno;       /* Why writing the file failed; 0. */
+  uint64_t out_len;    /* Bytes written in this attempt. */
   size_t ca_len;
   uint64_t profile;    /* Hash of every option but the URL and the body. */
   struct curl_slist *headers;

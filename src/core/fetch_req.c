@@ -2,9 +2,12 @@
  * callbacks, the result copied out at the end, and the retry rule. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fetch_internal.h"
 
@@ -139,6 +142,7 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
 
   if (r == NULL)
     return UV_ENOMEM;
+  r->out_fd = -1;
   r->data = data;
   r->o = *o;
   r->o.url = NULL;
@@ -147,6 +151,7 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
   r->o.body = NULL;
   r->o.ca = NULL;
   r->o.accept_encoding = NULL;
+  r->o.output = NULL;
   r->url = dup_str(o->url);
   r->method = dup_str(o->method != NULL ? o->method : "GET");
   r->host = r->url != NULL ? host_key(r->url) : NULL;
@@ -155,6 +160,11 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
   if (o->accept_encoding != NULL) {
     r->accept_encoding = strdup(o->accept_encoding);
     if (r->accept_encoding == NULL)
+      goto fail;
+  }
+  if (o->output != NULL) {
+    r->output = strdup(o->output);
+    if (r->output == NULL)
       goto fail;
   }
   for (i = 0; i < o->nheaders; i++) {
@@ -252,6 +262,9 @@ void uva_freq_free(uva_freq_t *r) {
   free(r->user_agent);
   free(r->ca);
   free(r->accept_encoding);
+  if (r->out_fd >= 0)
+    close(r->out_fd);
+  free(r->output);
   free(r->body);
   curl_slist_free_all(r->headers);
   free(r->res.headers);
@@ -278,6 +291,57 @@ static int reserve(char **buf, size_t *cap, size_t need) {
   return 0;
 }
 
+/* The body's file, opened (truncated) for the attempt that has a body to
+ * write, or for a successful one without: a retry starts it afresh. */
+static int open_out(uva_freq_t *r) {
+  if (r->out_fd >= 0)
+    return 0;
+  do
+    r->out_fd = open(r->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  while (r->out_fd < 0 && errno == EINTR);
+  if (r->out_fd < 0) {
+    r->out_errno = errno;
+    return -1;
+  }
+  r->out_len = 0;
+  return 0;
+}
+
+/* Ends the attempt's file; -1 (out_errno set) if the data did not make it. */
+static int close_out(uva_freq_t *r) {
+  int fd = r->out_fd;
+  r->out_fd = -1;
+  /* close() after EINTR must not be retried on Linux: the fd is gone. */
+  if (fd >= 0 && close(fd) != 0 && errno != EINTR && r->out_errno == 0) {
+    r->out_errno = errno;
+    return -1;
+  }
+  return r->out_errno != 0 ? -1 : 0;
+}
+
+/* A chunk of body for the file: written whole, or the transfer ends. */
+static size_t write_out(uva_freq_t *r, const char *data, size_t n) {
+  size_t done = 0;
+  if (r->o.max_body > 0 && (double) (r->out_len + n) > r->o.max_body) {
+    r->too_large = 1;
+    return 0;
+  }
+  if (open_out(r) != 0)
+    return 0;
+  while (done < n) {
+    ssize_t w = write(r->out_fd, data + done, n - done);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      r->out_errno = errno;
+      return 0;  /* Ends the transfer with CURLE_WRITE_ERROR. */
+    }
+    done += (size_t) w;
+  }
+  r->out_len += n;
+  return n;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
   uva_freq_t *r = arg;
   size_t n = size * nmemb;
@@ -291,6 +355,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
   }
   r->turn_bytes += n;
 
+  if (r->output != NULL)
+    return write_out(r, data, n);
   if (r->o.max_body > 0 && (double) need > r->o.max_body) {
     r->too_large = 1;
     return 0;  /* Ends the transfer with CURLE_WRITE_ERROR. */
@@ -434,6 +500,7 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
   long version;
 
   r->errbuf[0] = '\0';
+  r->out_errno = 0;
   r->too_large = 0;
   r->got_status = 0;
   r->headers_done = 0;
@@ -526,6 +593,7 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
  * points into the request changes. */
 int uva__freq_setup_same(uva_freq_t *r, CURL *easy) {
   r->errbuf[0] = '\0';
+  r->out_errno = 0;
   r->too_large = 0;
   r->got_status = 0;
   r->headers_done = 0;
@@ -575,6 +643,8 @@ static const char *error_name(const uva_freq_t *r, CURLcode code, int os) {
     case CURLE_WRITE_ERROR:
       if (r->bad_header)
         return "EPROTO";
+      if (r->out_errno != 0)
+        return "EOUTPUT";
       return r->too_large ? "EBODYTOOLARGE" : "ENOMEM";
     case CURLE_UNSUPPORTED_PROTOCOL:
       /* A redirect to a scheme other than http(s) ("Protocol "ftp" not
@@ -659,6 +729,20 @@ void uva__freq_collect(uva_freq_t *r, CURLcode code) {
     r->res.message = "Too large response headers";
   } else if (code == CURLE_WRITE_ERROR && r->bad_header) {
     r->res.message = "A response header line holds a NUL byte";
+  }
+  if (r->output != NULL) {
+    /* The file is complete (and exists, for an empty body) before the
+     * result is: a reader that opens it after the promise settles sees it
+     * whole.  A failed attempt leaves what it wrote, as curl -o does. */
+    if (r->res.error == NULL && (open_out(r) != 0 || close_out(r) != 0))
+      r->res.error = "EOUTPUT";
+    else
+      close_out(r);
+    if (r->res.error != NULL && strcmp(r->res.error, "EOUTPUT") == 0) {
+      snprintf(r->errbuf, sizeof(r->errbuf), "Cannot write the body to %s: %s",
+               r->output, strerror(r->out_errno));
+      r->res.message = r->errbuf;
+    }
   }
   r->res.status = r->res.error == NULL ? (int) status : 0;
   switch (version) {

@@ -433,6 +433,13 @@ typedef struct uva_freq_opts_s {
   const char *ca;               /* PEM certificates to trust instead of the
                                  * system's; copied.  NULL: the system's. */
   size_t ca_len;
+  const char *output;           /* A file the body is written to as it
+                                 * arrives (created, or truncated at each
+                                 * attempt's first byte) instead of memory;
+                                 * closed before the request completes, so
+                                 * its result has no body.  A write that
+                                 * fails ends the transfer with "EOUTPUT".
+                                 * Copied.  NULL: the body in memory. */
 } uva_freq_opts_t;
 
 typedef struct uva_fresult_s {

@@ -1,0 +1,142 @@
+// bench/fetch-memory.mjs: a 1 GiB download into a file, memory and CPU.
+//
+//   node bench/fetch-memory.mjs [--size MiB] [--rounds N]
+//
+// nginx (test/helpers/nginx.js) serves one file of --size MiB (1024) from
+// loopback. Each contender runs in a fresh child process and writes the body
+// to a file of its own:
+//   uvasync output      fetch(url, { output }): the core writes the file
+//   uvasync res.body    fetch(url) then res.body piped to a file stream
+//   fetch res.body      Node's global fetch, res.body piped to a file stream
+//   curl -o             the curl command
+// For the Node contenders the child reports its CPU (process.cpuUsage, user
+// + system) over the download alone and its peak RSS (VmHWM) over the RSS it
+// had just before (its baseline). curl's CPU is its getrusage as a child,
+// less that of a 1-byte download (its start-up), and its peak is its
+// maxrss less that of the 1-byte run. The median of the rounds is shown.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+process.env.no_proxy = process.env.no_proxy ? `${process.env.no_proxy},127.0.0.1` : '127.0.0.1';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+const arg = (name, def) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? Number(argv[i + 1]) : def;
+};
+
+const rssKiB = (field) => Number(fs.readFileSync('/proc/self/status', 'utf8').match(new RegExp(`${field}:\\s+(\\d+)`))[1]);
+
+// ---- child: one contender ----------------------------------------------------
+async function child(name, url, file) {
+  const { pipeline } = await import('node:stream/promises');
+  const { Readable } = await import('node:stream');
+  let run;
+  if (name === 'uvasync output') {
+    const { fetch } = require('../lib/index.js');
+    run = async () => { await fetch(url, { output: file }); };
+  } else if (name === 'uvasync res.body') {
+    const { fetch } = require('../lib/index.js');
+    run = async () => {
+      const res = await fetch(url, { maxBodySize: Infinity });
+      await pipeline(Readable.fromWeb(res.body), fs.createWriteStream(file));
+    };
+  } else {
+    run = async () => {
+      const res = await globalThis.fetch(url);
+      await pipeline(Readable.fromWeb(res.body), fs.createWriteStream(file));
+    };
+  }
+  const base = rssKiB('VmRSS');
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await run();
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  const size = fs.statSync(file).size;
+  fs.rmSync(file);
+  process.stdout.write(JSON.stringify({ cpuMs: (c.user + c.system) / 1000, ms, peakMiB: (rssKiB('VmHWM') - base) / 1024, size }));
+}
+
+if (argv[0] === '--child') {
+  await child(argv[1], argv[2], argv[3]);
+  process.exit(0);
+}
+
+// ---- parent ------------------------------------------------------------------
+const { nginxPath, startNginx, MISSING } = require('../test/helpers/nginx.js');
+if (nginxPath() === null) {
+  console.error(`bench: ${MISSING}`);
+  process.exit(1);
+}
+const mib = arg('--size', 1024);
+const rounds = arg('--rounds', 3);
+const ng = await startNginx({ files: { one: 'x' } });
+{
+  // Written a MiB at a time, so that this process never holds the body.
+  const fd = fs.openSync(path.join(ng.root, 'big'), 'w');
+  const chunk = Buffer.alloc(1 << 20, 'b');
+  for (let i = 0; i < mib; i++) fs.writeSync(fd, chunk);
+  fs.closeSync(fd);
+}
+const size = mib << 20;
+const out = fs.mkdtempSync(path.join(os.tmpdir(), 'uvasync-mem-'));
+
+function curlRun(url, file) {
+  // python3's getrusage(RUSAGE_CHILDREN) gives the child's CPU and maxrss.
+  const py = 'import resource,subprocess,sys\n' +
+    'subprocess.run(["curl","-s","-o",sys.argv[2],sys.argv[1]],check=True)\n' +
+    'r=resource.getrusage(resource.RUSAGE_CHILDREN)\n' +
+    'print((r.ru_utime+r.ru_stime)*1000, r.ru_maxrss)';
+  const t0 = performance.now();
+  const r = spawnSync('python3', ['-c', py, url, file], { encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(r.stderr);
+  const [cpuMs, maxKiB] = r.stdout.trim().split(' ').map(Number);
+  const got = fs.statSync(file).size;
+  fs.rmSync(file);
+  return { cpuMs, maxKiB, ms, size: got };
+}
+
+const names = ['uvasync output', 'uvasync res.body', 'fetch res.body', 'curl -o'];
+const results = Object.fromEntries(names.map((n) => [n, []]));
+const file = path.join(out, 'body');
+for (let round = 0; round < rounds; round++) {
+  for (const name of names) {
+    let r;
+    if (name === 'curl -o') {
+      const small = curlRun(`${ng.url}/one`, file);
+      const big = curlRun(`${ng.url}/big`, file);
+      r = { cpuMs: big.cpuMs - small.cpuMs, ms: big.ms, peakMiB: (big.maxKiB - small.maxKiB) / 1024, size: big.size };
+    } else {
+      const c = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', name, `${ng.url}/big`, file],
+        { encoding: 'utf8', cwd: path.join(here, '..') });
+      if (c.status !== 0) throw new Error(`${name}: ${c.stderr}`);
+      r = JSON.parse(c.stdout);
+    }
+    if (r.size !== size) throw new Error(`${name}: ${r.size} bytes, not ${size}`);
+    results[name].push(r);
+  }
+}
+await ng.stop();
+fs.rmSync(out, { recursive: true, force: true });
+
+const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const row = (name) => {
+  const rs = results[name];
+  return { cpuPerMiB: median(rs.map((r) => r.cpuMs)) / mib, ms: median(rs.map((r) => r.ms)), peak: median(rs.map((r) => r.peakMiB)) };
+};
+const ref = row('fetch res.body');
+const curl = row('curl -o');
+console.log(`${mib} MiB from nginx on loopback into a file, median of ${rounds} rounds (${process.version}, libcurl ${require('../lib/fetch.js').FEATURES.curl})`);
+console.log('| contender | CPU ms/MiB | vs fetch res.body | vs curl -o | wall ms | peak RSS over baseline (MiB) |');
+console.log('|---|---|---|---|---|---|');
+for (const name of names) {
+  const r = row(name);
+  console.log(`| ${name} | ${r.cpuPerMiB.toFixed(3)} | ${(r.cpuPerMiB / ref.cpuPerMiB).toFixed(2)}× | ${(r.cpuPerMiB / curl.cpuPerMiB).toFixed(2)}× | ${r.ms.toFixed(0)} | ${r.peak.toFixed(1)} |`);
+}
