@@ -31,6 +31,7 @@ const BAD_VALUE = /[\r\n\0]/;
 // ---- Results ------------------------------------------------------------
 
 const { Response, parseHeaders } = require('./response');
+const { isLaterBody, readLater, fromRequest, isRequest } = require('./body');
 
 const VERSIONS = { 10: '1.0', 11: '1.1', 20: '2', 30: '3' };
 
@@ -46,7 +47,7 @@ const CROSS_ORIGIN_DROP = /^(authorization|cookie|proxy-authorization):/i;
 // request into a GET (fetch's "request-body-header names").
 const BODY_HEADERS = /^(content-type|content-encoding|content-language|content-location|content-length):/i;
 
-class Request {
+class Transfer {
   constructor(url, pool, owner, o) {
     this.id = nextId++;
     this.url = url; // The URL asked for; `current` is the hop under way.
@@ -190,6 +191,10 @@ function redirect(req, status, location, t, attempts) {
     o.body = undefined;
     o.headers = filterLines(o.headers, BODY_HEADERS);
   }
+  if (o.body !== undefined && o.streamBody) {
+    // As fetch: a body read from a stream is not sent twice.
+    return fault(`${status} redirect to ${next.href} would send the request's stream body again`, 'EREDIRECT');
+  }
   if (new URL(from).origin !== next.origin) o.headers = filterLines(o.headers, CROSS_ORIGIN_DROP);
   req.o = o;
   req.hops++;
@@ -242,6 +247,8 @@ class RequestOptions {
     this.retries = -1;
     this.ca = defaults === null ? undefined : defaults.ca;
     this.output = undefined; // An absolute path: the core writes the body there.
+    this.later = undefined; // A body read in submit() (lib/body.js) before the core gets it.
+    this.streamBody = false; // The body came from a stream: a redirect cannot replay it.
   }
 }
 
@@ -320,7 +327,7 @@ function readRequestOptions(options, defaults) {
   }
   validate.options('options', options);
   const { method, headers, body, timeout, connectTimeout, signal, maxRedirects, redirect, maxBodySize,
-    decompress, http2, retries, ca, output } = options;
+    decompress, http2, retries, ca, output, duplex } = options;
   if (method !== undefined) {
     if (typeof method !== 'string' || !TOKEN.test(method)) {
       throw validate.typeError('options.method', 'an HTTP method name', method);
@@ -339,7 +346,10 @@ function readRequestOptions(options, defaults) {
   } else {
     o.headers = defaults === null ? USER_AGENT : defaults.headerLines;
   }
-  if (body !== undefined && body !== null) {
+  if (duplex !== undefined && duplex !== 'half') throw validate.typeError('options.duplex', "'half'", duplex);
+  if (body !== undefined && body !== null && isLaterBody(body)) {
+    o.later = body;
+  } else if (body !== undefined && body !== null) {
     o.body = readBody(body);
     // fetch's types for a body that has none of its caller's.
     const type = typeof body === 'string' ? 'text/plain;charset=UTF-8'
@@ -406,7 +416,7 @@ function readBody(body) {
   if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (types.isAnyArrayBuffer(body)) return Buffer.from(body);
   if (body instanceof URLSearchParams) return body.toString();
-  throw validate.typeError('options.body', 'a string, an ArrayBuffer or a view of one, or URLSearchParams', body);
+  throw validate.typeError('options.body', 'a string, an ArrayBuffer or a view of one, URLSearchParams, a Blob, FormData, a ReadableStream, a Readable or an async iterable', body);
 }
 
 /** PEM certificates to trust, as one string (a string, a Buffer, or an array of either). */
@@ -436,6 +446,15 @@ function readHttp2(name, v) {
 // ---- Submitting -------------------------------------------------------------
 
 function submit(pool, owner, url, o, track) {
+  if (o.later !== undefined) {
+    // Read once per body object, then sent from memory; a type the caller
+    // gave wins over the body's own (a Blob's, FormData's boundary).
+    return readLater(o.later).then(({ buf, type, stream }) => {
+      const now = Object.assign(new RequestOptions(null), o, { body: buf, later: undefined, streamBody: stream });
+      if (type !== null && !CONTENT_TYPE.test(now.headers)) now.headers = now.headers ? `${now.headers}\nContent-Type: ${type}` : `Content-Type: ${type}`;
+      return submit(pool, owner, url, now, track);
+    });
+  }
   if (typeof o.output === 'function') {
     let file;
     try {
@@ -445,7 +464,7 @@ function submit(pool, owner, url, o, track) {
     }
     o = Object.assign(new RequestOptions(null), o, { output: file });
   }
-  const req = new Request(url, pool, owner, o);
+  const req = new Transfer(url, pool, owner, o);
   const promise = new Promise((resolve, reject) => {
     req.resolve = resolve;
     req.reject = reject;
@@ -494,6 +513,7 @@ let defaultPool = null;
 function fetch(url, options) {
   let o;
   try {
+    if (isRequest(url)) return fromRequest(url, options).then(([u, opts]) => fetch(u, opts));
     url = checkUrl(url);
     o = readRequestOptions(options, null);
   } catch (err) {

@@ -8,6 +8,7 @@ const { FetchError } = require('./errors');
 const validate = require('./validate');
 const { fieldsOf } = require('./response');
 const { submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2, readCa } = require('./fetch');
+const { fromRequest, isRequest } = require('./body');
 const { unlisten } = require('./signal');
 
 const STREAM_WINDOW_UNLIMITED = 256;
@@ -88,6 +89,7 @@ class Fetcher {
   fetch(url, options) {
     let o;
     try {
+      if (isRequest(url)) return fromRequest(url, options).then(([u, opts]) => this.fetch(u, opts));
       url = checkUrl(url);
       o = readRequestOptions(options, this._defaults);
     } catch (err) {

@@ -14,6 +14,10 @@ const { attempt, timed } = require('./attempt');
 const { fetch, Response } = require('./fetch');
 const { Fetcher } = require('./fetcher');
 const { UvasyncError, TimeoutError, AbortError, FetchError } = require('./errors');
+// Node's own classes, as node-fetch's exports have them: fetch() takes a
+// Request as its input, and Headers is what res.headers is.  (Shorthand
+// keys below: Node reads the ESM entry's names from that literal.)
+const { Request, Headers } = globalThis;
 
 module.exports = {
   delay,
@@ -34,6 +38,8 @@ module.exports = {
   fetch,
   Fetcher,
   Response,
+  Request,
+  Headers,
   UvasyncError,
   TimeoutError,
   AbortError,

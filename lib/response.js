@@ -6,6 +6,7 @@
 // neither.
 
 const { Blob } = require('node:buffer');
+const { inspect } = require('node:util');
 
 /** The header block as [name, value] pairs (names in lower case). */
 function headerPairs(block) {
@@ -36,42 +37,60 @@ function unusable() {
 const BOM = 0xfeff;
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-class Response {
-  #headers;
-  #stream;
-  #used = false;
-
+/**
+ * A subclass of Node's own Response (so `res instanceof Response` holds for
+ * the global class too) whose state is uvasync's: the object is made without
+ * running undici's constructor (which would build Headers and a body stream
+ * for every response), so every getter and method undici's prototype has is
+ * defined here over that state.
+ */
+class Response extends globalThis.Response {
   constructor(url, status, statusText, headerBlock, body, redirected, version, timings, attempts) {
-    /** The final URL (after redirects), as WHATWG URL serializes it. */
-    this.url = url;
-    this.status = status;
-    /** The reason phrase of the status line ('' over HTTP/2). */
-    this.statusText = statusText;
-    this.ok = status >= 200 && status < 300;
-    this.redirected = redirected;
-    this.type = 'basic';
+    const self = Object.create(new.target.prototype);
+    self._url = url;
+    self._status = status;
+    self._statusText = statusText;
+    self._redirected = redirected;
     /** '1.0', '1.1', '2' or '3'. */
-    this.httpVersion = version;
+    self.httpVersion = version;
     /** Attempts made (retries through a Fetcher). */
-    this.attempts = attempts;
-    this._block = headerBlock;
-    this._fields = undefined; // The headers as a plain object, once parsed.
-    this._buf = body; // A Buffer: the whole body (or the empty one).
-    this._t = timings; // [dns, connect, tls, firstByte, total, duration]
-    this._shared = false; // A clone reads the same Buffer: its stream enqueues copies.
-    this._inFile = false; // The body went to options.output: there is none here.
+    self.attempts = attempts;
+    self._block = headerBlock;
+    self._fields = undefined; // The headers as a plain object, once parsed.
+    self._buf = body; // A Buffer: the whole body (or the empty one).
+    self._t = timings; // [dns, connect, tls, firstByte, total, duration]
+    self._shared = false; // A clone reads the same Buffer: its stream enqueues copies.
+    self._inFile = false; // The body went to options.output: there is none here.
     /** The file the body was written to (options.output), or undefined. */
-    this.output = undefined;
+    self.output = undefined;
+    self._headers = undefined;
+    self._stream = undefined;
+    self._used = false;
+    return self;
   }
+
+  /** The final URL (after redirects), as WHATWG URL serializes it. */
+  get url() { return this._url; }
+
+  get status() { return this._status; }
+
+  /** The reason phrase of the status line ('' over HTTP/2). */
+  get statusText() { return this._statusText; }
+
+  get ok() { return this._status >= 200 && this._status < 300; }
+
+  get redirected() { return this._redirected; }
+
+  get type() { return 'basic'; }
 
   /** Node's own Headers (the global `Headers`), built on first use. */
   get headers() {
-    if (this.#headers === undefined) {
+    if (this._headers === undefined) {
       const h = new Headers();
       for (const [name, value] of headerPairs(this._block)) h.append(name, value);
-      this.#headers = h;
+      this._headers = h;
     }
-    return this.#headers;
+    return this._headers;
   }
 
   /**
@@ -79,17 +98,17 @@ class Response {
    * 204, 205 and 304, as in fetch, and when the body went to `output`.
    */
   get body() {
-    if (this.#stream === undefined) {
+    if (this._stream === undefined) {
       const buf = this._buf;
-      if (NULL_BODY.has(this.status) || this._inFile) {
-        this.#stream = null;
+      if (NULL_BODY.has(this._status) || this._inFile) {
+        this._stream = null;
       } else {
         const self = this;
-        this.#stream = new ReadableStream({
+        this._stream = new ReadableStream({
           type: 'bytes',
           pull(controller) {
-            if (!self.#used) {
-              self.#used = true;
+            if (!self._used) {
+              self._used = true;
               // A byte stream takes (detaches) what it is given: a body a
               // clone shares goes in as a copy.
               if (buf.length > 0) {
@@ -102,17 +121,17 @@ class Response {
         });
       }
     }
-    return this.#stream;
+    return this._stream;
   }
 
   /** Whether the body has been read (through a method or the stream). */
   get bodyUsed() {
-    return this.#used;
+    return this._used;
   }
 
-  #take() {
-    if (this.#used || (this.#stream != null && this.#stream.locked)) return Promise.reject(unusable());
-    this.#used = true;
+  _take() {
+    if (this._used || (this._stream != null && this._stream.locked)) return Promise.reject(unusable());
+    this._used = true;
     return null;
   }
 
@@ -129,7 +148,7 @@ class Response {
 
   /** The body as an ArrayBuffer (the core's own memory when it covers it whole and no clone shares it: no copy). */
   arrayBuffer() {
-    const refused = this.#take();
+    const refused = this._take();
     if (refused !== null) return refused;
     const b = this._buf;
     const ab = !this._shared && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer
@@ -139,7 +158,7 @@ class Response {
 
   /** The body as a Uint8Array. */
   bytes() {
-    const refused = this.#take();
+    const refused = this._take();
     if (refused !== null) return refused;
     const b = this._buf;
     // Clones get bytes of their own, as in fetch.
@@ -148,14 +167,14 @@ class Response {
 
   /** The body as a Blob of the response's Content-Type. */
   blob() {
-    const refused = this.#take();
+    const refused = this._take();
     if (refused !== null) return refused;
     return Promise.resolve(new Blob([this._buf], { type: this.headers.get('content-type') || '' }));
   }
 
   /** The body decoded as UTF-8 (a leading byte order mark dropped, as fetch does). */
   text() {
-    const refused = this.#take();
+    const refused = this._take();
     if (refused !== null) return refused;
     const s = this._buf.toString('utf8');
     return Promise.resolve(s.charCodeAt(0) === BOM ? s.slice(1) : s);
@@ -166,16 +185,32 @@ class Response {
     return this.text().then(JSON.parse);
   }
 
+  /** The body as FormData (multipart or form-urlencoded), parsed by Node's own Response. */
+  formData() {
+    const refused = this._take();
+    if (refused !== null) return refused;
+    const type = this.headers.get('content-type');
+    return new globalThis.Response(this._buf, { headers: type === null ? {} : { 'content-type': type } }).formData();
+  }
+
   /** A second Response over the same body, to be read on its own. */
   clone() {
-    if (this.#used || (this.#stream != null && this.#stream.locked)) throw unusable();
-    const c = new Response(this.url, this.status, this.statusText, this._block, this._buf, this.redirected,
+    if (this._used || (this._stream != null && this._stream.locked)) throw unusable();
+    const c = new Response(this._url, this._status, this._statusText, this._block, this._buf, this._redirected,
       this.httpVersion, this._t, this.attempts);
     c._inFile = this._inFile;
     c.output = this.output;
     this._shared = true;
     c._shared = true;
     return c;
+  }
+
+  [inspect.custom](depth, options) {
+    const shown = {
+      status: this._status, statusText: this._statusText, ok: this.ok, url: this._url, redirected: this._redirected,
+      httpVersion: this.httpVersion, bodyUsed: this._used, headers: this.headers, attempts: this.attempts,
+    };
+    return `Response ${inspect(shown, { ...options, depth: options.depth === null ? null : options.depth - 1 })}`;
   }
 }
 

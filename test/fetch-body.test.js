@@ -66,6 +66,64 @@ describe('request bodies', () => {
     await assert.rejects(() => fetch(srv.url, { method: 'POST', body: { a: 1 } }), { name: 'TypeError', message: /options\.body/ });
   });
 
+  it('sends Blob, FormData (serialized by Node\'s own Response), ReadableStream, Readable and async iterable bodies', async () => {
+    const { Readable } = require('node:stream');
+    const post = async (body, extra = {}) => (await fetch(`${srv.url}/`, { method: 'POST', body, ...extra })).json();
+    const blob = await post(new Blob(['a blob ', new Uint8Array([0xe9])], { type: 'text/x-mine' }));
+    assert.equal(blob.text, 'a blob \xe9');
+    assert.equal(blob.type, 'text/x-mine');
+    assert.equal((await post(new Blob(['x']), { headers: { 'content-type': 'text/theirs' } })).type, 'text/theirs');
+    const fd = new FormData();
+    fd.append('name', 'välue');
+    fd.append('file', new Blob([Buffer.alloc(1000, 'f')], { type: 'application/x-f' }), 'f.bin');
+    const seen = await post(fd);
+    const reference = new Response(fd);
+    assert.match(seen.type, /^multipart\/form-data; boundary=/);
+    // The same serialization as Node's own, up to the boundary it picks.
+    const boundary = (t) => t.split('boundary=')[1];
+    const expected = Buffer.from(await reference.arrayBuffer()).toString('latin1')
+      .split(boundary(reference.headers.get('content-type'))).join(boundary(seen.type));
+    assert.equal(seen.sha, sha(Buffer.from(expected, 'latin1')));
+    const big = crypto.randomBytes(3 << 20);
+    const parts = [];
+    for (let i = 0; i < big.length; i += 65536) parts.push(big.subarray(i, i + 65536));
+    assert.equal((await post(Readable.from(parts))).sha, sha(big));
+    const web = new ReadableStream({
+      start(c) {
+        for (const p of parts) c.enqueue(new Uint8Array(p));
+        c.close();
+      },
+    });
+    assert.equal((await post(web, { duplex: 'half' })).sha, sha(big));
+    const gen = await post((async function* () { yield 'str'; yield new Uint8Array([1, 2]); yield new ArrayBuffer(3); })());
+    assert.equal(gen.length, 8);
+    // A producer that reuses its buffer: what was sent is what it gave at the time.
+    const reused = Buffer.alloc(4);
+    const again = await post((async function* () { reused.fill('a'); yield reused; reused.fill('b'); yield reused; })());
+    assert.equal(again.text, 'aaaabbbb');
+    await assert.rejects(post((async function* () { yield 42; })()), { name: 'TypeError', message: /options\.body chunk/ });
+    await assert.rejects(post((async function* () { yield 'a'; throw new Error('producer failed'); })()), /producer failed/);
+    await assert.rejects(fetch(`${srv.url}/`, { method: 'POST', body: 'x', duplex: 'full' }), { name: 'TypeError', message: /options\.duplex/ });
+  });
+
+  it('takes a Request as the input, its method, headers, body and signal, under the options given beside it', async () => {
+    const { Request } = require('..');
+    assert.equal(Request, globalThis.Request);
+    const r1 = await (await fetch(new Request(`${srv.url}/`, { method: 'PUT', body: 'from a request', headers: { 'X-Text': 'yes' } }))).json();
+    assert.deepEqual([r1.method, r1.text, r1.x, r1.type], ['PUT', 'from a request', 'yes', 'text/plain;charset=UTF-8']);
+    const r2 = await (await fetch(new Request(`${srv.url}/`, { method: 'PUT', body: 'b' }), { method: 'PATCH' })).json();
+    assert.equal(r2.method, 'PATCH');
+    const f = new Fetcher({ perSecond: Infinity });
+    assert.equal((await (await f.fetch(new Request(`${srv.url}/`))).json()).method, 'GET');
+    await f.close();
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    await assert.rejects(fetch(new Request(`${srv.url}/`, { signal: ac.signal })), { code: 'ABORT_ERR' });
+    const used = new Request(`${srv.url}/`, { method: 'POST', body: 'once' });
+    await used.text();
+    await assert.rejects(fetch(used), TypeError);
+  });
+
   it('refuses the headers that frame the message (Content-Length, Transfer-Encoding, Host, Connection, Expect)', async () => {
     // A caller's Content-Length beside a shorter body left the request
     // waiting for good (fetch() has no default timeout).

@@ -85,6 +85,18 @@ describe('URLs and redirects', () => {
     }
   });
 
+  it('rejects a redirect that would send a stream body again (307, 308, 301/302 of a PUT), as fetch does; a Blob is sent again', async () => {
+    const { Readable } = require('node:stream');
+    const at = (status) => `${srv.url}/to/${status}?l=${encodeURIComponent('/echo')}`;
+    for (const [status, method] of [[307, 'POST'], [308, 'PUT'], [301, 'PUT'], [302, 'PATCH']]) {
+      await assert.rejects(fetch(at(status), { method, body: Readable.from(['stream']) }), { code: 'EREDIRECT', message: /stream body/ }, `${method} ${status}`);
+    }
+    // A 303 (and a POST's 301/302) drops the body: nothing to send again.
+    assert.equal((await (await fetch(at(303), { method: 'POST', body: Readable.from(['stream']) })).json()).method, 'GET');
+    const blob = await (await fetch(at(307), { method: 'POST', body: new Blob(['blob']) })).json();
+    assert.deepEqual([blob.method, blob.body], ['POST', 'blob']);
+  });
+
   it('drops Authorization, Cookie and Proxy-Authorization on a redirect to another origin, and keeps them on the same', async () => {
     const headers = { authorization: 'Bearer secret', cookie: 'a=1', 'proxy-authorization': 'Basic eDp5', 'x-custom': 'kept' };
     const same = await (await fetch(`${srv.url}/to/302?l=/echo`, { headers })).json();

@@ -22,6 +22,7 @@ describe('Response', () => {
         case '/bad-json': res.end('{nope'); return;
         case '/bytes': res.end(Buffer.alloc(Number(u.searchParams.get('n')), 'q')); return;
         case '/204': res.writeHead(204); res.end(); return;
+        case '/form': res.setHeader('content-type', 'application/x-www-form-urlencoded'); res.end('a=1&b=zwei'); return;
         case '/reason': res.writeHead(418, 'I Am A Teapot'); res.end('t'); return;
         default: res.end('ok');
       }
@@ -111,9 +112,13 @@ describe('Response', () => {
     assert.equal(tea.type, 'basic');
   });
 
-  it('is exported, and is not Node\'s global Response (it carries timings, attempts and httpVersion)', async () => {
+  it('is exported, a subclass of Node\'s global Response with timings, attempts and httpVersion, and prints', async () => {
     const res = await fetch(`${srv.url}/`);
     assert.ok(res instanceof Response);
+    assert.ok(res instanceof globalThis.Response);
+    assert.match(require('node:util').inspect(res), /^Response \{[^]*status: 200/);
+    const form = await fetch(`${srv.url}/form`);
+    assert.deepEqual([...(await form.formData())], [['a', '1'], ['b', 'zwei']]);
     assert.equal(typeof res.timings.total, 'number');
     assert.equal(typeof res.durationMs, 'number');
   });

@@ -104,7 +104,7 @@ async function checks(): Promise<void> {
   expectType<typeof j, { a: number }>(true);
   expectType<typeof res.headers, Headers>(true);
   const ct: string | null = res.headers.get('content-type');
-  expectType<typeof res.body, ReadableStream<Uint8Array> | null>(true);
+  expectType<typeof res.body, ReadableStream<Uint8Array<ArrayBuffer>> | null>(true);
   const copy: Response = res.clone();
   const t: string = await copy.text();
   const fetcher = new Fetcher({ concurrency: 4, perSecond: Infinity, retries: 2 });

@@ -851,11 +851,17 @@ export interface FetchOptions {
   readonly headers?: HeadersInit;
   /**
    * Request body: a string (`text/plain;charset=UTF-8` unless a type is
-   * given), any ArrayBuffer or view of one (from any realm), or
-   * URLSearchParams (form-urlencoded). A POST, PUT or PATCH without one sends
-   * `Content-Length: 0`.
+   * given), any ArrayBuffer or view of one (from any realm),
+   * URLSearchParams (form-urlencoded), a Blob (its type), FormData
+   * (multipart, serialized by Node's own Response), or a web ReadableStream,
+   * Node Readable or async iterable (read whole before sending; a redirect
+   * that would send it again rejects with `EREDIRECT`). A POST, PUT or PATCH
+   * without one sends `Content-Length: 0`.
    */
-  readonly body?: string | ArrayBuffer | ArrayBufferView | URLSearchParams;
+  readonly body?: string | ArrayBuffer | ArrayBufferView | URLSearchParams | Blob | FormData
+    | ReadableStream<Uint8Array> | NodeJS.ReadableStream | AsyncIterable<string | ArrayBuffer | ArrayBufferView>;
+  /** As fetch: `'half'` (the only value) for a stream body. */
+  readonly duplex?: 'half';
   /** Limit for each attempt in ms (fetch(): none; Fetcher: its `timeout`). `Infinity`: none. */
   readonly timeout?: number;
   /** Limit for connecting in ms (default libcurl's, 300 s). */
@@ -930,7 +936,7 @@ export interface Timings {
  * if (res.ok) console.log(await res.json(), res.headers.get('content-type'), res.timings.total);
  * ```
  */
-export class Response {
+export class Response extends globalThis.Response {
   /** The final URL, after redirects, as WHATWG URL serializes it (no fragment). */
   readonly url: string;
   readonly status: number;
@@ -943,7 +949,7 @@ export class Response {
   /** Node's own global `Headers`, built on first use. */
   readonly headers: Headers;
   /** The body as a web stream of `Uint8Array` chunks, built on first use; null for 204, 205 and 304. Decoded when `decompress` is on. */
-  readonly body: ReadableStream<Uint8Array> | null;
+  readonly body: ReadableStream<Uint8Array<ArrayBuffer>> | null;
   /** Whether the body has been read or its stream locked. */
   readonly bodyUsed: boolean;
   /** The file the body was written to (`options.output`), or undefined. */
@@ -956,7 +962,7 @@ export class Response {
   /** From the first attempt's start to the end, retry waits included. */
   readonly durationMs: number;
   arrayBuffer(): Promise<ArrayBuffer>;
-  bytes(): Promise<Uint8Array>;
+  bytes(): Promise<Uint8Array<ArrayBuffer>>;
   /** A Blob of the response's Content-Type. */
   blob(): Promise<Blob>;
   /** The body as UTF-8 text, a leading byte order mark dropped. */
@@ -981,7 +987,7 @@ export class Response {
  * console.log(res.status, await res.json());
  * ```
  */
-export function fetch(url: string | URL, options?: FetchOptions): Promise<Response>;
+export function fetch(url: string | URL | globalThis.Request, options?: FetchOptions): Promise<Response>;
 
 /** Options of {@link Fetcher}. */
 export interface FetcherOptions {
@@ -1067,7 +1073,7 @@ export class Fetcher {
    * const res = await fetcher.fetch('http://127.0.0.1:8080/a', { retries: 0 });
    * ```
    */
-  fetch(url: string | URL, options?: FetchOptions): Promise<Response>;
+  fetch(url: string | URL | globalThis.Request, options?: FetchOptions): Promise<Response>;
   /**
    * Every URL; results in input order. One URL's failure is its result's
    * `error`, never a rejection. A URL that is not http(s) is a TypeError up front.
@@ -1123,3 +1129,26 @@ export class Fetcher {
    */
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/**
+ * Node's own `Request` (the global), re-exported: `fetch()` takes one as its
+ * input (its method, headers, body, signal and redirect).
+ *
+ * @example
+ * ```ts
+ * import { fetch, Request } from 'uvasync';
+ * const res = await fetch(new Request('http://127.0.0.1:8080/', { method: 'PUT', body: 'x' }));
+ * ```
+ */
+export const Request: typeof globalThis.Request;
+
+/**
+ * Node's own `Headers` (the global), re-exported: what `res.headers` is.
+ *
+ * @example
+ * ```ts
+ * import { fetch, Headers } from 'uvasync';
+ * await fetch('http://127.0.0.1:8080/', { headers: new Headers({ accept: 'application/json' }) });
+ * ```
+ */
+export const Headers: typeof globalThis.Headers;
