@@ -46,11 +46,13 @@ function connectable(port) {
 
 /**
  * Starts nginx.  `files`: { 'name': Buffer | string } written under its
- * root (names may hold '/').  `http`: extra directives for the http block;
- * `server`: extra directives for the server block (locations).  Resolves
- * with { port, url, root, dir, stop() }.
+ * root (names may hold '/').  `http`: extra directives for the http block,
+ * or a function of { root, dir, extra } giving them (`extra`: `extraPorts`
+ * more free ports, for servers of the caller's own); `server`: extra
+ * directives for the main server block (locations).  Resolves with
+ * { port, url, extra, root, dir, stop() }.
  */
-async function startNginx({ files = {}, http = '', server = '' } = {}) {
+async function startNginx({ files = {}, http = '', server = '', extraPorts = 0 } = {}) {
   const bin = nginxPath();
   if (bin === null) throw new Error(MISSING);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvasync-nginx-'));
@@ -66,6 +68,12 @@ async function startNginx({ files = {}, http = '', server = '' } = {}) {
   const user = process.getuid && process.getuid() === 0 ? 'user root;' : '';
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
+    const extra = [];
+    while (extra.length < extraPorts) {
+      const p = await freePort();
+      if (p !== port && !extra.includes(p)) extra.push(p);
+    }
+    const httpText = typeof http === 'function' ? http({ root, dir, extra }) : http;
     const conf = path.join(dir, 'nginx.conf');
     fs.writeFileSync(conf, `${user}
 worker_processes 1;
@@ -81,7 +89,7 @@ http {
   default_type application/octet-stream;
   types { text/html html; text/plain txt; application/json json; }
   sendfile on;
-  ${http}
+  ${httpText}
   server {
     listen 127.0.0.1:${port};
     root ${root};
@@ -105,7 +113,7 @@ http {
           child.once('exit', done);
           child.kill('SIGTERM');
         });
-        return { port, url: `http://127.0.0.1:${port}`, root, dir, stop };
+        return { port, url: `http://127.0.0.1:${port}`, extra, root, dir, stop };
       }
       await new Promise((r) => setTimeout(r, 25));
     }
