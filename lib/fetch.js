@@ -32,6 +32,7 @@ const BAD_VALUE = /[\r\n\0]/;
 
 const { Response, parseHeaders } = require('./response');
 const { isLaterBody, readLater, fromRequest, isRequest } = require('./body');
+const { LiveBody } = require('./livebody');
 
 const VERSIONS = { 10: '1.0', 11: '1.1', 20: '2', 30: '3' };
 
@@ -62,6 +63,12 @@ class Transfer {
     this.track = undefined; // A Set this request is listed in while pending.
     this.hops = 0; // Redirects followed.
     this.before = null; // [duration, attempts] of the hops before this one.
+    this.stream = false; // Resolve at the head, the body as it arrives (fetch(), Fetcher#fetch).
+    // Once resolved at the head: the body still arriving and the timings
+    // the Response shares (filled in at the end).  The Response itself is
+    // not kept: one collected unread cancels the transfer (unread, below).
+    this.live = null;
+    this.t = null;
   }
 }
 
@@ -91,14 +98,86 @@ binding.setFetchCallback((count, objs) => {
     const b = i * FIELDS;
     const req = pending.get(nums[b]);
     if (req === undefined) continue;
-    pending.delete(req.id);
     try {
-      settle(req, b, i * OBJS, objs);
+      if (nums[b + 13] === 1) {
+        news(req, b, i * OBJS, objs); // A streamed response's head or body; it goes on.
+        continue;
+      }
+      pending.delete(req.id);
+      if (req.live !== null) ended(req, b, i * OBJS, objs);
+      else settle(req, b, i * OBJS, objs);
     } catch (err) {
       process.nextTick(rethrow, err);
     }
   }
 });
+
+/**
+ * News of a streamed request: at its head the Response resolves, with a
+ * body that is still arriving; then each chunk goes to that body.
+ */
+function news(req, b, o, objs) {
+  if (nums[b + 14] === 1) {
+    const block = objs[o + 1];
+    const status = nums[b + 1];
+    // The phases so far; the end fills in the rest (total, durationMs).
+    const t = [nums[b + 5], nums[b + 6], nums[b + 7], nums[b + 8], nums[b + 9], nums[b + 9]];
+    if (req.before !== null) t[5] += req.before[0];
+    const attempts = req.before !== null ? req.before[1] + 1 : 1;
+    const res = new Response(req.current, status, objs[o + 4] || '', block, null, req.hops > 0,
+      VERSIONS[nums[b + 2]] || '', t, attempts);
+    const encoding = req.o.decompress !== 0 && block !== undefined && block.includes('content-encoding\0')
+      ? parseHeaders(block)['content-encoding'] : undefined;
+    const { pool, id } = req;
+    const live = new LiveBody(req.current, (full) => pool.hold(id, full ? 1 : 0), () => cancelLive(req), encoding);
+    res._live = live;
+    res._max = req.o.maxBodySize;
+    req.live = live;
+    req.t = t;
+    unread.register(res, req);
+    req.resolve(res);
+    // The resolvers hold the promise, and so the Response: let them go.
+    req.resolve = noop;
+    req.reject = noop;
+  }
+  const chunk = objs[o];
+  if (chunk !== undefined && chunk.length > 0 && req.live !== null) req.live.push(chunk);
+}
+
+function noop() {}
+
+// A Response collected with its body unread and still arriving: nobody can
+// read it now, so the transfer stops (undici does the same).  One whose
+// body a reader has begun (res.bytes() then dropped the Response) goes on.
+const unread = new FinalizationRegistry((req) => {
+  if (req.live !== null && !req.live.touched && pending.get(req.id) === req) req.live.cancel();
+});
+
+/** The end of a streamed request: the rest of its body, its timings, or its error. */
+function ended(req, b, o, objs) {
+  finish(req);
+  const t = req.t;
+  for (let k = 0; k < 6; k++) t[k] = nums[b + 5 + k];
+  if (req.before !== null) t[5] += req.before[0];
+  const code = objs[o + 3];
+  if (code !== undefined) {
+    const err = new FetchError(`${objs[o + 4]} (${code}) fetching ${req.current}`, code, req.current,
+      { curlCode: nums[b + 11], attempts: nums[b + 4] + (req.before !== null ? req.before[1] : 0) });
+    err.timings = t;
+    req.live.end(err);
+    return;
+  }
+  const chunk = objs[o];
+  if (chunk !== undefined && chunk.length > 0) req.live.push(chunk);
+  req.live.end();
+}
+
+/** A streamed body's reader went away: the transfer stops. */
+function cancelLive(req) {
+  if (!pending.delete(req.id)) return;
+  req.pool.cancel(req.id);
+  finish(req);
+}
 
 function fail(req, err) {
   finish(req);
@@ -149,6 +228,7 @@ function settle(req, b, o, objs) {
   finish(req);
   const res = new Response(url, status, objs[o + 4] || '', block, body, req.hops > 0, VERSIONS[nums[b + 2]] || '', t, attempts);
   if (headers !== undefined) res._fields = headers;
+  if (req.stream) res._max = req.o.maxBodySize; // Its body methods keep the bound (not streamed after all).
   if (req.o.output !== undefined) {
     res._inFile = true;
     res.output = req.o.output;
@@ -219,7 +299,7 @@ function send(req) {
     0, o.maxBodySize, o.output !== undefined ? o.decompress : 0, o.http2, o.retries, 0, o.ca,
     o.decompress !== 0 && o.output === undefined ? ACCEPT_ENCODING : undefined,
     req.hops > 0 ? 1 : 0, // A redirect's next hop goes first: the request has had its turn.
-    o.output);
+    o.output, req.stream ? (o.redirect === 'manual' ? 2 : 1) : 0);
 }
 
 /** "Name: value" lines without those whose name matches `re`. */
@@ -445,14 +525,14 @@ function readHttp2(name, v) {
 
 // ---- Submitting -------------------------------------------------------------
 
-function submit(pool, owner, url, o, track) {
+function submit(pool, owner, url, o, track, stream = false) {
   if (o.later !== undefined) {
     // Read once per body object, then sent from memory; a type the caller
     // gave wins over the body's own (a Blob's, FormData's boundary).
     return readLater(o.later).then(({ buf, type, stream }) => {
       const now = Object.assign(new RequestOptions(null), o, { body: buf, later: undefined, streamBody: stream });
       if (type !== null && !CONTENT_TYPE.test(now.headers)) now.headers = now.headers ? `${now.headers}\nContent-Type: ${type}` : `Content-Type: ${type}`;
-      return submit(pool, owner, url, now, track);
+      return submit(pool, owner, url, now, track, stream);
     });
   }
   if (typeof o.output === 'function') {
@@ -465,6 +545,7 @@ function submit(pool, owner, url, o, track) {
     o = Object.assign(new RequestOptions(null), o, { output: file });
   }
   const req = new Transfer(url, pool, owner, o);
+  req.stream = stream && o.output === undefined;
   const promise = new Promise((resolve, reject) => {
     req.resolve = resolve;
     req.reject = reject;
@@ -493,7 +574,10 @@ function submit(pool, owner, url, o, track) {
       pool.cancel(req.id);
       if (req.track !== undefined) req.track.delete(req);
       if (req.owner !== null) req.owner.settled();
-      req.reject(abortFetchError(signal, url));
+      const err = abortFetchError(signal, url);
+      // Resolved at its head: the body being read errors instead.
+      if (req.live !== null) req.live.fail(err);
+      else req.reject(err);
     };
     signal.addEventListener('abort', req.onAbort, { once: true });
   }
@@ -520,7 +604,7 @@ function fetch(url, options) {
     return Promise.reject(err); // As the global fetch: bad arguments reject with a TypeError.
   }
   if (defaultPool === null) defaultPool = binding.newFetchPool(0, 0, 0, 0, 1000, 30000, 60000);
-  return submit(defaultPool, null, url, o);
+  return submit(defaultPool, null, url, o, undefined, true);
 }
 
 module.exports = {

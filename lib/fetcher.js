@@ -87,9 +87,14 @@ class Fetcher {
 
   /** One request through this fetcher's limits → Response (rejects with FetchError). */
   fetch(url, options) {
+    return this._fetch(url, options, true);
+  }
+
+  /** fetch(), resolving at the head with the body still arriving (stream) or with the whole body. */
+  _fetch(url, options, stream) {
     let o;
     try {
-      if (isRequest(url)) return fromRequest(url, options).then(([u, opts]) => this.fetch(u, opts));
+      if (isRequest(url)) return fromRequest(url, options).then(([u, opts]) => this._fetch(u, opts, stream));
       url = checkUrl(url);
       o = readRequestOptions(options, this._defaults);
     } catch (err) {
@@ -98,7 +103,7 @@ class Fetcher {
     if (this._closed) {
       return Promise.reject(new FetchError(`The fetcher is closed; cannot fetch ${url}`, 'ERR_FETCHER_CLOSED', url));
     }
-    return submit(this._pool, this, url, o);
+    return submit(this._pool, this, url, o, undefined, stream);
   }
 
   /**
@@ -131,7 +136,7 @@ class Fetcher {
     let done = 0;
     return new Promise((resolve, reject) => {
       // A throw and a rejected promise from onProgress alike reject the run.
-      const one = (url) => this.fetch(url, reqOptions).then((res) => toResult(url, res), (err) => toFailure(url, err))
+      const one = (url) => this._fetch(url, reqOptions, false).then((res) => toResult(url, res), (err) => toFailure(url, err))
         .then((result) => {
           done++;
           if (onProgress !== undefined) {

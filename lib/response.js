@@ -7,6 +7,7 @@
 
 const { Blob } = require('node:buffer');
 const { inspect } = require('node:util');
+const { FetchError } = require('./errors');
 
 /** The header block as [name, value] pairs (names in lower case). */
 function headerPairs(block) {
@@ -66,6 +67,9 @@ class Response extends globalThis.Response {
     self._headers = undefined;
     self._stream = undefined;
     self._used = false;
+    self._live = undefined; // A LiveBody while the body is still arriving (lib/livebody.js).
+    self._max = 0; // maxBodySize for the body methods of a live body (0: none).
+    self._teed = false; // A branch of a live body's stream (clone()): read from _stream.
     return self;
   }
 
@@ -102,6 +106,8 @@ class Response extends globalThis.Response {
       const buf = this._buf;
       if (NULL_BODY.has(this._status) || this._inFile) {
         this._stream = null;
+      } else if (this._live !== undefined) {
+        this._stream = liveStream(this, this._live);
       } else {
         const self = this;
         this._stream = new ReadableStream({
@@ -132,7 +138,16 @@ class Response extends globalThis.Response {
   _take() {
     if (this._used || (this._stream != null && this._stream.locked)) return Promise.reject(unusable());
     this._used = true;
+    // A body that was whole at the head: the same bound as a live one's.
+    if (this._max > 0 && this._buf !== null && this._buf.length > this._max) return Promise.reject(tooLarge(this._url, this._max));
     return null;
+  }
+
+  /** The whole body: Promise<Buffer>. */
+  _all() {
+    if (this._stream != null && (this._live !== undefined || this._teed)) return readAll(this._stream, this._max, this._url);
+    if (this._live !== undefined) return this._live.collect(this._max);
+    return Promise.resolve(this._buf === null ? EMPTY : this._buf);
   }
 
   /** Phases of the last attempt in ms. */
@@ -150,6 +165,7 @@ class Response extends globalThis.Response {
   arrayBuffer() {
     const refused = this._take();
     if (refused !== null) return refused;
+    if (this._live !== undefined || this._teed) return this._all().then((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     const b = this._buf;
     const ab = !this._shared && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer
       : b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
@@ -160,6 +176,7 @@ class Response extends globalThis.Response {
   bytes() {
     const refused = this._take();
     if (refused !== null) return refused;
+    if (this._live !== undefined || this._teed) return this._all().then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
     const b = this._buf;
     // Clones get bytes of their own, as in fetch.
     return Promise.resolve(this._shared ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
@@ -169,15 +186,17 @@ class Response extends globalThis.Response {
   blob() {
     const refused = this._take();
     if (refused !== null) return refused;
-    return Promise.resolve(new Blob([this._buf], { type: this.headers.get('content-type') || '' }));
+    return this._all().then((b) => new Blob([b], { type: this.headers.get('content-type') || '' }));
   }
 
   /** The body decoded as UTF-8 (a leading byte order mark dropped, as fetch does). */
   text() {
     const refused = this._take();
     if (refused !== null) return refused;
-    const s = this._buf.toString('utf8');
-    return Promise.resolve(s.charCodeAt(0) === BOM ? s.slice(1) : s);
+    return this._all().then((b) => {
+      const s = b.toString('utf8');
+      return s.charCodeAt(0) === BOM ? s.slice(1) : s;
+    });
   }
 
   /** The body parsed as JSON. */
@@ -190,12 +209,24 @@ class Response extends globalThis.Response {
     const refused = this._take();
     if (refused !== null) return refused;
     const type = this.headers.get('content-type');
-    return new globalThis.Response(this._buf, { headers: type === null ? {} : { 'content-type': type } }).formData();
+    return this._all().then((b) => new globalThis.Response(b, { headers: type === null ? {} : { 'content-type': type } }).formData());
   }
 
   /** A second Response over the same body, to be read on its own. */
   clone() {
     if (this._used || (this._stream != null && this._stream.locked)) throw unusable();
+    if (this._live !== undefined || this._teed) {
+      // A body still arriving: two branches of its stream (as fetch's tee).
+      const [a, b] = this.body.tee();
+      const c = new Response(this._url, this._status, this._statusText, this._block, null, this._redirected,
+        this.httpVersion, this._t, this.attempts);
+      this._stream = a;
+      this._teed = true;
+      c._stream = b;
+      c._teed = true;
+      c._max = this._max;
+      return c;
+    }
     const c = new Response(this._url, this._status, this._statusText, this._block, this._buf, this._redirected,
       this.httpVersion, this._t, this.attempts);
     c._inFile = this._inFile;
@@ -212,6 +243,46 @@ class Response extends globalThis.Response {
     };
     return `Response ${inspect(shown, { ...options, depth: options.depth === null ? null : options.depth - 1 })}`;
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A byte stream over a live body: a chunk a pull, and a cancel stops the transfer. */
+function liveStream(res, live) {
+  return new ReadableStream({
+    type: 'bytes',
+    async pull(controller) {
+      res._used = true;
+      const c = await live.read();
+      if (c === null) {
+        controller.close();
+        return;
+      }
+      // A byte stream takes (detaches) the buffer it is given: a chunk that
+      // is part of a larger one (zlib's output) goes in as a copy.
+      controller.enqueue(c.byteOffset === 0 && c.byteLength === c.buffer.byteLength
+        ? new Uint8Array(c.buffer, 0, c.byteLength) : new Uint8Array(c));
+    },
+    cancel() {
+      live.cancel();
+    },
+  }, { highWaterMark: 0 });
+}
+
+function tooLarge(url, max) {
+  return new FetchError(`The body of ${url} is larger than maxBodySize (${max} bytes) (EBODYTOOLARGE)`, 'EBODYTOOLARGE', url);
+}
+
+/** A stream read whole into a Buffer; past `max` bytes (0: none) rejects with EBODYTOOLARGE. */
+async function readAll(stream, max, url) {
+  const parts = [];
+  let n = 0;
+  for await (const c of stream) {
+    n += c.byteLength;
+    if (max > 0 && n > max) throw tooLarge(url, max);
+    parts.push(c);
+  }
+  return Buffer.concat(parts, n);
 }
 
 /** The plain-object headers of a response (fetchAll's results), parsed once. */

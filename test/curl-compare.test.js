@@ -13,7 +13,7 @@ const path = require('node:path');
 const { execFile } = require('node:child_process');
 const { fetch } = require('..');
 const { skip } = require('./helpers');
-const { nginxPath, startNginx, MISSING } = require('./helpers/nginx');
+const { nginxPath, startNginx, MISSING, toolEnv } = require('./helpers/nginx');
 
 const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 const fixtures = path.join(__dirname, 'fixtures');
@@ -31,7 +31,7 @@ function curl(url, args, dir) {
   fs.rmSync(body, { force: true });
   return new Promise((resolve, reject) => {
     execFile(curlPath(), ['-s', '-S', '--cacert', path.join(fixtures, 'selfsigned-cert.pem'), '-D', head, '-o', body,
-      '-w', '%{http_code} %{http_version} %{url_effective}', ...args, url], (err, stdout, stderr) => {
+      '-w', '%{http_code} %{http_version} %{url_effective}', ...args, url], { env: toolEnv() }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`curl ${args.join(' ')} ${url}: ${stderr || err.message}`));
       const [status, version, effective] = stdout.split(' ');
       // -D holds every response of a redirect chain: the last block counts.

@@ -47,6 +47,7 @@ class Addon : public Napi::Addon<Addon> {
   static constexpr size_t kFetchObjs = 5;     // Values per result.
   uva_fetch_t *Fetch(napi_env env);
   void OnFetchDone(uva_freq_t **reqs, size_t count);
+  void OnFetchData(uva_freq_t **reqs, size_t count);
   void SetFetchCallback(Napi::Env env, Napi::Function fn);
   std::unordered_map<uint64_t, uva_freq_t *> fetch_ids_;
   double *fetch_nums_ = nullptr;

@@ -39,6 +39,12 @@ static void OnFetchDone(uva_fetch_t *f, uva_freq_t **reqs, size_t count) {
   core->addon->OnFetchDone(reqs, count);
 }
 
+static void OnFetchData(uva_fetch_t *f, uva_freq_t **reqs, size_t count) {
+  EnvCore *core = static_cast<EnvCore *>(uva_fetch_data(f));
+  if (core->exiting || core->addon == nullptr) return;
+  core->addon->OnFetchData(reqs, count);
+}
+
 uva_fetch_t *Addon::Fetch(napi_env env) {
   if (core_->fetch != nullptr) return core_->fetch;
   if (core_->exiting) return nullptr;
@@ -46,6 +52,7 @@ uva_fetch_t *Addon::Fetch(napi_env env) {
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return nullptr;
   int err = 0;
   core_->fetch = uva_fetch_new(loop, uvasync::OnFetchDone, core_, &err);
+  if (core_->fetch != nullptr) uva_fetch_set_data_cb(core_->fetch, uvasync::OnFetchData);
   return core_->fetch;
 }
 
@@ -59,6 +66,71 @@ static napi_value Str(napi_env env, const char *s, size_t len = NAPI_AUTO_LENGTH
   napi_value v = nullptr;
   napi_create_string_latin1(env, s, len, &v);
   return v;
+}
+
+// A body chunk as a Buffer: the core's memory itself when large (see the
+// top of this file), else a copy.  Takes `body`.
+static napi_value BodyBuffer(napi_env env, uint8_t *body, size_t len) {
+  napi_value buf = nullptr;
+  if (len > kCopyBodyMax &&
+      napi_create_external_buffer(env, len, body, FreeBody, nullptr, &buf) == napi_ok) {
+    // The Buffer owns the body now.  (Where external memory is not
+    // allowed, the call fails and the body is copied as a small one.)
+    return buf;
+  }
+  void *unused;
+  if (len > 0)
+    napi_create_buffer_copy(env, len, body, nullptr, &buf);
+  else
+    napi_create_buffer(env, 0, &unused, &buf);
+  free(body);
+  return buf;
+}
+
+// Streamed requests with news, from the loop, through the same JS callback
+// as finished ones: nums[13] = 1 marks the kind; nums[14] = 1 when the head
+// (status, version; header block and reason in objs) comes with it.  The
+// requests stay the core's.
+void Addon::OnFetchData(uva_freq_t **reqs, size_t count) {
+  if (fetch_cb_.IsEmpty() || fetch_ctx_ == nullptr) return;
+  napi_env env = fetch_cb_.Env();
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn = fetch_cb_.Value();
+  napi_value recv;
+  napi_get_global(env, &recv);
+  for (size_t off = 0; off < count && !core_->exiting; off += kFetchBatch) {
+    size_t n = count - off < kFetchBatch ? count - off : kFetchBatch;
+    napi_value objs;
+    napi_create_array_with_length(env, n * kFetchObjs, &objs);
+    for (size_t i = 0; i < n; i++) {
+      uva_freq_t *r = reqs[off + i];
+      double *o = fetch_nums_ + i * kFetchFields;
+      uint32_t base = (uint32_t)(i * kFetchObjs);
+      int status = 0, version = 0;
+      const char *headers = nullptr, *reason = nullptr;
+      size_t headers_len = 0;
+      o[0] = (double)(uint64_t)(uintptr_t)uva_freq_data(r);
+      o[13] = 1;
+      o[14] = 0;
+      if (uva_freq_take_head(r, &status, &version, &headers, &headers_len, &reason)) {
+        o[1] = status;
+        o[2] = version;
+        o[14] = 1;
+        uva_freq_timings(r, o + 5);  // The phases so far; the end has them all.
+        if (headers_len > 0) napi_set_element(env, objs, base + 1, Str(env, headers, headers_len));
+        if (reason != nullptr && reason[0] != '\0') napi_set_element(env, objs, base + 4, Str(env, reason));
+      }
+      size_t len = 0;
+      uint8_t *body = uva_freq_take_body(r, &len);
+      napi_set_element(env, objs, base, BodyBuffer(env, body, len));
+    }
+    napi_value argv[2];
+    napi_create_uint32(env, (uint32_t)n, &argv[0]);
+    argv[1] = objs;
+    CallFromLoop(core_, env, fetch_ctx_, recv, fn, 2, argv);
+  }
+  napi_close_handle_scope(env, scope);
 }
 
 // Runs from the loop: raw napi calls, never throws (see Addon::OnTimers).
@@ -96,6 +168,7 @@ void Addon::OnFetchDone(uva_freq_t **reqs, size_t count) {
       o[10] = res->duration;
       o[11] = res->curl_code;
       o[12] = res->os_errno;
+      o[13] = 0;  // A finished request (OnFetchData's are 1).
       uint32_t base = (uint32_t)(i * kFetchObjs);
       if (res->error != nullptr) {
         napi_set_element(env, objs, base + 3, Str(env, res->error));
@@ -103,20 +176,7 @@ void Addon::OnFetchDone(uva_freq_t **reqs, size_t count) {
       } else {
         size_t len = 0;
         uint8_t *body = uva_freq_take_body(r, &len);
-        napi_value buf = nullptr;
-        if (len > kCopyBodyMax &&
-            napi_create_external_buffer(env, len, body, FreeBody, nullptr, &buf) == napi_ok) {
-          // The Buffer owns the body now.  (Where external memory is not
-          // allowed, the call fails and the body is copied as a small one.)
-        } else {
-          void *unused;
-          if (len > 0)
-            napi_create_buffer_copy(env, len, body, nullptr, &buf);
-          else
-            napi_create_buffer(env, 0, &unused, &buf);
-          free(body);
-        }
-        napi_set_element(env, objs, base, buf);
+        napi_set_element(env, objs, base, BodyBuffer(env, body, len));
         if (res->headers_len > 0)
           napi_set_element(env, objs, base + 1, Str(env, res->headers, res->headers_len));
         if (res->url != nullptr) napi_set_element(env, objs, base + 2, Str(env, res->url));
@@ -194,13 +254,13 @@ static napi_value Int(napi_env env, int32_t v) {
 
 // submit(id, url, method, headers, body, timeout, connectTimeout,
 //        maxRedirects, maxBody, decompress, http2, retries, retryAnyMethod,
-//        ca, acceptEncoding, first, output)
+//        ca, acceptEncoding, first, output, stream)
 // → 0, or a negative error code.  `headers` is "Name: value" lines joined
 // by "\n" (lib/ has refused CR and LF in names and values) or undefined;
 // `body` a Buffer, a string, or undefined.
 static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
-  size_t argc = 17;
-  napi_value argv[17];
+  size_t argc = 18;
+  napi_value argv[18];
   PoolRef *p = PoolOf(env, info, &argc, argv);
   if (p->pool == nullptr || p->core->exiting) return Int(env, UVA_EBADSTATE);
 
@@ -278,6 +338,7 @@ static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
     if (!output.Get(env, argv[16])) return Int(env, UV_ENOMEM);
     o.output = output.data();
   }
+  o.stream = (int)Num(env, argv[17]);
 
   uva_freq_t *r = nullptr;
   uint64_t key = (uint64_t)id;
@@ -307,6 +368,19 @@ static napi_value PoolCancel(napi_env env, napi_callback_info info) {
   uva_freq_t *r = it->second;
   p->addon->fetch_ids_.erase(it);
   uva_fetch_cancel(r);
+  return nullptr;
+}
+
+// hold(id, full): a streamed body's reader is full (1: pause) or wants
+// more (0).  Ignored for a request that is no longer the core's.
+static napi_value PoolHold(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  PoolRef *p = PoolOf(env, info, &argc, argv);
+  if (p->core->exiting) return nullptr;
+  auto it = p->addon->fetch_ids_.find((uint64_t)Num(env, argv[0]));
+  if (it == p->addon->fetch_ids_.end()) return nullptr;
+  uva_freq_hold(it->second, Num(env, argv[1]) != 0);
   return nullptr;
 }
 
@@ -386,10 +460,11 @@ static Napi::Value NewFetchPool(const Napi::CallbackInfo &info) {
   napi_property_descriptor props[] = {
       {"submit", nullptr, PoolSubmit, nullptr, nullptr, nullptr, napi_default, p},
       {"cancel", nullptr, PoolCancel, nullptr, nullptr, nullptr, napi_default, p},
+      {"hold", nullptr, PoolHold, nullptr, nullptr, nullptr, napi_default, p},
       {"stats", nullptr, PoolStats, nullptr, nullptr, nullptr, napi_default, p},
       {"close", nullptr, PoolClose, nullptr, nullptr, nullptr, napi_default, p},
   };
-  if (napi_define_properties(env, obj, 4, props) != napi_ok ||
+  if (napi_define_properties(env, obj, sizeof(props) / sizeof(props[0]), props) != napi_ok ||
       napi_add_finalizer(env, obj, p, PoolFinalize, nullptr, nullptr) != napi_ok) {
     uva_fpool_close(p->pool);
     p->core->refs--;

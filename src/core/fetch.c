@@ -410,6 +410,8 @@ static void on_nonblock(uv_idle_t *h) {
   (void) h;
 }
 
+static void deliver_news(uva_fetch_t *f);
+
 static void on_flush(uv_check_t *c) {
   uva_fetch_t *f = c->data;
   uva_freq_t **batch;
@@ -419,6 +421,8 @@ static void on_flush(uv_check_t *c) {
 
   uv_check_stop(&f->flush);
   uv_idle_stop(&f->nonblock);
+  /* News first: a body's chunks reach the caller before its end. */
+  deliver_news(f);
   if (f->ndone == 0)
     return;
   batch = f->done;
@@ -439,6 +443,71 @@ static void on_flush(uv_check_t *c) {
   if (kept > 0)
     f->cb(f, batch, kept);
   free(batch);
+}
+
+/* ---- Streamed transfers' news ------------------------------------------- */
+
+void uva_fetch_set_data_cb(uva_fetch_t *f, uva_fetch_data_cb cb) {
+  f->data_cb = cb;
+}
+
+void uva__fetch_news(uva_fetch_t *f, uva_freq_t *r) {
+  if (r->in_data)
+    return;
+  r->in_data = 1;
+  r->data_prev = NULL;
+  r->data_next = f->news;
+  if (f->news != NULL)
+    f->news->data_prev = r;
+  f->news = r;
+  uv_check_start(&f->flush, on_flush);
+  uv_idle_start(&f->nonblock, on_nonblock);
+}
+
+static void news_unlink(uva_fetch_t *f, uva_freq_t *r) {
+  if (!r->in_data)
+    return;
+  if (r->data_prev != NULL)
+    r->data_prev->data_next = r->data_next;
+  else
+    f->news = r->data_next;
+  if (r->data_next != NULL)
+    r->data_next->data_prev = r->data_prev;
+  r->data_prev = r->data_next = NULL;
+  r->in_data = 0;
+}
+
+/* The streamed transfers with news, in one call.  A transfer that finished
+ * this turn is not among them: the done callback hands it over whole. */
+static void deliver_news(uva_fetch_t *f) {
+  uva_freq_t *stack[64];
+  uva_freq_t **list = stack;
+  uva_freq_t *r;
+  size_t n = 0;
+  size_t i;
+  size_t cap = 64;
+
+  if (f->news == NULL)
+    return;
+  for (r = f->news; r != NULL; r = r->data_next) {
+    if (n == cap) {
+      uva_freq_t **more = malloc(cap * 2 * sizeof(*more));
+      if (more == NULL)
+        break;  /* The rest wait for the next turn. */
+      memcpy(more, list, n * sizeof(*more));
+      if (list != stack)
+        free(list);
+      list = more;
+      cap *= 2;
+    }
+    list[n++] = r;
+  }
+  for (i = 0; i < n; i++)
+    news_unlink(f, list[i]);
+  if (n > 0 && f->data_cb != NULL)
+    f->data_cb(f, list, n);
+  if (list != stack)
+    free(list);
 }
 
 /* ---- Holding a transfer for the rest of the loop turn ------------------- */
@@ -486,6 +555,11 @@ static void on_resume(uv_idle_t *h) {
     r->paused = 0;
     r->pause_prev = r->pause_next = NULL;
     r->turn_bytes = 0;
+    if (r->reader_full) {
+      r->user_paused = 1;  /* Its reader resumes it (uva_freq_hold). */
+      continue;
+    }
+    r->user_paused = 0;
     if (r->easy != NULL)
       curl_easy_pause(r->easy, CURLPAUSE_CONT);
   }
@@ -498,6 +572,8 @@ void uva__fetch_finish(uva_fetch_t *f, uva_freq_t *r) {
   uva_fpool_t *p = r->pool;
 
   uva__fetch_unhold(f, r);
+  news_unlink(f, r);  /* The done callback hands over the rest. */
+  r->user_paused = 0;
   r->turn_bytes = 0;
 
   if (r->easy != NULL) {
@@ -678,6 +754,7 @@ void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb) {
   f->closing = 1;
   f->close_cb = close_cb;
   f->paused = NULL;  /* Its transfers are freed below. */
+  f->news = NULL;
   uv_idle_stop(&f->resume);
   /* Running transfers leave the multi handle first. */
   for (p = f->pools; p != NULL; p = p->next) {
@@ -759,6 +836,7 @@ void uva_fetch_cancel(uva_freq_t *r) {
     case UVA__FREQ_RUNNING:
       r->cancelled = 1;  /* Before unrun: a cancel says nothing of the host. */
       uva__fetch_unhold(f, r);
+      news_unlink(f, r);
       uva__fpool_unrun(p, r);
       curl_multi_remove_handle(f->multi, r->easy);
       curl_easy_cleanup(r->easy);

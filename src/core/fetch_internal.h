@@ -65,6 +65,15 @@ struct uva_freq_s {
   CURL *easy;
   size_t turn_bytes;   /* Body bytes taken since the transfer last resumed. */
   int paused;          /* Held until the next loop turn (f->paused). */
+  int streaming;       /* The response is handed over as it arrives. */
+  int head_taken;      /* Its head has been (uva_freq_take_head). */
+  int head_status;     /* From the last status line. */
+  int head_version;    /* 10, 11, 20, 30 from it; 0. */
+  int reader_full;     /* uva_freq_hold(r, 1): pause at the next chunk. */
+  int user_paused;     /* Paused for the reader (not for the turn). */
+  int in_data;         /* On f->data, the requests with news. */
+  uva_freq_t *data_prev;
+  uva_freq_t *data_next;
   uva_freq_t *pause_prev;
   uva_freq_t *pause_next;
   uva__fhost_t *fhost;
@@ -132,6 +141,8 @@ struct uva_fetch_s {
   uv_timer_t idle_timer;   /* Closes idle connections after a quiet spell. */
   uv_idle_t resume;        /* Resumes the paused transfers, next loop turn. */
   uva_freq_t *paused;      /* Transfers held for the rest of this turn. */
+  uva_freq_t *news;        /* Streamed transfers with news this turn. */
+  uva_fetch_data_cb data_cb;
   int in_curl_timer;       /* Inside on_curl_timer. */
   int idle_armed;
   uint64_t wake_ns;        /* What wake_timer is armed for, 0: not armed. */
@@ -159,6 +170,8 @@ struct uva_fetch_s {
 void uva__fetch_start(uva_fetch_t *f, uva_freq_t *r);
 void uva__fetch_hold(uva_fetch_t *f, uva_freq_t *r);
 void uva__fetch_unhold(uva_fetch_t *f, uva_freq_t *r);
+/* A streamed transfer has news (its head, body): for this turn's data callback. */
+void uva__fetch_news(uva_fetch_t *f, uva_freq_t *r);
 void uva__fetch_arm_wake(uva_fetch_t *f);
 void uva__fetch_finish(uva_fetch_t *f, uva_freq_t *r);
 

@@ -82,7 +82,7 @@ static uint64_t profile_of(const uva_freq_t *r, const uva_freq_opts_t *o) {
   nums[0] = o->timeout;
   nums[1] = o->connect_timeout;
   nums[2] = o->max_body;
-  nums[3] = 0;
+  nums[3] = o->stream;  /* Whether CURLOPT_MAXFILESIZE is set. */
   nums[4] = 0;
   ints[0] = o->max_redirects;
   ints[1] = o->decompress;
@@ -253,6 +253,30 @@ uint8_t *uva_freq_take_body(uva_freq_t *r, size_t *len) {
   return b;
 }
 
+int uva_freq_take_head(uva_freq_t *r, int *status, int *version,
+                       const char **headers, size_t *headers_len,
+                       const char **reason) {
+  if (!r->streaming || r->head_taken)
+    return 0;
+  r->head_taken = 1;
+  *status = r->head_status;
+  *version = r->head_version;
+  *headers = r->res.headers;
+  *headers_len = r->res.headers_len;
+  *reason = r->res.reason;
+  return 1;
+}
+
+void uva_freq_hold(uva_freq_t *r, int full) {
+  r->reader_full = full;
+  if (full || !r->user_paused)
+    return;
+  r->user_paused = 0;
+  /* Held for the turn too: the idle phase resumes it (fetch.c). */
+  if (!r->paused && r->easy != NULL)
+    curl_easy_pause(r->easy, CURLPAUSE_CONT);
+}
+
 void uva_freq_free(uva_freq_t *r) {
   if (r == NULL)
     return;
@@ -347,6 +371,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
   size_t n = size * nmemb;
   size_t need = r->res.body_len + n;
 
+  if (r->streaming && r->reader_full) {
+    /* The reader has all it wants: this chunk comes again when it asks
+     * for more (uva_freq_hold). */
+    r->user_paused = 1;
+    return CURL_WRITEFUNC_PAUSE;
+  }
   if (r->turn_bytes >= UVA_FETCH_TURN_BYTES) {
     /* Enough of this transfer for one loop turn: the rest of this chunk
      * comes again when it resumes, next turn (fetch.c, on_resume). */
@@ -357,13 +387,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
 
   if (r->output != NULL)
     return write_out(r, data, n);
-  if (r->o.max_body > 0 && (double) need > r->o.max_body) {
+  if (r->streaming)
+    uva__fetch_news(r->f, r);  /* Its reader bounds it, not max_body. */
+  else if (r->o.max_body > 0 && (double) need > r->o.max_body) {
     r->too_large = 1;
     return 0;  /* Ends the transfer with CURLE_WRITE_ERROR. */
   }
   if (need > r->body_cap) {
     /* The first chunk sizes the buffer from Content-Length when known. */
-    size_t hint = r->res.body_len == 0 && r->content_length > 0 &&
+    size_t hint = !r->streaming && r->res.body_len == 0 && r->content_length > 0 &&
                           (r->o.max_body <= 0 ||
                            (double) r->content_length <= r->o.max_body)
                       ? (size_t) r->content_length
@@ -381,6 +413,26 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
   memcpy(r->res.body + r->res.body_len, data, n);
   r->res.body_len = need;
   return n;
+}
+
+/* Whether the response whose header block just ended is handed over as it
+ * arrives: a final one (not 1xx) that the caller does not follow (a 3xx,
+ * unless stream 2) and the pool will not retry (a retryable status with
+ * retries left, as uva__freq_should_retry judges it at the end). */
+static int stream_this(const uva_freq_t *r) {
+  int s = r->head_status;
+  uint32_t retries;
+  if (s < 200)
+    return 0;
+  if (r->o.stream != 2 && (s == 301 || s == 302 || s == 303 || s == 307 || s == 308))
+    return 0;
+  if (s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504) {
+    retries = r->o.retries >= 0 ? (uint32_t) r->o.retries
+                                : (r->pool != NULL ? r->pool->o.retries : 0);
+    if (r->res.attempts <= retries && (r->idempotent || r->o.retry_any_method))
+      return 0;
+  }
+  return 1;
 }
 
 /* Each header line: a status line starts a new response (after a redirect
@@ -418,6 +470,17 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
       memcpy(r->res.reason, reason, rl);
     }
     r->res.reason[rl] = '\0';
+    r->head_status = sp != NULL ? atoi(sp + 1) : 0;
+    if (len >= 8 && memcmp(data + 5, "1.0", 3) == 0)
+      r->head_version = 10;
+    else if (len >= 8 && memcmp(data + 5, "1.1", 3) == 0)
+      r->head_version = 11;
+    else if (len >= 6 && data[5] == '2')
+      r->head_version = 20;
+    else if (len >= 6 && data[5] == '3')
+      r->head_version = 30;
+    else
+      r->head_version = 0;
     r->res.headers_len = 0;
     r->content_length = -1;
     r->got_status = 1;
@@ -426,6 +489,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
   }
   if (len == 0) {
     r->headers_done = 1;  /* The blank line that ends a header block. */
+    if (r->o.stream && !r->streaming && stream_this(r)) {
+      r->streaming = 1;
+      uva__fetch_news(r->f, r);
+    }
     return n;
   }
   if (data[0] == ' ' || data[0] == '\t') {
@@ -535,7 +602,9 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
     SET(CURLOPT_TIMEOUT_MS, (long) o->timeout);
   if (o->connect_timeout > 0)
     SET(CURLOPT_CONNECTTIMEOUT_MS, (long) o->connect_timeout);
-  if (o->max_body > 0)
+  /* A streamed body has no bound here (its reader's); one that is not
+   * streamed after all (a 3xx, a retried status) is bounded in on_body. */
+  if (o->max_body > 0 && !o->stream)
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) o->max_body);
 
   if (o->http2 < 0 || !(features & UVA_FETCH_HTTP2))
@@ -691,13 +760,34 @@ static const char *error_name(const uva_freq_t *r, CURLcode code, int os) {
   }
 }
 
+/* dns, connect, tls: each phase's own time; firstByte, total: from the
+ * start of the attempt. */
+static void read_timings(CURL *e, double out[5]) {
+  curl_off_t t[5] = {0, 0, 0, 0, 0};
+  if (e != NULL) {
+    curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &t[0]);
+    curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &t[1]);
+    curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &t[2]);
+    curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &t[3]);
+    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &t[4]);
+  }
+  out[0] = (double) t[0] / 1000.0;
+  out[1] = t[1] > t[0] ? (double) (t[1] - t[0]) / 1000.0 : 0;
+  out[2] = t[2] > t[1] ? (double) (t[2] - t[1]) / 1000.0 : 0;
+  out[3] = (double) t[3] / 1000.0;
+  out[4] = (double) t[4] / 1000.0;
+}
+
+void uva_freq_timings(const uva_freq_t *r, double timings[5]) {
+  read_timings(r->easy, timings);
+}
+
 void uva__freq_collect(uva_freq_t *r, CURLcode code) {
   CURL *e = r->easy;
   long status = 0;
   long version = 0;
   long redirects = 0;
   long os = 0;
-  curl_off_t t[5] = {0, 0, 0, 0, 0};
   char *url = NULL;
 
   r->res.curl_code = (int) code;
@@ -706,11 +796,6 @@ void uva__freq_collect(uva_freq_t *r, CURLcode code) {
     curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
     curl_easy_getinfo(e, CURLINFO_REDIRECT_COUNT, &redirects);
     curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os);
-    curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &t[0]);
-    curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &t[1]);
-    curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &t[2]);
-    curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &t[3]);
-    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &t[4]);
     if (redirects > 0)
       curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url);
   }
@@ -757,13 +842,7 @@ void uva__freq_collect(uva_freq_t *r, CURLcode code) {
   r->res.redirects = (int) redirects;
   free((char *) r->res.url);
   r->res.url = url != NULL ? strdup(url) : NULL;
-  /* dns, connect, tls: each phase's own time; firstByte, total: from the
-   * start of the attempt. */
-  r->res.timings[0] = (double) t[0] / 1000.0;
-  r->res.timings[1] = t[1] > t[0] ? (double) (t[1] - t[0]) / 1000.0 : 0;
-  r->res.timings[2] = t[2] > t[1] ? (double) (t[2] - t[1]) / 1000.0 : 0;
-  r->res.timings[3] = (double) t[3] / 1000.0;
-  r->res.timings[4] = (double) t[4] / 1000.0;
+  read_timings(e, r->res.timings);
   r->res.duration = (double) (uv_hrtime() - r->start_ns) / 1e6;
   if (r->res.error != NULL) {
     /* A failed attempt keeps no partial body or headers. */
@@ -830,7 +909,8 @@ int uva__freq_should_retry(const uva_freq_t *r, uint32_t retries,
   int s = r->res.status;
 
   *ra = -1;
-  if (r->cancelled || r->res.attempts > retries)
+  /* A streamed response is its reader's already: never another attempt. */
+  if (r->cancelled || r->streaming || r->res.attempts > retries)
     return 0;
   if (!r->idempotent && !r->o.retry_any_method)
     return 0;

@@ -359,6 +359,12 @@ typedef struct uva_freq_s uva_freq_t;
 typedef void (*uva_fetch_done_cb)(uva_fetch_t *f, uva_freq_t **reqs,
                                   size_t count);
 typedef void (*uva_fetch_close_cb)(void *data);
+/* Called once per loop turn with the streamed requests (opts.stream) that
+ * have news: the head of their response (uva_freq_head) and what body has
+ * arrived (uva_freq_take_body).  They stay the engine's: their end still
+ * comes through the done callback, with the rest of the body. */
+typedef void (*uva_fetch_data_cb)(uva_fetch_t *f, uva_freq_t **reqs,
+                                  size_t count);
 
 /* Features of the libcurl found at run time. */
 #define UVA_FETCH_HTTP2 1         /* HTTP/2 (nghttp2) built in. */
@@ -371,6 +377,7 @@ const char *uva_fetch_curl_version(void);
 uva_fetch_t *uva_fetch_new(uv_loop_t *loop, uva_fetch_done_cb cb, void *data,
                            int *err);
 void *uva_fetch_data(const uva_fetch_t *f);
+void uva_fetch_set_data_cb(uva_fetch_t *f, uva_fetch_data_cb cb);
 /* Frees every request and pool without calling cb, closes the handles, and
  * calls close_cb(data) when the last one is closed. */
 void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb);
@@ -440,6 +447,15 @@ typedef struct uva_freq_opts_s {
                                  * its result has no body.  A write that
                                  * fails ends the transfer with "EOUTPUT".
                                  * Copied.  NULL: the body in memory. */
+  int stream;                   /* 1: hand the response over as it arrives
+                                 * (uva_fetch_data_cb): its head once the
+                                 * header block of a final response is in,
+                                 * then its body a loop turn at a time; no
+                                 * max_body then (the reader bounds it with
+                                 * uva_freq_hold).  A 301/302/303/307/308 is
+                                 * not streamed (the caller follows it), nor
+                                 * a status the pool may retry; 2: a 3xx is
+                                 * streamed too.  0: whole, at the end. */
 } uva_freq_opts_t;
 
 typedef struct uva_fresult_s {
@@ -478,6 +494,17 @@ const uva_fresult_t *uva_freq_result(const uva_freq_t *r);
 /* Takes the body: the caller frees it with free(). */
 uint8_t *uva_freq_take_body(uva_freq_t *r, size_t *len);
 void uva_freq_free(uva_freq_t *r);
+/* A streamed request's head, for the data callback: 1 (and status, HTTP
+ * version as 10/11/20/30, the header block and the reason phrase) the
+ * first time it is asked for, 0 after. */
+int uva_freq_take_head(uva_freq_t *r, int *status, int *version,
+                       const char **headers, size_t *headers_len,
+                       const char **reason);
+/* The phases so far of a running request, as uva_fresult_t's timings. */
+void uva_freq_timings(const uva_freq_t *r, double timings[5]);
+/* The reader of a streamed body is full (1): the transfer pauses at its
+ * next chunk; 0: it goes on. */
+void uva_freq_hold(uva_freq_t *r, int full);
 
 #ifdef __cplusplus
 }

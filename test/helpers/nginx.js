@@ -24,6 +24,17 @@ function nginxPath() {
 
 const MISSING = 'nginx is not installed (.ci/run installs it; by hand: apt-get install nginx)';
 
+/**
+ * The environment for a tool of the machine's own (nginx, curl): without
+ * the sanitizer runtime npm run test:asan preloads into node and its
+ * children (curl hung under it), and without a proxy.
+ */
+function toolEnv() {
+  const env = { ...process.env };
+  for (const k of ['LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) delete env[k];
+  return env;
+}
+
 /** A port nothing listens on now (nginx takes a number, not 0). */
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -97,7 +108,7 @@ http {
   }
 }
 `);
-    const child = spawn(bin, ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(bin, ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'], env: toolEnv() });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
     let exited = false;
@@ -126,4 +137,4 @@ http {
   }
 }
 
-module.exports = { nginxPath, startNginx, MISSING };
+module.exports = { nginxPath, startNginx, MISSING, toolEnv };

@@ -1,0 +1,210 @@
+'use strict';
+// A response body that is still arriving: chunks from the core (one a loop
+// turn at most, 4 MiB at most), decoded here when the response has a
+// Content-Encoding, queued for one reader.  Past HIGH bytes queued the
+// transfer is paused with libcurl's pause (pool.hold(id, 1)) and goes on
+// below LOW: a slow reader holds at most HIGH + one turn's chunk.
+
+const zlib = require('node:zlib');
+const { FetchError } = require('./errors');
+
+const HIGH = 1 << 20;
+const LOW = 256 << 10;
+
+// A zlib stream (RFC 1950) starts with a CMF/FLG pair whose 16 bits are a
+// multiple of 31 and whose method is 8; anything else sent as "deflate" is
+// taken for raw deflate, as decodeBody does.
+function isZlibWrapped(buf) {
+  return buf.length >= 2 && (buf[0] & 0x0f) === 8 && ((buf[0] << 8) | buf[1]) % 31 === 0;
+}
+
+function decoderOf(coding, first) {
+  switch (coding) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+      return isZlibWrapped(first) ? zlib.createInflate() : zlib.createInflateRaw();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    case 'zstd':
+      return typeof zlib.createZstdDecompress === 'function' ? zlib.createZstdDecompress() : null;
+    default:
+      return null;
+  }
+}
+
+class LiveBody {
+  /**
+   * `hold(full)` pauses (true) or resumes (false) the transfer; `cancel()`
+   * stops it; `encoding`: the Content-Encoding to undo, or undefined.
+   */
+  constructor(url, hold, cancel, encoding) {
+    this.url = url;
+    this.hold = hold;
+    this.cancelTransfer = cancel;
+    this.codings = encoding === undefined ? [] : encoding.toLowerCase().split(',').map((c) => c.trim())
+      .filter((c) => c !== '' && c !== 'identity');
+    this.decoder = null; // The first of a chain of zlib streams, once the first chunk is in.
+    this.out = null; // Its last: decoded chunks come from there (paused while the queue is full).
+    this.cancelled = false;
+    this.touched = false; // A reader has begun (read()): the Response may go, the reading goes on.
+    this.chunks = [];
+    this.head = 0;
+    this.queued = 0;
+    this.held = false;
+    this.ended = false; // The transfer (and the decoder) ended.
+    this.error = null;
+    this.wake = null;
+    this.total = 0; // Bytes handed to the reader.
+  }
+
+  // ---- From the core ----------------------------------------------------
+
+  /** A raw chunk of the body as received. */
+  push(chunk) {
+    if (this.error !== null || this.cancelled) return;
+    if (this.codings.length === 0) return this.queue(chunk);
+    if (this.decoder === null) this.startDecoder(chunk);
+    if (this.decoder === null) return this.queue(chunk);
+    this.decoder.write(chunk);
+    this.update();
+    return undefined;
+  }
+
+  /**
+   * Pauses the transfer when the queue (or what the decoder has yet to
+   * decode) is past HIGH, and lets it go on below LOW; the decoder's output
+   * waits while the queue is full, so that a small body that decodes to a
+   * large one (a bomb) is decoded only as fast as it is read.
+   */
+  update() {
+    const d = this.decoder;
+    const pending = d === null ? 0 : d.writableLength;
+    if (this.out !== null) {
+      if (this.queued > HIGH) this.out.pause();
+      else if (this.queued < LOW) this.out.resume();
+    }
+    if (!this.held && (this.queued > HIGH || pending > HIGH)) {
+      this.held = true;
+      this.hold(true);
+    } else if (this.held && this.queued < LOW && pending < LOW) {
+      this.held = false;
+      this.hold(false);
+    }
+  }
+
+  /** The transfer ended: `err` (a FetchError) or none. */
+  end(err) {
+    if (err !== undefined) return this.fail(err);
+    if (this.decoder !== null) {
+      this.decoder.end();
+      return undefined;
+    }
+    this.ended = true;
+    this.notify();
+    return undefined;
+  }
+
+  startDecoder(first) {
+    // Codings were applied in order: undone last first.  One that zlib
+    // cannot undo leaves the body as it stands from there on.
+    const chain = [];
+    for (let i = this.codings.length - 1; i >= 0; i--) {
+      const d = decoderOf(this.codings[i], first);
+      if (d === null) break;
+      chain.push(d);
+    }
+    if (chain.length === 0) return;
+    for (let i = 0; i + 1 < chain.length; i++) chain[i].pipe(chain[i + 1]);
+    const last = chain[chain.length - 1];
+    for (const d of chain) {
+      d.on('error', (e) => this.fail(new FetchError(`Bad ${this.codings.join(', ')} body: ${e.message} (EPROTO) fetching ${this.url}`,
+        'EPROTO', this.url, { cause: e })));
+    }
+    last.on('data', (c) => this.queue(c));
+    chain[0].on('drain', () => this.update());
+    last.on('end', () => {
+      this.ended = true;
+      this.notify();
+    });
+    this.decoder = chain[0];
+    this.out = last;
+  }
+
+  queue(chunk) {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.queued += chunk.length;
+    this.update();
+    this.notify();
+  }
+
+  fail(err) {
+    if (this.error !== null || this.ended) return;
+    this.error = err;
+    this.chunks = [];
+    this.queued = 0;
+    if (this.decoder !== null) this.decoder.destroy();
+    this.notify();
+  }
+
+  notify() {
+    const w = this.wake;
+    if (w !== null) {
+      this.wake = null;
+      w();
+    }
+  }
+
+  // ---- For the reader ---------------------------------------------------
+
+  /** The next chunk (a Buffer), or null at the end; rejects with the transfer's error. */
+  async read() {
+    this.touched = true;
+    for (;;) {
+      if (this.head < this.chunks.length) {
+        const c = this.chunks[this.head];
+        this.chunks[this.head++] = undefined;
+        if (this.head > 64 && this.head * 2 > this.chunks.length) {
+          this.chunks.splice(0, this.head);
+          this.head = 0;
+        }
+        this.queued -= c.length;
+        this.total += c.length;
+        this.update();
+        return c;
+      }
+      if (this.error !== null) throw this.error;
+      if (this.ended) return null;
+      await new Promise((resolve) => { this.wake = resolve; });
+    }
+  }
+
+  /** The reader is gone: the transfer stops. */
+  cancel() {
+    if (this.ended || this.error !== null || this.cancelled) return;
+    this.cancelled = true;
+    this.chunks = [];
+    this.queued = 0;
+    if (this.decoder !== null) this.decoder.destroy();
+    this.cancelTransfer();
+  }
+
+  /** The whole body in one Buffer; past `max` bytes (0: none) rejects with EBODYTOOLARGE and stops. */
+  async collect(max) {
+    const parts = [];
+    let n = 0;
+    for (let c; (c = await this.read()) !== null;) {
+      n += c.length;
+      if (max > 0 && n > max) {
+        this.cancel();
+        throw new FetchError(`The body of ${this.url} is larger than maxBodySize (${max} bytes) (EBODYTOOLARGE)`, 'EBODYTOOLARGE', this.url);
+      }
+      parts.push(c);
+    }
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
+  }
+}
+
+module.exports = { LiveBody, HIGH, LOW };

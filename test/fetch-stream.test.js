@@ -1,0 +1,210 @@
+'use strict';
+// fetch() resolves when the headers are in; the body arrives as a web
+// ReadableStream fed from the core, and a slow reader pauses the transfer
+// (libcurl's pause) instead of the body piling up in memory.
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const http = require('node:http');
+const zlib = require('node:zlib');
+const path = require('node:path');
+const { fetch, Fetcher } = require('..');
+const { runNode, root } = require('./helpers');
+const { fdCount } = require('./helpers/servers');
+
+const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
+const MiB = 1 << 20;
+
+function pattern(n, seed = 0) {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 13 + seed + (i >> 11)) & 0xff;
+  return b;
+}
+
+describe('fetch body streams', () => {
+  let server;
+  let url;
+  const sent = new Map(); // key → bytes the server's writes have handed to the kernel
+  const closed = new Map(); // key → a promise of the response's close
+  before(async () => {
+    server = http.createServer((req, res) => {
+      const u = new URL(req.url, 'http://x');
+      const key = u.searchParams.get('k');
+      switch (u.pathname) {
+        case '/late':
+          // The head and a first chunk now, the rest after 400 ms.
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('early;');
+          setTimeout(() => res.end('late'), 400);
+          return;
+        case '/big': {
+          // 64 MiB written as fast as the client takes it, counted.
+          const total = Number(u.searchParams.get('n') || 64 * MiB);
+          const chunk = pattern(256 * 1024);
+          let written = 0;
+          sent.set(key, 0);
+          closed.set(key, new Promise((r) => res.on('close', r)));
+          res.writeHead(200, { 'content-length': total });
+          const pump = () => {
+            while (written < total) {
+              const n = Math.min(chunk.length, total - written);
+              written += n;
+              const ok = res.write(n === chunk.length ? chunk : chunk.subarray(0, n), () => sent.set(key, sent.get(key) + n));
+              if (!ok) return res.once('drain', pump);
+            }
+            res.end();
+            return undefined;
+          };
+          pump();
+          return;
+        }
+        case '/gzip': {
+          const body = pattern(3 * MiB, 7);
+          const gz = zlib.gzipSync(body);
+          res.writeHead(200, { 'content-encoding': 'gzip', 'x-sha': sha(body) });
+          // In pieces, so that the client decodes as it goes.
+          let i = 0;
+          const step = () => {
+            if (i >= gz.length) return res.end();
+            res.write(gz.subarray(i, i + 100000));
+            i += 100000;
+            return setTimeout(step, 2);
+          };
+          step();
+          return;
+        }
+        case '/cut-gzip': {
+          const gz = zlib.gzipSync(pattern(MiB));
+          res.writeHead(200, { 'content-encoding': 'gzip' });
+          res.write(gz.subarray(0, 1000));
+          setTimeout(() => res.end(gz.subarray(1000, gz.length - 100)), 50);
+          return;
+        }
+        default: res.end('small');
+      }
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${server.address().port}`;
+  });
+  after(() => new Promise((r) => { server.closeAllConnections(); server.close(r); }));
+
+  it('resolves when the headers are in, and the body follows as it arrives', async () => {
+    const t0 = performance.now();
+    const res = await fetch(`${url}/late`);
+    const atHead = performance.now() - t0;
+    assert.equal(res.status, 200);
+    assert.ok(atHead < 300, `resolved after ${atHead.toFixed(0)} ms, before the body's end (400 ms)`);
+    const reader = res.body.getReader();
+    const first = await reader.read();
+    assert.equal(Buffer.from(first.value).toString(), 'early;');
+    const second = await reader.read();
+    assert.equal(Buffer.from(second.value).toString(), 'late');
+    assert.ok(performance.now() - t0 >= 350);
+    assert.equal((await reader.read()).done, true);
+    assert.ok(res.timings.total >= 350, 'the timings are the end\'s once the body is in');
+    assert.equal(res.bodyUsed, true);
+  });
+
+  it('pauses the transfer while the reader does not read: the server gets only a bounded part of 64 MiB ahead', async () => {
+    const res = await fetch(`${url}/big?k=slow`);
+    const reader = res.body.getReader();
+    const mine = crypto.createHash('sha256');
+    const first = await reader.read();
+    mine.update(first.value);
+    let n = first.value.length;
+    await new Promise((r) => setTimeout(r, 500));
+    // What the client took while nobody read: its queue (1 MiB), one turn's
+    // chunk (4 MiB) and the kernel's socket buffers; not the 64 MiB.
+    const ahead = sent.get('slow');
+    assert.ok(ahead < 24 * MiB, `the server got ${(ahead / MiB).toFixed(1)} MiB out while nobody read`);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      mine.update(value);
+      n += value.length;
+      if (n < 8 * MiB) await new Promise((r) => setTimeout(r, 1)); // Slow for a while.
+    }
+    assert.equal(n, 64 * MiB);
+    // Every byte, in order: 256 such chunks are what the server sent.
+    const theirs = crypto.createHash('sha256');
+    const chunk = pattern(256 * 1024);
+    for (let i = 0; i < 256; i++) theirs.update(chunk);
+    assert.equal(mine.digest('hex'), theirs.digest('hex'));
+  });
+
+  it('stops the transfer when the reader cancels, and the connection closes', async () => {
+    const before = fdCount();
+    const res = await fetch(`${url}/big?k=cancel`);
+    const reader = res.body.getReader();
+    await reader.read();
+    await reader.cancel();
+    await closed.get('cancel');
+    assert.ok(sent.get('cancel') < 64 * MiB);
+    for (let i = 0; i < 50 && fdCount() > before; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(fdCount() <= before, 'no descriptor left behind');
+  });
+
+  it('errors the body with ABORT_ERR when the signal aborts mid-body', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${url}/big?k=abort`, { signal: ac.signal });
+    const reader = res.body.getReader();
+    await reader.read();
+    const reason = new Error('enough');
+    ac.abort(reason);
+    await assert.rejects(async () => { for (;;) if ((await reader.read()).done) break; }, (e) => e.code === 'ABORT_ERR' && e.cause === reason);
+    await closed.get('abort');
+  });
+
+  it('decodes gzip as it arrives, and a gzip stream cut short errors the body with EPROTO', async () => {
+    const res = await fetch(`${url}/gzip`);
+    const parts = [];
+    for await (const c of res.body) parts.push(Buffer.from(c));
+    assert.ok(parts.length > 1, 'in more than one chunk');
+    assert.equal(sha(Buffer.concat(parts)), res.headers.get('x-sha'));
+    assert.equal(sha(Buffer.from(await (await fetch(`${url}/gzip`)).arrayBuffer())), res.headers.get('x-sha'));
+    await assert.rejects((await fetch(`${url}/cut-gzip`)).text(), { code: 'EPROTO' });
+  });
+
+  it('clones a body still arriving: each branch reads it whole', async () => {
+    const res = await fetch(`${url}/big?k=clone&n=${6 * MiB}`);
+    const copy = res.clone();
+    const [a, b] = await Promise.all([res.arrayBuffer(), copy.bytes()]);
+    assert.equal(a.byteLength, 6 * MiB);
+    assert.equal(sha(Buffer.from(a)), sha(Buffer.from(b)));
+  });
+
+  it('bounds the body methods by maxBodySize and stops the transfer there', async () => {
+    const res = await fetch(`${url}/big?k=bound`, { maxBodySize: 2 * MiB });
+    await assert.rejects(res.text(), { code: 'EBODYTOOLARGE' });
+    await closed.get('bound');
+  });
+
+  it('streams through Fetcher#fetch too, and keeps fetchAll\'s whole Buffers', async () => {
+    const f = new Fetcher({ perSecond: Infinity });
+    const res = await f.fetch(`${url}/late`);
+    assert.equal(await res.text(), 'early;late');
+    const [r] = await f.fetchAll([`${url}/late`]);
+    assert.ok(Buffer.isBuffer(r.body));
+    assert.equal(r.body.toString(), 'early;late');
+    await f.close();
+  });
+
+  it('lets the process exit with a body unread, and cancels one whose Response is collected unread', async () => {
+    const entry = JSON.stringify(path.join(root, 'lib', 'index.js'));
+    const exit = await runNode(`require(${entry}).fetch(${JSON.stringify(`${url}/big?k=exit`)}).then((r) => console.log(r.status));`);
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.equal(exit.stdout.trim(), '200');
+    const gc = await runNode(`
+      const { fetch } = require(${entry});
+      (async () => {
+        await fetch(${JSON.stringify(`${url}/big?k=gc`)}); // Dropped unread.
+        await new Promise((r) => setTimeout(r, 100));
+        globalThis.gc();
+        await new Promise((r) => setTimeout(r, 100));
+        setTimeout(() => {}, 1000); // Alive long enough for the server to see the close.
+      })();
+    `, { args: ['--expose-gc'] });
+    assert.equal(gc.code, 0, gc.stderr);
+    await closed.get('gc');
+    assert.ok(sent.get('gc') < 64 * MiB);
+  });
+});
