@@ -878,7 +878,12 @@ export interface FetchOptions {
    * `'error'` (a redirect rejects with a FetchError `EREDIRECT`).
    */
   readonly redirect?: 'follow' | 'manual' | 'error';
-  /** Largest body accepted, in bytes (default 64 MiB; `Infinity`: none). */
+  /**
+   * Largest body read into memory, in bytes (default 64 MiB; `Infinity`:
+   * none): the body methods reject past it with `EBODYTOOLARGE` (a reader of
+   * `res.body` bounds the stream itself); in `fetchAll` and `stream` it
+   * bounds the transfer.
+   */
   readonly maxBodySize?: number;
   /**
    * Ask for gzip, deflate, br (and zstd where Node's zlib has it) and decode
@@ -927,8 +932,9 @@ export interface Timings {
 /**
  * A response, in the fetch standard's shape (code written for Node's global
  * `fetch` reads it as it is), plus uvasync's own fields. Any HTTP status
- * resolves; `ok` is true for 2xx. The body can be read once: by a method or
- * through `body`; `clone()` first to read it twice.
+ * resolves, once the headers are in; `ok` is true for 2xx. The body arrives
+ * as it comes, paused while its reader falls behind, and can be read once:
+ * by a method or through `body`; `clone()` first to read it twice.
  *
  * @example
  * ```ts
