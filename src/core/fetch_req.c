@@ -395,11 +395,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
   }
   if (need > r->body_cap) {
     /* The first chunk sizes the buffer from Content-Length when known. */
-    size_t hint = !r->streaming && r->res.body_len == 0 && r->content_length > 0 &&
-                          (r->o.max_body <= 0 ||
+    /* A streamed body is handed over a turn at a time: at most a turn's
+     * worth (the rest of it would be a reallocation per doubling). */
+    size_t hint = r->res.body_len == 0 && r->content_length > 0 &&
+                          (r->streaming || r->o.max_body <= 0 ||
                            (double) r->content_length <= r->o.max_body)
                       ? (size_t) r->content_length
                       : 0;
+    if (r->streaming && hint > UVA_FETCH_TURN_BYTES + 65536)
+      hint = UVA_FETCH_TURN_BYTES + 65536;
     if (hint > need && r->body_cap == 0) {
       char *b = malloc(hint);
       if (b == NULL)
