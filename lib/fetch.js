@@ -124,7 +124,7 @@ function news(req, b, o, objs) {
     const t = [nums[b + 5], nums[b + 6], nums[b + 7], nums[b + 8], nums[b + 9], nums[b + 9]];
     if (req.before !== null) t[5] += req.before[0];
     const attempts = req.before !== null ? req.before[1] + 1 : 1;
-    const res = new Response(req.current, status, objs[o + 4] || '', block, null, req.hops > 0,
+    const res = Response._make(req.current, status, objs[o + 4] || '', block, null, req.hops > 0,
       VERSIONS[nums[b + 2]] || '', t, attempts);
     const encoding = req.o.decompress !== 0 && block !== undefined && block.includes('content-encoding\0')
       ? parseHeaders(block)['content-encoding'] : undefined;
@@ -145,6 +145,8 @@ function news(req, b, o, objs) {
 }
 
 function noop() {}
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 // A Response collected with its body unread and still arriving: nobody can
 // read it now, so the transfer stops (undici does the same).  One whose
@@ -211,6 +213,7 @@ function settle(req, b, o, objs) {
     }
   }
   let body = objs[o];
+  let bodyError = null;
   if (req.o.decompress !== 0 && req.o.output === undefined && block !== undefined && block.includes('content-encoding\0')) {
     if (headers === undefined) headers = parseHeaders(block);
     const encoding = headers['content-encoding'];
@@ -220,13 +223,20 @@ function settle(req, b, o, objs) {
       } catch (err) {
         err.attempts = attempts;
         err.timings = t;
-        fail(req, err);
-        return;
+        // fetch() has resolved at the head of a streamed body: the body is
+        // what fails, as it would have failed arriving.
+        if (!req.stream) {
+          fail(req, err);
+          return;
+        }
+        bodyError = err;
+        body = EMPTY_BODY;
       }
     }
   }
   finish(req);
-  const res = new Response(url, status, objs[o + 4] || '', block, body, req.hops > 0, VERSIONS[nums[b + 2]] || '', t, attempts);
+  const res = Response._make(url, status, objs[o + 4] || '', block, body, req.hops > 0, VERSIONS[nums[b + 2]] || '', t, attempts);
+  if (bodyError !== null) res._error = bodyError;
   if (headers !== undefined) res._fields = headers;
   if (req.stream) res._max = req.o.maxBodySize; // Its body methods keep the bound (not streamed after all).
   if (req.o.output !== undefined) {
@@ -438,7 +448,8 @@ function readRequestOptions(options, defaults) {
   }
   if (timeout !== undefined) { validate.ms('options.timeout', timeout, true); o.timeout = timeout === Infinity ? 0 : timeout; }
   if (connectTimeout !== undefined) { validate.ms('options.connectTimeout', connectTimeout); o.connectTimeout = connectTimeout; }
-  if (signal !== undefined) { validate.signal('options.signal', signal); o.signal = signal; }
+  // null is no signal, as in fetch's RequestInit.
+  if (signal !== undefined && signal !== null) { validate.signal('options.signal', signal); o.signal = signal; }
   if (maxRedirects !== undefined) {
     validate.integer('options.maxRedirects', maxRedirects, 0);
     o.maxRedirects = Math.min(maxRedirects, 1000);

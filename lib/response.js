@@ -46,8 +46,19 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
  * defined here over that state.
  */
 class Response extends globalThis.Response {
-  constructor(url, status, statusText, headerBlock, body, redirected, version, timings, attempts) {
-    const self = Object.create(new.target.prototype);
+  /**
+   * `new Response(body, init)` as in fetch: what that builds is Node's own
+   * Response (this class is what fetch() resolves with; its state is the
+   * core's, which a caller's body and init are not).
+   */
+  constructor(body, init) {
+    // eslint-disable-next-line no-constructor-return
+    return new globalThis.Response(body, init);
+  }
+
+  /** What fetch() resolves with: the core's result, made without undici's constructor. */
+  static _make(url, status, statusText, headerBlock, body, redirected, version, timings, attempts) {
+    const self = Object.create(Response.prototype);
     self._url = url;
     self._status = status;
     self._statusText = statusText;
@@ -70,6 +81,7 @@ class Response extends globalThis.Response {
     self._live = undefined; // A LiveBody while the body is still arriving (lib/livebody.js).
     self._max = 0; // maxBodySize for the body methods of a live body (0: none).
     self._teed = false; // A branch of a live body's stream (clone()): read from _stream.
+    self._error = null; // Why the body failed (a whole one that did not decode), for its reader.
     return self;
   }
 
@@ -113,6 +125,11 @@ class Response extends globalThis.Response {
         this._stream = new ReadableStream({
           type: 'bytes',
           pull(controller) {
+            if (self._error !== null) {
+              self._used = true;
+              controller.error(self._error);
+              return;
+            }
             if (!self._used) {
               self._used = true;
               // A byte stream takes (detaches) what it is given: a body a
@@ -138,6 +155,7 @@ class Response extends globalThis.Response {
   _take() {
     if (this._used || (this._stream != null && this._stream.locked)) return Promise.reject(unusable());
     this._used = true;
+    if (this._error !== null) return Promise.reject(this._error);
     // A body that was whole at the head: the same bound as a live one's.
     if (this._max > 0 && this._buf !== null && this._buf.length > this._max) return Promise.reject(tooLarge(this._url, this._max));
     return null;
@@ -218,7 +236,7 @@ class Response extends globalThis.Response {
     if (this._live !== undefined || this._teed) {
       // A body still arriving: two branches of its stream (as fetch's tee).
       const [a, b] = this.body.tee();
-      const c = new Response(this._url, this._status, this._statusText, this._block, null, this._redirected,
+      const c = Response._make(this._url, this._status, this._statusText, this._block, null, this._redirected,
         this.httpVersion, this._t, this.attempts);
       this._stream = a;
       this._teed = true;
@@ -227,9 +245,10 @@ class Response extends globalThis.Response {
       c._max = this._max;
       return c;
     }
-    const c = new Response(this._url, this._status, this._statusText, this._block, this._buf, this._redirected,
+    const c = Response._make(this._url, this._status, this._statusText, this._block, this._buf, this._redirected,
       this.httpVersion, this._t, this.attempts);
     c._inFile = this._inFile;
+    c._error = this._error;
     c.output = this.output;
     this._shared = true;
     c._shared = true;

@@ -100,6 +100,20 @@ describe('Response', () => {
     assert.ok(p instanceof Promise);
   });
 
+  it('is constructible as fetch\'s Response (what that builds is Node\'s own), with its statics', async () => {
+    const made = new Response('made', { status: 201, headers: { 'x-a': '1' } });
+    assert.ok(made instanceof globalThis.Response);
+    assert.equal(made.status, 201);
+    assert.equal(made.headers.get('x-a'), '1');
+    assert.equal(await made.text(), 'made');
+    assert.deepEqual(await Response.json({ a: 1 }).json(), { a: 1 });
+    assert.equal(Response.error().type, 'error');
+  });
+
+  it('takes signal: null as no signal, as fetch\'s RequestInit does', async () => {
+    assert.equal((await fetch(`${srv.url}/`, { signal: null })).status, 200);
+  });
+
   it('has a null body for 204 (as fetch), the reason phrase as statusText, and type basic', async () => {
     const none = await fetch(`${srv.url}/204`);
     assert.equal(none.status, 204);
