@@ -191,6 +191,12 @@ describe('fetch body streams', () => {
     const [r] = await f.fetchAll([`${url}/late?auto`]);
     assert.ok(Buffer.isBuffer(r.body));
     assert.equal(r.body.toString(), 'early;late');
+    // The fetcher's byte count has every chunk of a streamed body.
+    const before = f.stats.bytes;
+    let n = 0;
+    for await (const c of (await f.fetch(`${url}/big?k=stats&n=${6 * MiB}`)).body) n += c.length;
+    assert.equal(n, 6 * MiB);
+    assert.equal(f.stats.bytes - before, 6 * MiB);
     await f.close();
   });
 

@@ -247,6 +247,10 @@ const uva_fresult_t *uva_freq_result(const uva_freq_t *r) {
 uint8_t *uva_freq_take_body(uva_freq_t *r, size_t *len) {
   uint8_t *b = r->res.body;
   *len = r->res.body_len;
+  /* A streamed body's chunks count as they go (its pool counts the rest
+   * at the end, when r->pool is already NULL here). */
+  if (r->streaming && r->pool != NULL)
+    r->pool->stats.bytes += r->res.body_len;
   r->res.body = NULL;
   r->res.body_len = 0;
   r->body_cap = 0;
