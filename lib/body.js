@@ -11,6 +11,7 @@ const { types } = require('node:util');
 const validate = require('./validate');
 
 const read = new WeakMap(); // body object → Promise<{ buf, type }>
+const reading = new WeakMap(); // stream body → its iterator while it is read
 
 /** Whether `body` is one of the kinds read here. */
 function isLaterBody(body) {
@@ -29,7 +30,22 @@ async function collect(body) {
   // A web ReadableStream and a Node Readable are async iterables too.
   const chunks = [];
   let n = 0;
-  for await (const chunk of body) {
+  // A web stream through a reader (its cancel() ends a read under way); the
+  // rest through their iterator.
+  const state = { reader: null, it: null, stopped: null };
+  if (body instanceof ReadableStream) state.reader = body.getReader();
+  else state.it = body[Symbol.asyncIterator]();
+  reading.set(body, state);
+  for (;;) {
+    const step = state.reader !== null ? await state.reader.read() : await state.it.next();
+    if (state.stopped !== null) {
+      // Aborted while that step was under way: the source stops here.
+      if (state.it !== null && typeof state.it.return === 'function') await state.it.return();
+      throw state.stopped;
+    }
+    if (step === null || typeof step !== 'object') throw new TypeError(`options.body: an iterator result is not an object: ${step}`);
+    if (step.done) break;
+    const chunk = step.value;
     let b;
     if (typeof chunk === 'string') b = Buffer.from(chunk);
     else if (ArrayBuffer.isView(chunk)) b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -39,7 +55,28 @@ async function collect(body) {
     chunks.push(Buffer.from(b));
     n += b.length;
   }
+  reading.delete(body);
+  if (state.reader !== null) state.reader.releaseLock();
   return { buf: Buffer.concat(chunks, n), type: null, stream: true };
+}
+
+/**
+ * The request was aborted while its stream body was being read: the source
+ * stops (a Readable is destroyed with `err`, as node-fetch and undici do;
+ * an iterator is returned, which cancels a web stream).
+ */
+function abortLater(body, err) {
+  if (typeof body.destroy === 'function') {
+    body.destroy(err);
+    return;
+  }
+  const state = reading.get(body);
+  if (state === undefined) return;
+  reading.delete(body);
+  state.stopped = err;
+  if (state.reader !== null) state.reader.cancel(err).catch(() => {});
+  // An iterator stops at its next step (collect() returns it then): one
+  // whose step never ends cannot be stopped from outside.
 }
 
 /** Reads a body of one of those kinds: Promise<{ buf, type, stream }> (type: null for none; stream: it came from one). */
@@ -76,4 +113,4 @@ async function fromRequest(request, options) {
   return [request.url, options === undefined ? o : { ...o, ...options }];
 }
 
-module.exports = { isLaterBody, readLater, fromRequest, isRequest };
+module.exports = { isLaterBody, readLater, abortLater, fromRequest, isRequest };

@@ -31,7 +31,7 @@ const BAD_VALUE = /[\r\n\0]/;
 // ---- Results ------------------------------------------------------------
 
 const { Response, parseHeaders } = require('./response');
-const { isLaterBody, readLater, fromRequest, isRequest } = require('./body');
+const { isLaterBody, readLater, abortLater, fromRequest, isRequest } = require('./body');
 const { LiveBody } = require('./livebody');
 
 const VERSIONS = { 10: '1.0', 11: '1.1', 20: '2', 30: '3' };
@@ -540,10 +540,30 @@ function submit(pool, owner, url, o, track, stream = false) {
   if (o.later !== undefined) {
     // Read once per body object, then sent from memory; a type the caller
     // gave wins over the body's own (a Blob's, FormData's boundary).
-    return readLater(o.later).then(({ buf, type, stream }) => {
-      const now = Object.assign(new RequestOptions(null), o, { body: buf, later: undefined, streamBody: stream });
+    const go = ({ buf, type, stream: fromStream }) => {
+      const now = Object.assign(new RequestOptions(null), o, { body: buf, later: undefined, streamBody: fromStream });
       if (type !== null && !CONTENT_TYPE.test(now.headers)) now.headers = now.headers ? `${now.headers}\nContent-Type: ${type}` : `Content-Type: ${type}`;
       return submit(pool, owner, url, now, track, stream);
+    };
+    const signal = o.signal;
+    if (signal === undefined) return readLater(o.later).then(go);
+    if (signal.aborted) return Promise.reject(abortFetchError(signal, url));
+    // An abort while the body is read (a stream that never ends) settles the
+    // request now and stops the source.
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const err = abortFetchError(signal, url);
+        abortLater(o.later, err);
+        reject(err);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      readLater(o.later).then((r) => {
+        unlisten(signal, onAbort);
+        if (!signal.aborted) resolve(go(r));
+      }, (err) => {
+        unlisten(signal, onAbort);
+        reject(err);
+      });
     });
   }
   if (typeof o.output === 'function') {

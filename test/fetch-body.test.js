@@ -109,6 +109,42 @@ describe('request bodies', () => {
     await assert.rejects(fetch(`${srv.url}/`, { method: 'POST', body: 'x', duplex: 'full' }), { name: 'TypeError', message: /options\.duplex/ });
   });
 
+  it('settles on an abort while a stream body that never ends is read, and stops the source', async () => {
+    // It waited for the body's end for good: the abort went unheard (found
+    // by node-fetch's suite).
+    const { Readable } = require('node:stream');
+    const post = (body, signal) => fetch(`${srv.url}/`, { method: 'POST', body, signal });
+    const readable = new Readable({ read() {} });
+    let destroyedWith = null;
+    readable.on('error', (e) => { destroyedWith = e; });
+    let cancelled = false;
+    const web = new ReadableStream({ pull() { return new Promise(() => {}); }, cancel() { cancelled = true; } });
+    // An async generator stops at its next step (one that never ends cannot
+    // be stopped from outside, by anyone): this one yields every 10 ms.
+    let finished = false;
+    const gen = (async function* () {
+      try {
+        for (;;) {
+          yield 'a';
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        finished = true;
+      }
+    })();
+    for (const body of [readable, web, gen]) {
+      const ac = new AbortController();
+      const reason = new Error('stop');
+      const p = post(body, ac.signal);
+      setTimeout(() => ac.abort(reason), 30);
+      await assert.rejects(p, (e) => e.code === 'ABORT_ERR' && e.cause === reason);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(destroyedWith && destroyedWith.code, 'ABORT_ERR');
+    assert.equal(cancelled, true);
+    assert.equal(finished, true);
+  });
+
   it('takes a Request as the input, its method, headers, body and signal, under the options given beside it', async () => {
     const { Request } = require('..');
     assert.equal(Request, globalThis.Request);
