@@ -64,4 +64,4 @@ function decodeBody(body, encoding, maxBody, url) {
   return out;
 }
 
-module.exports = { ACCEPT_ENCODING, decodeBody };
+module.exports = { ACCEPT_ENCODING, decodeBody, isZlibWrapped };

@@ -42,6 +42,11 @@ class FetchError extends UvasyncError {
   }
 }
 
+/** A body read past maxBodySize (0 is never passed here). */
+function bodyTooLarge(url, max) {
+  return new FetchError(`The body of ${url} is larger than maxBodySize (${max} bytes) (EBODYTOOLARGE)`, 'EBODYTOOLARGE', url);
+}
+
 function abortError(signal) {
   return new AbortError('The operation was aborted', { cause: signal.reason });
 }
@@ -50,4 +55,4 @@ function isAbortError(err) {
   return err !== null && typeof err === 'object' && (err.name === 'AbortError' || err.code === 'ABORT_ERR');
 }
 
-module.exports = { UvasyncError, TimeoutError, AbortError, FetchError, abortError, isAbortError };
+module.exports = { UvasyncError, TimeoutError, AbortError, FetchError, bodyTooLarge, abortError, isAbortError };

@@ -30,7 +30,7 @@ const BAD_VALUE = /[\r\n\0]/;
 
 // ---- Results ------------------------------------------------------------
 
-const { Response, parseHeaders } = require('./response');
+const { Response, parseHeaders, EMPTY } = require('./response');
 const { isLaterBody, readLater, abortLater, fromRequest, isRequest } = require('./body');
 const { LiveBody } = require('./livebody');
 
@@ -146,7 +146,6 @@ function news(req, b, o, objs) {
 
 function noop() {}
 
-const EMPTY_BODY = Buffer.alloc(0);
 
 // A Response collected with its body unread and still arriving: nobody can
 // read it now, so the transfer stops (undici does the same).  One whose
@@ -230,7 +229,7 @@ function settle(req, b, o, objs) {
           return;
         }
         bodyError = err;
-        body = EMPTY_BODY;
+        body = EMPTY;
       }
     }
   }
@@ -239,10 +238,7 @@ function settle(req, b, o, objs) {
   if (bodyError !== null) res._error = bodyError;
   if (headers !== undefined) res._fields = headers;
   if (req.stream) res._max = req.o.maxBodySize; // Its body methods keep the bound (not streamed after all).
-  if (req.o.output !== undefined) {
-    res._inFile = true;
-    res.output = req.o.output;
-  }
+  if (req.o.output !== undefined) res.output = req.o.output;
   req.resolve(res);
 }
 

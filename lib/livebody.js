@@ -6,18 +6,13 @@
 // below LOW: a slow reader holds at most HIGH + one turn's chunk.
 
 const zlib = require('node:zlib');
-const { FetchError } = require('./errors');
+const { FetchError, bodyTooLarge } = require('./errors');
+const { isZlibWrapped } = require('./decode');
 
 const HIGH = 1 << 20;
 const LOW = 256 << 10;
 
-// A zlib stream (RFC 1950) starts with a CMF/FLG pair whose 16 bits are a
-// multiple of 31 and whose method is 8; anything else sent as "deflate" is
-// taken for raw deflate, as decodeBody does.
-function isZlibWrapped(buf) {
-  return buf.length >= 2 && (buf[0] & 0x0f) === 8 && ((buf[0] << 8) | buf[1]) % 31 === 0;
-}
-
+// "deflate" as decodeBody reads it: zlib-wrapped or raw (isZlibWrapped).
 function decoderOf(coding, first) {
   switch (coding) {
     case 'gzip':
@@ -199,7 +194,7 @@ class LiveBody {
       n += c.length;
       if (max > 0 && n > max) {
         this.cancel();
-        throw new FetchError(`The body of ${this.url} is larger than maxBodySize (${max} bytes) (EBODYTOOLARGE)`, 'EBODYTOOLARGE', this.url);
+        throw bodyTooLarge(this.url, max);
       }
       parts.push(c);
     }

@@ -7,7 +7,7 @@
 
 const { Blob } = require('node:buffer');
 const { inspect } = require('node:util');
-const { FetchError } = require('./errors');
+const { bodyTooLarge } = require('./errors');
 
 /** The header block as [name, value] pairs (names in lower case). */
 function headerPairs(block) {
@@ -72,8 +72,7 @@ class Response extends globalThis.Response {
     self._buf = body; // A Buffer: the whole body (or the empty one).
     self._t = timings; // [dns, connect, tls, firstByte, total, duration]
     self._shared = false; // A clone reads the same Buffer: its stream enqueues copies.
-    self._inFile = false; // The body went to options.output: there is none here.
-    /** The file the body was written to (options.output), or undefined. */
+    /** The file the body was written to (options.output), or undefined: then there is no body here. */
     self.output = undefined;
     self._headers = undefined;
     self._stream = undefined;
@@ -116,7 +115,7 @@ class Response extends globalThis.Response {
   get body() {
     if (this._stream === undefined) {
       const buf = this._buf;
-      if (NULL_BODY.has(this._status) || this._inFile) {
+      if (NULL_BODY.has(this._status) || this.output !== undefined) {
         this._stream = null;
       } else if (this._live !== undefined) {
         this._stream = liveStream(this, this._live);
@@ -157,7 +156,7 @@ class Response extends globalThis.Response {
     this._used = true;
     if (this._error !== null) return Promise.reject(this._error);
     // A body that was whole at the head: the same bound as a live one's.
-    if (this._max > 0 && this._buf !== null && this._buf.length > this._max) return Promise.reject(tooLarge(this._url, this._max));
+    if (this._max > 0 && this._buf !== null && this._buf.length > this._max) return Promise.reject(bodyTooLarge(this._url, this._max));
     return null;
   }
 
@@ -247,7 +246,6 @@ class Response extends globalThis.Response {
     }
     const c = Response._make(this._url, this._status, this._statusText, this._block, this._buf, this._redirected,
       this.httpVersion, this._t, this.attempts);
-    c._inFile = this._inFile;
     c._error = this._error;
     c.output = this.output;
     this._shared = true;
@@ -288,17 +286,13 @@ function liveStream(res, live) {
   }, { highWaterMark: 0 });
 }
 
-function tooLarge(url, max) {
-  return new FetchError(`The body of ${url} is larger than maxBodySize (${max} bytes) (EBODYTOOLARGE)`, 'EBODYTOOLARGE', url);
-}
-
 /** A stream read whole into a Buffer; past `max` bytes (0: none) rejects with EBODYTOOLARGE. */
 async function readAll(stream, max, url) {
   const parts = [];
   let n = 0;
   for await (const c of stream) {
     n += c.byteLength;
-    if (max > 0 && n > max) throw tooLarge(url, max);
+    if (max > 0 && n > max) throw bodyTooLarge(url, max);
     parts.push(c);
   }
   return Buffer.concat(parts, n);
@@ -310,4 +304,4 @@ function fieldsOf(res) {
   return res._fields;
 }
 
-module.exports = { Response, parseHeaders, headerPairs, fieldsOf };
+module.exports = { Response, parseHeaders, headerPairs, fieldsOf, EMPTY };

@@ -12,6 +12,7 @@
  * the poll phase to return, so an idle handle is active meanwhile, which
  * makes that poll not block.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -447,34 +448,53 @@ static void on_flush(uv_check_t *c) {
 
 /* ---- Streamed transfers' news ------------------------------------------- */
 
+/* ---- Lists of running transfers through a link of theirs --------------- */
+
+#define NEWS_LINK offsetof(uva_freq_t, news_link)
+#define PAUSE_LINK offsetof(uva_freq_t, pause_link)
+
+static uva__rlink_t *rlink(uva_freq_t *r, size_t off) {
+  return (uva__rlink_t *) ((char *) r + off);
+}
+
+static void rlist_push(uva_freq_t **head, uva_freq_t *r, size_t off) {
+  uva__rlink_t *l = rlink(r, off);
+  l->prev = NULL;
+  l->next = *head;
+  if (*head != NULL)
+    rlink(*head, off)->prev = r;
+  *head = r;
+}
+
+static void rlist_remove(uva_freq_t **head, uva_freq_t *r, size_t off) {
+  uva__rlink_t *l = rlink(r, off);
+  if (l->prev != NULL)
+    rlink(l->prev, off)->next = l->next;
+  else
+    *head = l->next;
+  if (l->next != NULL)
+    rlink(l->next, off)->prev = l->prev;
+  l->prev = l->next = NULL;
+}
+
 void uva_fetch_set_data_cb(uva_fetch_t *f, uva_fetch_data_cb cb) {
   f->data_cb = cb;
 }
 
 void uva__fetch_news(uva_fetch_t *f, uva_freq_t *r) {
-  if (r->in_data)
+  if (r->in_news)
     return;
-  r->in_data = 1;
-  r->data_prev = NULL;
-  r->data_next = f->news;
-  if (f->news != NULL)
-    f->news->data_prev = r;
-  f->news = r;
+  r->in_news = 1;
+  rlist_push(&f->news, r, NEWS_LINK);
   uv_check_start(&f->flush, on_flush);
   uv_idle_start(&f->nonblock, on_nonblock);
 }
 
 static void news_unlink(uva_fetch_t *f, uva_freq_t *r) {
-  if (!r->in_data)
+  if (!r->in_news)
     return;
-  if (r->data_prev != NULL)
-    r->data_prev->data_next = r->data_next;
-  else
-    f->news = r->data_next;
-  if (r->data_next != NULL)
-    r->data_next->data_prev = r->data_prev;
-  r->data_prev = r->data_next = NULL;
-  r->in_data = 0;
+  rlist_remove(&f->news, r, NEWS_LINK);
+  r->in_news = 0;
 }
 
 /* The streamed transfers with news, in one call.  A transfer that finished
@@ -489,7 +509,7 @@ static void deliver_news(uva_fetch_t *f) {
 
   if (f->news == NULL)
     return;
-  for (r = f->news; r != NULL; r = r->data_next) {
+  for (r = f->news; r != NULL; r = r->news_link.next) {
     if (n == cap) {
       uva_freq_t **more = malloc(cap * 2 * sizeof(*more));
       if (more == NULL)
@@ -518,11 +538,7 @@ void uva__fetch_hold(uva_fetch_t *f, uva_freq_t *r) {
   if (r->paused)
     return;
   r->paused = 1;
-  r->pause_prev = NULL;
-  r->pause_next = f->paused;
-  if (f->paused != NULL)
-    f->paused->pause_prev = r;
-  f->paused = r;
+  rlist_push(&f->paused, r, PAUSE_LINK);
   /* The idle phase comes before the next poll: the other handles (timers,
    * Node's I/O, setImmediate) have had their turn by then. */
   uv_idle_start(&f->resume, on_resume);
@@ -531,13 +547,7 @@ void uva__fetch_hold(uva_fetch_t *f, uva_freq_t *r) {
 void uva__fetch_unhold(uva_fetch_t *f, uva_freq_t *r) {
   if (!r->paused)
     return;
-  if (r->pause_prev != NULL)
-    r->pause_prev->pause_next = r->pause_next;
-  else
-    f->paused = r->pause_next;
-  if (r->pause_next != NULL)
-    r->pause_next->pause_prev = r->pause_prev;
-  r->pause_prev = r->pause_next = NULL;
+  rlist_remove(&f->paused, r, PAUSE_LINK);
   r->paused = 0;
 }
 
@@ -551,9 +561,9 @@ static void on_resume(uv_idle_t *h) {
    * resumes is held again, for the turn after. */
   f->paused = NULL;
   while ((r = list) != NULL) {
-    list = r->pause_next;
+    list = r->pause_link.next;
     r->paused = 0;
-    r->pause_prev = r->pause_next = NULL;
+    r->pause_link.prev = r->pause_link.next = NULL;
     r->turn_bytes = 0;
     if (r->reader_full) {
       r->user_paused = 1;  /* Its reader resumes it (uva_freq_hold). */

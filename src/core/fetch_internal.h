@@ -31,6 +31,13 @@ typedef struct uva__fhost_s {
   int h2c_ready;
 } uva__fhost_t;
 
+/* A running transfer's place in one of the engine's lists of them (held
+ * for the turn, with news): fetch.c's rlist_* take the link's offset. */
+typedef struct uva__rlink_s {
+  uva_freq_t *prev;
+  uva_freq_t *next;
+} uva__rlink_t;
+
 struct uva_freq_s {
   void *data;
   uva_fetch_t *f;
@@ -71,11 +78,9 @@ struct uva_freq_s {
   int head_version;    /* 10, 11, 20, 30 from it; 0. */
   int reader_full;     /* uva_freq_hold(r, 1): pause at the next chunk. */
   int user_paused;     /* Paused for the reader (not for the turn). */
-  int in_data;         /* On f->data, the requests with news. */
-  uva_freq_t *data_prev;
-  uva_freq_t *data_next;
-  uva_freq_t *pause_prev;
-  uva_freq_t *pause_next;
+  int in_news;         /* On f->news, the requests with news. */
+  uva__rlink_t news_link;
+  uva__rlink_t pause_link;
   uva__fhost_t *fhost;
   uint64_t due_ns;     /* When a waiting retry may go. */
   uint64_t start_ns;   /* Start of the first attempt. */
