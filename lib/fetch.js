@@ -135,6 +135,12 @@ function news(req, b, o, objs) {
     req.live = live;
     req.t = t;
     unread.register(res, req);
+    // Its Fetcher's close() waits for responses, not for their readers (one
+    // that never reads would hold it for good); the body goes on.
+    if (req.owner !== null) {
+      req.owner.settled();
+      req.owner = null;
+    }
     req.resolve(res);
     // The resolvers hold the promise, and so the Response: let them go.
     req.resolve = noop;

@@ -182,6 +182,15 @@ describe('fetch body streams', () => {
     await closed.get('bound');
   });
 
+  it('lets Fetcher#close() resolve with a body unread, and that body can still be read', async () => {
+    // close() waited for the reader: with none it never settled.
+    const f = new Fetcher({ perSecond: Infinity });
+    const res = await f.fetch(`${url}/big?k=closing&n=${6 * MiB}`);
+    await f.close();
+    await assert.rejects(f.fetch(`${url}/`), { code: 'ERR_FETCHER_CLOSED' });
+    assert.equal((await res.bytes()).length, 6 * MiB);
+  });
+
   it('streams through Fetcher#fetch too, and keeps fetchAll\'s whole Buffers', async () => {
     const f = new Fetcher({ perSecond: Infinity });
     const res = await f.fetch(`${url}/late`);
