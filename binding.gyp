@@ -10,6 +10,7 @@
         "src/core/fetch.c",
         "src/core/fetch_pool.c",
         "src/core/fetch_req.c",
+        "src/core/fetch_upload.c",
         "src/core/queue.c",
         "src/core/sched.c",
         "src/core/sem.c",

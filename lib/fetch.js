@@ -9,6 +9,7 @@ const { binding } = require('./native');
 const { FetchError, abortError } = require('./errors');
 const validate = require('./validate');
 const { types } = require('node:util');
+const { Blob } = require('node:buffer');
 const path = require('node:path');
 const { fileURLToPath } = require('node:url');
 const { ACCEPT_ENCODING, decodeBody } = require('./decode');
@@ -16,6 +17,7 @@ const { ACCEPT_ENCODING, decodeBody } = require('./decode');
 const FEATURES = binding.fetchFeatures;
 const HTTP2 = 1;
 const H2C_REUSE = 2;
+const H2_UPLOAD = 16;
 const FIELDS = 16; // Numbers per result in binding.fetchNums.
 const OBJS = 5; // Values per result: body, headers, url, error code, message.
 const nums = binding.fetchNums;
@@ -31,7 +33,8 @@ const BAD_VALUE = /[\r\n\0]/;
 // ---- Results ------------------------------------------------------------
 
 const { Response, parseHeaders, EMPTY } = require('./response');
-const { isLaterBody, readLater, abortLater, fromRequest, isRequest } = require('./body');
+const { isLaterBody, streamsLater, replayable, readLater, fromRequest, isRequest } = require('./body');
+const { Upload } = require('./upload');
 const { LiveBody } = require('./livebody');
 
 const VERSIONS = { 10: '1.0', 11: '1.1', 20: '2', 30: '3' };
@@ -69,10 +72,12 @@ class Transfer {
     // not kept: one collected unread cancels the transfer (unread, below).
     this.live = null;
     this.t = null;
+    this.upload = null; // The body being fed to the core as it is read (lib/upload.js).
   }
 }
 
-function finish(req) {
+function finish(req, err) {
+  if (req.upload !== null) req.upload.stop(err);
   if (req.onAbort !== null) unlisten(req.signal, req.onAbort);
   if (req.track !== undefined) req.track.delete(req);
   if (req.owner !== null) req.owner.settled();
@@ -83,9 +88,11 @@ function cancelTracked(track) {
   for (const req of track) {
     if (!pending.delete(req.id)) continue;
     req.pool.cancel(req.id);
+    const err = new FetchError(`The request to ${req.url} was cancelled`, 'ABORT_ERR', req.url);
+    if (req.upload !== null) req.upload.stop(err);
     if (req.onAbort !== null) unlisten(req.signal, req.onAbort);
     if (req.owner !== null) req.owner.settled();
-    req.reject(new FetchError(`The request to ${req.url} was cancelled`, 'ABORT_ERR', req.url));
+    req.reject(err);
   }
   track.clear();
 }
@@ -117,6 +124,7 @@ binding.setFetchCallback((count, objs) => {
  * body that is still arriving; then each chunk goes to that body.
  */
 function news(req, b, o, objs) {
+  if (nums[b + 15] === 1 && req.upload !== null) req.upload.wake();
   if (nums[b + 14] === 1) {
     const block = objs[o + 1];
     const status = nums[b + 1];
@@ -258,6 +266,11 @@ function settle(req, b, o, objs) {
  */
 function redirect(req, status, location, t, attempts) {
   const from = req.current;
+  if (req.upload !== null) {
+    // This hop's body has been sent, or never will be.
+    req.upload.stop();
+    req.upload = null;
+  }
   const fault = (message, code) => {
     const err = new FetchError(`${message} (${code}) fetching ${from}`, code, from, { attempts });
     err.timings = t;
@@ -281,9 +294,10 @@ function redirect(req, status, location, t, attempts) {
   if (((status === 301 || status === 302) && o.method === 'POST') || (status === 303 && o.method !== 'HEAD')) {
     o.method = 'GET';
     o.body = undefined;
+    o.later = undefined;
     o.headers = filterLines(o.headers, BODY_HEADERS);
   }
-  if (o.body !== undefined && o.streamBody) {
+  if ((o.body !== undefined || o.later !== undefined) && o.streamBody) {
     // As fetch: a body read from a stream is not sent twice.
     return fault(`${status} redirect to ${next.href} would send the request's stream body again`, 'EREDIRECT');
   }
@@ -307,11 +321,28 @@ function redirect(req, status, location, t, attempts) {
  */
 function send(req) {
   const o = req.o;
-  return req.pool.submit(req.id, req.current, o.method, o.headers, o.body, o.timeout, o.connectTimeout,
+  // A body sent as it is read (o.later, left for it by submit()): its
+  // length when known (a Blob's), else -1.
+  const fed = o.later === undefined ? undefined : (o.later instanceof Blob ? o.later.size : -1);
+  const rc = req.pool.submit(req.id, req.current, o.method, o.headers, o.body, o.timeout, o.connectTimeout,
     0, o.maxBodySize, o.output !== undefined ? o.decompress : 0, o.http2, o.retries, 0, o.ca,
     o.decompress !== 0 && o.output === undefined ? ACCEPT_ENCODING : undefined,
     req.hops > 0 ? 1 : 0, // A redirect's next hop goes first: the request has had its turn.
-    o.output, req.stream ? (o.redirect === 'manual' ? 2 : 1) : 0);
+    o.output, req.stream ? (o.redirect === 'manual' ? 2 : 1) : 0, fed);
+  if (rc === 0 && fed !== undefined) {
+    const id = req.id;
+    req.upload = new Upload(req.pool, id, o.later, (err) => {
+      // The body's source failed: so does the request, with its error.
+      if (pending.get(id) !== req) return;
+      pending.delete(id);
+      req.pool.cancel(id);
+      finish(req, err);
+      if (req.live !== null) req.live.fail(err);
+      else req.reject(err);
+    });
+    req.upload.start();
+  }
+  return rc;
 }
 
 /** "Name: value" lines without those whose name matches `re`. */
@@ -339,8 +370,8 @@ class RequestOptions {
     this.retries = -1;
     this.ca = defaults === null ? undefined : defaults.ca;
     this.output = undefined; // An absolute path: the core writes the body there.
-    this.later = undefined; // A body read in submit() (lib/body.js) before the core gets it.
-    this.streamBody = false; // The body came from a stream: a redirect cannot replay it.
+    this.later = undefined; // A body object read in submit() or sent as it is read (lib/body.js).
+    this.streamBody = false; // The body is a stream's: a redirect cannot send it again.
   }
 }
 
@@ -539,11 +570,19 @@ function readHttp2(name, v) {
 // ---- Submitting -------------------------------------------------------------
 
 function submit(pool, owner, url, o, track, stream = false) {
-  if (o.later !== undefined) {
+  if (o.later !== undefined && streamsLater(o.later)) {
+    // Sent as it is read, by send(); a type the caller gave wins over a Blob's.
+    if (o.later instanceof ReadableStream && o.later.locked) {
+      return Promise.reject(new TypeError('options.body: the ReadableStream is locked (already being read)'));
+    }
+    const type = o.later instanceof Blob ? o.later.type : '';
+    o = Object.assign(new RequestOptions(null), o, { streamBody: !replayable(o.later) });
+    if (type !== '' && !CONTENT_TYPE.test(o.headers)) o.headers = o.headers ? `${o.headers}\nContent-Type: ${type}` : `Content-Type: ${type}`;
+  } else if (o.later !== undefined) {
     // Read once per body object, then sent from memory; a type the caller
     // gave wins over the body's own (a Blob's, FormData's boundary).
-    const go = ({ buf, type, stream: fromStream }) => {
-      const now = Object.assign(new RequestOptions(null), o, { body: buf, later: undefined, streamBody: fromStream });
+    const go = ({ buf, type }) => {
+      const now = Object.assign(new RequestOptions(null), o, { body: buf, later: undefined });
       if (type !== null && !CONTENT_TYPE.test(now.headers)) now.headers = now.headers ? `${now.headers}\nContent-Type: ${type}` : `Content-Type: ${type}`;
       return submit(pool, owner, url, now, track, stream);
     };
@@ -553,11 +592,7 @@ function submit(pool, owner, url, o, track, stream = false) {
     // An abort while the body is read (a stream that never ends) settles the
     // request now and stops the source.
     return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        const err = abortFetchError(signal, url);
-        abortLater(o.later, err);
-        reject(err);
-      };
+      const onAbort = () => reject(abortFetchError(signal, url));
       signal.addEventListener('abort', onAbort, { once: true });
       readLater(o.later).then((r) => {
         unlisten(signal, onAbort);
@@ -608,6 +643,7 @@ function submit(pool, owner, url, o, track, stream = false) {
       if (req.track !== undefined) req.track.delete(req);
       if (req.owner !== null) req.owner.settled();
       const err = abortFetchError(signal, url);
+      if (req.upload !== null) req.upload.stop(err);
       // Resolved at its head: the body being read errors instead.
       if (req.live !== null) req.live.fail(err);
       else req.reject(err);
@@ -642,5 +678,10 @@ function fetch(url, options) {
 
 module.exports = {
   fetch, Response, submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2, readCa,
-  FEATURES: { http2: (FEATURES & HTTP2) !== 0, h2cReuse: (FEATURES & H2C_REUSE) !== 0, curl: binding.curlVersion },
+  FEATURES: {
+    http2: (FEATURES & HTTP2) !== 0,
+    h2cReuse: (FEATURES & H2C_REUSE) !== 0,
+    h2Upload: (FEATURES & H2_UPLOAD) !== 0, // A stream body over HTTP/2 (else HTTP/1.1).
+    curl: binding.curlVersion,
+  },
 };

@@ -852,11 +852,14 @@ export interface FetchOptions {
   /**
    * Request body: a string (`text/plain;charset=UTF-8` unless a type is
    * given), any ArrayBuffer or view of one (from any realm),
-   * URLSearchParams (form-urlencoded), a Blob (its type), FormData
-   * (multipart, serialized by Node's own Response), or a web ReadableStream,
-   * Node Readable or async iterable (read whole before sending; a redirect
-   * that would send it again rejects with `EREDIRECT`). A POST, PUT or PATCH
-   * without one sends `Content-Length: 0`.
+   * URLSearchParams (form-urlencoded), a Blob (its type; one over 1 MiB is
+   * sent from its stream, with its length), FormData (multipart, serialized
+   * by Node's own Response), or a web ReadableStream, Node Readable or async
+   * iterable: sent as it is produced (chunked over HTTP/1.1), with
+   * backpressure both ways; never retried, and a redirect that would send it
+   * again rejects with `EREDIRECT`; a failing source rejects the request
+   * with its own error. A POST, PUT or PATCH without one sends
+   * `Content-Length: 0`.
    */
   readonly body?: string | ArrayBuffer | ArrayBufferView | URLSearchParams | Blob | FormData
     | ReadableStream<Uint8Array> | NodeJS.ReadableStream | AsyncIterable<string | ArrayBuffer | ArrayBufferView>;

@@ -88,7 +88,8 @@ static napi_value BodyBuffer(napi_env env, uint8_t *body, size_t len) {
 }
 
 // Streamed requests with news, from the loop, through the same JS callback
-// as finished ones: nums[13] = 1 marks the kind; nums[14] = 1 when the head
+// as finished ones: nums[13] = 1 marks the kind; nums[15] = 1 when a fed
+// body's feeder may go on (uva_freq_take_want); nums[14] = 1 when the head
 // (status, version; header block and reason in objs) comes with it.  The
 // requests stay the core's.
 void Addon::OnFetchData(uva_freq_t **reqs, size_t count) {
@@ -113,6 +114,7 @@ void Addon::OnFetchData(uva_freq_t **reqs, size_t count) {
       o[0] = (double)(uint64_t)(uintptr_t)uva_freq_data(r);
       o[13] = 1;
       o[14] = 0;
+      o[15] = uva_freq_take_want(r);
       if (uva_freq_take_head(r, &status, &version, &headers, &headers_len, &reason)) {
         o[1] = status;
         o[2] = version;
@@ -122,8 +124,8 @@ void Addon::OnFetchData(uva_freq_t **reqs, size_t count) {
         if (reason != nullptr && reason[0] != '\0') napi_set_element(env, objs, base + 4, Str(env, reason));
       }
       size_t len = 0;
-      uint8_t *body = uva_freq_take_body(r, &len);
-      napi_set_element(env, objs, base, BodyBuffer(env, body, len));
+      uint8_t *body = uva_freq_take_chunk(r, &len);
+      if (body != nullptr) napi_set_element(env, objs, base, BodyBuffer(env, body, len));
     }
     napi_value argv[2];
     napi_create_uint32(env, (uint32_t)n, &argv[0]);
@@ -254,13 +256,14 @@ static napi_value Int(napi_env env, int32_t v) {
 
 // submit(id, url, method, headers, body, timeout, connectTimeout,
 //        maxRedirects, maxBody, decompress, http2, retries, retryAnyMethod,
-//        ca, acceptEncoding, first, output, stream)
+//        ca, acceptEncoding, first, output, stream, upload)
 // → 0, or a negative error code.  `headers` is "Name: value" lines joined
 // by "\n" (lib/ has refused CR and LF in names and values) or undefined;
-// `body` a Buffer, a string, or undefined.
+// `body` a Buffer, a string, or undefined; `upload` undefined, or the
+// length of a body fed with feed() (-1: unknown).
 static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
-  size_t argc = 18;
-  napi_value argv[18];
+  size_t argc = 19;
+  napi_value argv[19];
   PoolRef *p = PoolOf(env, info, &argc, argv);
   if (p->pool == nullptr || p->core->exiting) return Int(env, UVA_EBADSTATE);
 
@@ -339,6 +342,11 @@ static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
     o.output = output.data();
   }
   o.stream = (int)Num(env, argv[17]);
+  napi_typeof(env, argv[18], &t);
+  if (t == napi_number) {
+    o.upload = 1;
+    o.upload_len = Num(env, argv[18]);
+  }
 
   uva_freq_t *r = nullptr;
   uint64_t key = (uint64_t)id;
@@ -382,6 +390,26 @@ static napi_value PoolHold(napi_env env, napi_callback_info info) {
   if (it == p->addon->fetch_ids_.end()) return nullptr;
   uva_freq_hold(it->second, Num(env, argv[1]) != 0);
   return nullptr;
+}
+
+// feed(id, chunk): more of a fed body (a Buffer), or its end (null).
+// → the bytes the core holds of it, or a negative error (the request is
+// no longer the core's: it finished or was cancelled).
+static napi_value PoolFeed(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  PoolRef *p = PoolOf(env, info, &argc, argv);
+  if (p->core->exiting) return Int(env, UVA_EBADSTATE);
+  auto it = p->addon->fetch_ids_.find((uint64_t)Num(env, argv[0]));
+  if (it == p->addon->fetch_ids_.end()) return Int(env, UVA_EBADSTATE);
+  void *data = nullptr;
+  size_t len = 0;
+  int end = 1;
+  if (napi_get_buffer_info(env, argv[1], &data, &len) == napi_ok) end = 0;
+  int64_t held = uva_freq_feed(it->second, data, len, end);
+  napi_value v;
+  napi_create_double(env, (double)held, &v);
+  return v;
 }
 
 // stats(out Float64Array(5)): active, queued, done, failed, bytes.
@@ -461,6 +489,7 @@ static Napi::Value NewFetchPool(const Napi::CallbackInfo &info) {
       {"submit", nullptr, PoolSubmit, nullptr, nullptr, nullptr, napi_default, p},
       {"cancel", nullptr, PoolCancel, nullptr, nullptr, nullptr, napi_default, p},
       {"hold", nullptr, PoolHold, nullptr, nullptr, nullptr, napi_default, p},
+      {"feed", nullptr, PoolFeed, nullptr, nullptr, nullptr, napi_default, p},
       {"stats", nullptr, PoolStats, nullptr, nullptr, nullptr, napi_default, p},
       {"close", nullptr, PoolClose, nullptr, nullptr, nullptr, napi_default, p},
   };
@@ -499,6 +528,7 @@ void InitFetch(Napi::Env env, Napi::Object exports, Addon *addon) {
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, kFetchBatch * Addon::kFetchFields * sizeof(double));
   addon->fetch_nums_ = static_cast<double *>(ab.Data());
   exports.Set("fetchNums", Napi::Float64Array::New(env, kFetchBatch * Addon::kFetchFields, ab, 0));
+  exports.Set("fetchUploadHigh", Napi::Number::New(env, UVA_FETCH_UPLOAD_HIGH));
   exports.Set("newFetchPool", Napi::Function::New(env, NewFetchPool, "newFetchPool"));
   exports.Set("setFetchCallback", Napi::Function::New(env, SetFetchCallback, "setFetchCallback"));
   exports.Set("fetchCloseIdle", Napi::Function::New(env, FetchCloseIdle, "fetchCloseIdle"));

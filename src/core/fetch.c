@@ -45,6 +45,13 @@ static void global_init(void) {
      * HTTP/2 framing (curl/curl#10634, fixed by #10643). */
     if (v->version_num >= 0x080000)
       global_features |= UVA_FETCH_H2C_REUSE;
+    /* In 7.88 an upload paused by its read callback leaves what it read
+     * last unsent over HTTP/2 until it is resumed, so a producer waiting
+     * for its peer to see that data waits for good (test/fetch-upload).
+     * libcurl's HTTP/2 pausing was rewritten for 8.1 (curl/curl#10751,
+     * #10998); 8.14 is tested here. */
+    if (v->version_num >= 0x080100)
+      global_features |= UVA_FETCH_H2_UPLOAD;
   }
   if (v->features & CURL_VERSION_BROTLI)
     global_features |= UVA_FETCH_BROTLI;
@@ -571,7 +578,7 @@ static void on_resume(uv_idle_t *h) {
     }
     r->user_paused = 0;
     if (r->easy != NULL)
-      curl_easy_pause(r->easy, CURLPAUSE_CONT);
+      curl_easy_pause(r->easy, uva__freq_pause_mask(r));
   }
   /* Resuming delivers what libcurl held (and asks for its timer at 0 ms
    * for the rest); a transfer may have finished in it. */

@@ -64,6 +64,17 @@ struct uva_freq_s {
   char *body;
   size_t body_len;
   int has_body;
+  /* A body fed as the request runs (fetch_upload.c): bytes held from
+   * up_off to up_len of up_buf. */
+  int upload;
+  uint8_t *up_buf;
+  size_t up_off;
+  size_t up_len;
+  size_t up_cap;
+  int up_ended;        /* The feeder has given all of it. */
+  int up_paused;       /* The read callback paused: nothing held. */
+  int up_waiting;      /* The feeder waits for room (past HIGH). */
+  int up_want;         /* News for it: room again (uva_freq_take_want). */
   int idempotent;
   int h2c;             /* Cleartext HTTP/2 with prior knowledge. */
   uva_freq_opts_t o;   /* Numbers only; its pointers are not kept. */
@@ -197,6 +208,8 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features);
 int uva__freq_setup_same(uva_freq_t *r, CURL *easy);
 void uva__freq_collect(uva_freq_t *r, CURLcode code);
 void uva__freq_reset_response(uva_freq_t *r);
+size_t uva__freq_on_read(char *buf, size_t size, size_t nitems, void *arg);
+int uva__freq_pause_mask(const uva_freq_t *r);
 int uva__freq_unreachable(const char *name);
 int uva__freq_should_retry(const uva_freq_t *r, uint32_t retries,
                            double max_retry_after, double *retry_after_ms);

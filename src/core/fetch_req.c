@@ -83,11 +83,11 @@ static uint64_t profile_of(const uva_freq_t *r, const uva_freq_opts_t *o) {
   nums[1] = o->connect_timeout;
   nums[2] = o->max_body;
   nums[3] = o->stream;  /* Whether CURLOPT_MAXFILESIZE is set. */
-  nums[4] = 0;
+  nums[4] = o->upload ? o->upload_len : 0;
   ints[0] = o->max_redirects;
   ints[1] = o->decompress;
   ints[2] = o->http2;
-  ints[3] = r->has_body;
+  ints[3] = r->has_body + 2 * r->upload;
   ints[4] = tls;
   h = fnv(h, nums, sizeof(nums));
   h = fnv(h, ints, sizeof(ints));
@@ -187,14 +187,18 @@ int uva_freq_new(const uva_freq_opts_t *o, void *data, uva_freq_t **out) {
     if (strncasecmp(o->headers[i], "content-type:", 13) == 0)
       has_type = 1;
   }
-  if (o->has_body && !has_expect) {
+  if (o->upload) {
+    r->upload = 1;
+    r->o.retries = 0;  /* What was sent is gone: never a second attempt. */
+  }
+  if ((o->has_body || o->upload) && !has_expect) {
     /* No "Expect: 100-continue" round trip before a body. */
     struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
     if (l == NULL)
       goto fail;
     r->headers = l;
   }
-  if (!has_type && (o->has_body || method_expects_body(r->method))) {
+  if (!has_type && (o->has_body || o->upload || method_expects_body(r->method))) {
     /* A body has the type its caller gives it, or none: not libcurl's
      * "application/x-www-form-urlencoded" for every POST. */
     struct curl_slist *l = curl_slist_append(r->headers, "Content-Type:");
@@ -278,7 +282,7 @@ void uva_freq_hold(uva_freq_t *r, int full) {
   r->user_paused = 0;
   /* Held for the turn too: the idle phase resumes it (fetch.c). */
   if (!r->paused && r->easy != NULL)
-    curl_easy_pause(r->easy, CURLPAUSE_CONT);
+    curl_easy_pause(r->easy, uva__freq_pause_mask(r));
 }
 
 void uva_freq_free(uva_freq_t *r) {
@@ -294,6 +298,7 @@ void uva_freq_free(uva_freq_t *r) {
     close(r->out_fd);
   free(r->output);
   free(r->body);
+  free(r->up_buf);
   curl_slist_free_all(r->headers);
   free(r->res.headers);
   free(r->res.body);
@@ -588,7 +593,12 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
   SET(CURLOPT_WRITEDATA, r);
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, r);
-  SET(CURLOPT_READFUNCTION, read_nothing);
+  if (r->upload) {
+    SET(CURLOPT_READFUNCTION, uva__freq_on_read);
+    SET(CURLOPT_READDATA, r);
+  } else {
+    SET(CURLOPT_READFUNCTION, read_nothing);
+  }
 #if LIBCURL_VERSION_NUM >= 0x075500
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
   SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -615,7 +625,8 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
   if (o->max_body > 0 && !o->stream)
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) o->max_body);
 
-  if (o->http2 < 0 || !(features & UVA_FETCH_HTTP2))
+  if (o->http2 < 0 || !(features & UVA_FETCH_HTTP2) ||
+      (r->upload && !(features & UVA_FETCH_H2_UPLOAD)))
     version = CURL_HTTP_VERSION_1_1;
   else if (tls)
     version = CURL_HTTP_VERSION_2TLS;
@@ -645,7 +656,7 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
     blob.flags = CURL_BLOB_COPY;
     SET(CURLOPT_CAINFO_BLOB, &blob);
   }
-  if (strcmp(r->method, "GET") == 0 && !r->has_body) {
+  if (strcmp(r->method, "GET") == 0 && !r->has_body && !r->upload) {
     /* The default. */
   } else if (strcmp(r->method, "HEAD") == 0) {
     SET(CURLOPT_NOBODY, 1L);
@@ -653,9 +664,14 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
     /* POST (not a custom method) so that a 303 turns into a GET. */
     SET(CURLOPT_POST, 1L);
   } else {
+    if (r->upload)
+      SET(CURLOPT_POST, 1L);  /* A body from the read callback. */
     SET(CURLOPT_CUSTOMREQUEST, r->method);
   }
-  if (r->has_body) {
+  if (r->upload) {
+    /* Of unknown length: libcurl sends it chunked over HTTP/1.1. */
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->o.upload_len);
+  } else if (r->has_body) {
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
     SET(CURLOPT_POSTFIELDS, r->body);  /* Ours until the request is freed. */
   } else if (method_expects_body(r->method)) {
@@ -682,6 +698,8 @@ int uva__freq_setup_same(uva_freq_t *r, CURL *easy) {
   SET(CURLOPT_HEADERDATA, r);
   if (r->headers != NULL)
     SET(CURLOPT_HTTPHEADER, r->headers);
+  if (r->upload)
+    SET(CURLOPT_READDATA, r);  /* Its length is in the profile. */
   if (r->has_body) {
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
     SET(CURLOPT_POSTFIELDS, r->body);
@@ -744,6 +762,7 @@ static const char *error_name(const uva_freq_t *r, CURLcode code, int os) {
         return "EPROTO";
       return "ECONNRESET";
     case CURLE_SEND_ERROR:
+    case CURLE_SEND_FAIL_REWIND:  /* A fed body cannot be sent again. */
     case CURLE_PARTIAL_FILE:
     case CURLE_GOT_NOTHING:
     case CURLE_HTTP2:

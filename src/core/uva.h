@@ -371,6 +371,8 @@ typedef void (*uva_fetch_data_cb)(uva_fetch_t *f, uva_freq_t **reqs,
 #define UVA_FETCH_H2C_REUSE 2     /* Cleartext HTTP/2 reuse works (>= 8.0). */
 #define UVA_FETCH_BROTLI 4
 #define UVA_FETCH_ZSTD 8
+#define UVA_FETCH_H2_UPLOAD 16    /* A fed body (opts.upload) resumes over
+                                   * HTTP/2 (>= 8.1); else HTTP/1.1. */
 int uva_fetch_features(void);
 const char *uva_fetch_curl_version(void);
 
@@ -390,6 +392,10 @@ void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb);
  * transfer is paused until the next turn, so that a fast download never
  * holds the loop (at memory speed, a few ms). */
 #define UVA_FETCH_TURN_BYTES (4u * 1024 * 1024)
+/* A fed body's buffer: the feeder waits past HIGH, and is told to go on
+ * once the transfer has taken it down to LOW. */
+#define UVA_FETCH_UPLOAD_HIGH (1024u * 1024)
+#define UVA_FETCH_UPLOAD_LOW (256u * 1024)
 int uva_fetch_close_idle(uva_fetch_t *f);
 
 typedef struct uva_fpool_opts_s {
@@ -456,6 +462,11 @@ typedef struct uva_freq_opts_s {
                                  * not streamed (the caller follows it), nor
                                  * a status the pool may retry; 2: a 3xx is
                                  * streamed too.  0: whole, at the end. */
+  int upload;                   /* 1: the body is fed while the request runs
+                                 * (uva_freq_feed), instead of `body`; never
+                                 * retried, its bytes being gone once sent. */
+  double upload_len;            /* Its length when known (Content-Length),
+                                 * else -1 (chunked over HTTP/1.1). */
 } uva_freq_opts_t;
 
 typedef struct uva_fresult_s {
@@ -505,6 +516,19 @@ void uva_freq_timings(const uva_freq_t *r, double timings[5]);
 /* The reader of a streamed body is full (1): the transfer pauses at its
  * next chunk; 0: it goes on. */
 void uva_freq_hold(uva_freq_t *r, int full);
+/* A fed body (opts.upload): appends a copy of `len` bytes, and with `end`
+ * marks the body complete.  Returns the bytes held, not yet sent (>= 0), or
+ * a negative error (UVA_EBADSTATE after the end).  Past
+ * UVA_FETCH_UPLOAD_HIGH the feeder waits: the data callback says when the
+ * request wants more (uva_freq_take_want). */
+int64_t uva_freq_feed(uva_freq_t *r, const void *data, size_t len, int end);
+/* For the data callback: 1 (once) when a fed body's feeder that was told to
+ * wait may feed again, else 0. */
+int uva_freq_take_want(uva_freq_t *r);
+/* For the data callback: a streamed response's body so far (as
+ * uva_freq_take_body), or NULL and 0 for a request whose response is not
+ * streamed (its news is about its fed body only). */
+uint8_t *uva_freq_take_chunk(uva_freq_t *r, size_t *len);
 
 #ifdef __cplusplus
 }
