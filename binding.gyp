@@ -11,6 +11,7 @@
         "src/core/fetch_pool.c",
         "src/core/fetch_req.c",
         "src/core/fetch_upload.c",
+        "src/core/fetch_chunk.c",
         "src/core/queue.c",
         "src/core/sched.c",
         "src/core/sem.c",

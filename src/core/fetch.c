@@ -155,6 +155,7 @@ int uva_fetch_close_idle(uva_fetch_t *f) {
   curl_multi_cleanup(f->multi);
   f->multi = m;
   uv_timer_stop(&f->curl_timer);
+  uva__chunk_trim();  /* The chunks kept for the next large body, too. */
   return 1;
 }
 

@@ -101,6 +101,7 @@ struct uva_freq_s {
   int headers_done;    /* The last response's header block is complete. */
   int64_t content_length;
   size_t body_cap;
+  size_t body_map;     /* res.body is a mapping of this size (fetch_chunk.c); 0. */
   size_t headers_cap;
   char errbuf[CURL_ERROR_SIZE];
 
@@ -210,6 +211,8 @@ void uva__freq_collect(uva_freq_t *r, CURLcode code);
 void uva__freq_reset_response(uva_freq_t *r);
 size_t uva__freq_on_read(char *buf, size_t size, size_t nitems, void *arg);
 int uva__freq_pause_mask(const uva_freq_t *r);
+void *uva__chunk_map(size_t *size);
+void uva__chunk_trim(void);
 int uva__freq_unreachable(const char *name);
 int uva__freq_should_retry(const uva_freq_t *r, uint32_t retries,
                            double max_retry_after, double *retry_after_ms);

@@ -248,9 +248,10 @@ const uva_fresult_t *uva_freq_result(const uva_freq_t *r) {
   return &r->res;
 }
 
-uint8_t *uva_freq_take_body(uva_freq_t *r, size_t *len) {
+uint8_t *uva_freq_take_body_map(uva_freq_t *r, size_t *len, size_t *map) {
   uint8_t *b = r->res.body;
   *len = r->res.body_len;
+  *map = r->body_map;
   /* A streamed body's chunks count as they go (its pool counts the rest
    * at the end, when r->pool is already NULL here). */
   if (r->streaming && r->pool != NULL)
@@ -258,7 +259,24 @@ uint8_t *uva_freq_take_body(uva_freq_t *r, size_t *len) {
   r->res.body = NULL;
   r->res.body_len = 0;
   r->body_cap = 0;
+  r->body_map = 0;
   return b;
+}
+
+uint8_t *uva_freq_take_body(uva_freq_t *r, size_t *len) {
+  size_t map;
+  uint8_t *b = uva_freq_take_body_map(r, len, &map);
+  uint8_t *copy;
+  if (map == 0)
+    return b;
+  /* Memory of malloc's, as promised. */
+  copy = malloc(*len ? *len : 1);
+  if (copy != NULL && *len > 0)
+    memcpy(copy, b, *len);
+  uva_body_free(b, map);
+  if (copy == NULL)
+    *len = 0;
+  return copy;
 }
 
 int uva_freq_take_head(uva_freq_t *r, int *status, int *version,
@@ -301,7 +319,7 @@ void uva_freq_free(uva_freq_t *r) {
   free(r->up_buf);
   curl_slist_free_all(r->headers);
   free(r->res.headers);
-  free(r->res.body);
+  uva_body_free(r->res.body, r->body_map);
   free((char *) r->res.url);
   free(r);
 }
@@ -386,6 +404,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
     r->user_paused = 1;
     return CURL_WRITEFUNC_PAUSE;
   }
+  if (r->body_map > 0 && need > r->body_cap && r->res.body_len > 0) {
+    /* This turn's mapping is full: the rest comes next turn, into the
+     * next one (this one has been handed over by then). */
+    uva__fetch_hold(r->f, r);
+    return CURL_WRITEFUNC_PAUSE;
+  }
   if (r->turn_bytes >= UVA_FETCH_TURN_BYTES) {
     /* Enough of this transfer for one loop turn: the rest of this chunk
      * comes again when it resumes, next turn (fetch.c, on_resume). */
@@ -413,7 +437,33 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
                       : 0;
     if (r->streaming && hint > UVA_FETCH_TURN_BYTES + 65536)
       hint = UVA_FETCH_TURN_BYTES + 65536;
-    if (hint > need && r->body_cap == 0) {
+    if (r->streaming && hint >= UVA_FETCH_CHUNK_MAP_MIN && hint > need &&
+        r->body_cap == 0) {
+      /* A large streamed body: a mapping per turn (fetch_chunk.c), of a
+       * turn's bytes exactly (whole huge pages); the turn ends when it is
+       * full (above). */
+      if (hint > UVA_FETCH_TURN_BYTES)
+        hint = UVA_FETCH_TURN_BYTES;
+      size_t size = hint;
+      void *b = uva__chunk_map(&size);
+      if (b == NULL)
+        return 0;
+      r->res.body = (uint8_t *) b;
+      r->body_cap = size;
+      r->body_map = size;
+    } else if (r->body_map > 0) {
+      /* Past its mapping (a server that sends more than it said): on to
+       * malloc's memory. */
+      size_t cap = need * 2;
+      uint8_t *b = malloc(cap);
+      if (b == NULL)
+        return 0;
+      memcpy(b, r->res.body, r->res.body_len);
+      uva_body_free(r->res.body, r->body_map);
+      r->res.body = b;
+      r->body_cap = cap;
+      r->body_map = 0;
+    } else if (hint > need && r->body_cap == 0) {
       char *b = malloc(hint);
       if (b == NULL)
         return 0;

@@ -97,10 +97,11 @@ int uva_freq_take_want(uva_freq_t *r) {
   return want;
 }
 
-uint8_t *uva_freq_take_chunk(uva_freq_t *r, size_t *len) {
+uint8_t *uva_freq_take_chunk(uva_freq_t *r, size_t *len, size_t *map) {
   if (!r->streaming) {
     *len = 0;
+    *map = 0;
     return NULL;
   }
-  return uva_freq_take_body(r, len);
+  return uva_freq_take_body_map(r, len, map);
 }

@@ -394,6 +394,9 @@ void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb);
 #define UVA_FETCH_TURN_BYTES (4u * 1024 * 1024)
 /* A fed body's buffer: the feeder waits past HIGH, and is told to go on
  * once the transfer has taken it down to LOW. */
+/* A streamed body of at least this much (by Content-Length) gets its
+ * turns' chunks mapped (fetch_chunk.c), not malloc'd. */
+#define UVA_FETCH_CHUNK_MAP_MIN (1024u * 1024)
 #define UVA_FETCH_UPLOAD_HIGH (1024u * 1024)
 #define UVA_FETCH_UPLOAD_LOW (256u * 1024)
 int uva_fetch_close_idle(uva_fetch_t *f);
@@ -504,6 +507,11 @@ void uva_fetch_cancel(uva_freq_t *r);
 const uva_fresult_t *uva_freq_result(const uva_freq_t *r);
 /* Takes the body: the caller frees it with free(). */
 uint8_t *uva_freq_take_body(uva_freq_t *r, size_t *len);
+/* The same without a copy: *map is 0 for memory to free() and else the
+ * size of a mapping (a large streamed body's chunk); either way the caller
+ * gives it back with uva_body_free(body, *map). */
+uint8_t *uva_freq_take_body_map(uva_freq_t *r, size_t *len, size_t *map);
+void uva_body_free(void *body, size_t map);
 void uva_freq_free(uva_freq_t *r);
 /* A streamed request's head, for the data callback: 1 (and status, HTTP
  * version as 10/11/20/30, the header block and the reason phrase) the
@@ -526,9 +534,9 @@ int64_t uva_freq_feed(uva_freq_t *r, const void *data, size_t len, int end);
  * wait may feed again, else 0. */
 int uva_freq_take_want(uva_freq_t *r);
 /* For the data callback: a streamed response's body so far (as
- * uva_freq_take_body), or NULL and 0 for a request whose response is not
+ * uva_freq_take_body_map), or NULL and 0 for a request whose response is not
  * streamed (its news is about its fed body only). */
-uint8_t *uva_freq_take_chunk(uva_freq_t *r, size_t *len);
+uint8_t *uva_freq_take_chunk(uva_freq_t *r, size_t *len, size_t *map);
 
 #ifdef __cplusplus
 }
