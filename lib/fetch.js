@@ -307,7 +307,13 @@ function redirect(req, status, location, t, attempts) {
   req.before = [t[5], attempts];
   req.current = withoutFragment(next.href);
   req.id = nextId++;
-  const rc = send(req);
+  let rc;
+  try {
+    rc = send(req);
+  } catch (err) {
+    fail(req, err);
+    return undefined;
+  }
   if (rc !== 0) return fault(`cannot follow the redirect to ${req.current} (${binding.errName(rc)})`, rc === -40001 ? 'ERR_FETCHER_CLOSED' : binding.errName(rc));
   pending.set(req.id, req);
   return undefined;
@@ -324,23 +330,30 @@ function send(req) {
   // A body sent as it is read (o.later, left for it by submit()): its
   // length when known (a Blob's), else -1.
   const fed = o.later === undefined ? undefined : (o.later instanceof Blob ? o.later.size : -1);
+  // The body's reader first: the caller's iterator method may throw (then
+  // so does send(), and nothing was submitted).
+  const id = req.id;
+  const upload = fed === undefined ? null : new Upload(req.pool, id, o.later, (err) => {
+    // The body's source failed: so does the request, with its error.
+    if (pending.get(id) !== req) return;
+    pending.delete(id);
+    req.pool.cancel(id);
+    finish(req, err);
+    if (req.live !== null) req.live.fail(err);
+    else req.reject(err);
+  });
   const rc = req.pool.submit(req.id, req.current, o.method, o.headers, o.body, o.timeout, o.connectTimeout,
     0, o.maxBodySize, o.output !== undefined ? o.decompress : 0, o.http2, o.retries, 0, o.ca,
     o.decompress !== 0 && o.output === undefined ? ACCEPT_ENCODING : undefined,
     req.hops > 0 ? 1 : 0, // A redirect's next hop goes first: the request has had its turn.
     o.output, req.stream ? (o.redirect === 'manual' ? 2 : 1) : 0, fed);
-  if (rc === 0 && fed !== undefined) {
-    const id = req.id;
-    req.upload = new Upload(req.pool, id, o.later, (err) => {
-      // The body's source failed: so does the request, with its error.
-      if (pending.get(id) !== req) return;
-      pending.delete(id);
-      req.pool.cancel(id);
-      finish(req, err);
-      if (req.live !== null) req.live.fail(err);
-      else req.reject(err);
-    });
-    req.upload.start();
+  if (upload !== null) {
+    if (rc === 0) {
+      req.upload = upload;
+      upload.start();
+    } else {
+      upload.stop();
+    }
   }
   return rc;
 }
@@ -570,11 +583,17 @@ function readHttp2(name, v) {
 // ---- Submitting -------------------------------------------------------------
 
 function submit(pool, owner, url, o, track, stream = false) {
-  if (o.later !== undefined && streamsLater(o.later)) {
-    // Sent as it is read, by send(); a type the caller gave wins over a Blob's.
-    if (o.later instanceof ReadableStream && o.later.locked) {
-      return Promise.reject(new TypeError('options.body: the ReadableStream is locked (already being read)'));
+  let streams;
+  try {
+    streams = o.later !== undefined && streamsLater(o.later);
+    if (streams && o.later instanceof ReadableStream && o.later.locked) {
+      throw new TypeError('options.body: the ReadableStream is locked (already being read)');
     }
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (streams) {
+    // Sent as it is read, by send(); a type the caller gave wins over a Blob's.
     const type = o.later instanceof Blob ? o.later.type : '';
     o = Object.assign(new RequestOptions(null), o, { streamBody: !replayable(o.later) });
     if (type !== '' && !CONTENT_TYPE.test(o.headers)) o.headers = o.headers ? `${o.headers}\nContent-Type: ${type}` : `Content-Type: ${type}`;
@@ -623,7 +642,13 @@ function submit(pool, owner, url, o, track, stream = false) {
     req.reject(abortFetchError(signal, url));
     return promise;
   }
-  const rc = send(req);
+  let rc;
+  try {
+    rc = send(req);
+  } catch (err) {
+    req.reject(err); // The body's own iterator method threw.
+    return promise;
+  }
   if (rc !== 0) {
     req.reject(new FetchError(`cannot start a request for ${url} (${binding.errName(rc)})`,
       rc === -40001 ? 'ERR_FETCHER_CLOSED' : binding.errName(rc), url));
