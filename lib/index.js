@@ -13,6 +13,7 @@ const { TaskQueue } = require('./taskqueue');
 const { attempt, timed } = require('./attempt');
 const { fetch, Response } = require('./fetch');
 const { Fetcher } = require('./fetcher');
+const { WorkerPool } = require('./workerpool');
 const { UvasyncError, TimeoutError, AbortError, FetchError } = require('./errors');
 // Node's own classes, as node-fetch's exports have them: fetch() takes a
 // Request as its input, and Headers is what res.headers is.  (Shorthand
@@ -37,6 +38,7 @@ module.exports = {
   timed,
   fetch,
   Fetcher,
+  WorkerPool,
   Response,
   Request,
   Headers,

@@ -100,6 +100,7 @@ void Addon::Setup(Napi::Env env, Napi::Object exports) {
   InitFlow(env, exports);
   InitFetch(env, exports, this);
   InitTaskQueue(env, exports);
+  InitWorkerPool(env, exports, this);
 }
 
 Addon::~Addon() {

@@ -83,6 +83,7 @@ Napi::Function InitSched(Napi::Env env);
 void InitFlow(Napi::Env env, Napi::Object exports);
 void InitFetch(Napi::Env env, Napi::Object exports, Addon *addon);
 void InitTaskQueue(Napi::Env env, Napi::Object exports);
+void InitWorkerPool(Napi::Env env, Napi::Object exports, Addon *addon);
 
 }  // namespace uvasync
 

@@ -1,0 +1,98 @@
+'use strict';
+// The entry of a WorkerPool's thread: loads the task module, attaches to
+// the pool's queue in C (src/core/wpool.c) and runs its tasks one at a
+// time.  A finished task's result goes back in the same call that takes the
+// next task (done()), so a busy worker never waits for a wake-up.
+
+const { workerData, parentPort } = require('node:worker_threads');
+const v8 = require('node:v8');
+const { pathToFileURL } = require('node:url');
+const { binding } = require('./native');
+
+const OK = 0;
+const THREW = 1;
+const YIELD_MS = 5; // Synchronous tasks in a row give the worker's own loop a turn this often.
+
+const { address, slot, filename } = workerData;
+let mod = null;
+const fns = new Map();
+
+async function load() {
+  try {
+    return require(filename);
+  } catch (err) {
+    if (err.code !== 'ERR_REQUIRE_ESM') throw err;
+  }
+  return import(pathToFileURL(filename).href);
+}
+
+/** The module's export `name` (or its default export, or the module itself for `module.exports = fn`). */
+function pick(name) {
+  let fn = fns.get(name);
+  if (fn !== undefined) return fn;
+  if (name === 'default') fn = typeof mod === 'function' ? mod : mod.default;
+  else fn = mod[name] !== undefined ? mod[name] : (mod.default != null ? mod.default[name] : undefined);
+  if (typeof fn !== 'function') {
+    const err = new TypeError(`${filename} has no function export named \`${name}\``);
+    err.code = 'ERR_INVALID_ARG_VALUE';
+    throw err;
+  }
+  fns.set(name, fn);
+  return fn;
+}
+
+/** An error as the pool rebuilds it: what structured clone keeps, and the own properties it drops (code, name, cause, ...). */
+function serializeError(err) {
+  if (!(err instanceof Error)) {
+    try {
+      return v8.serialize({ thrown: err });
+    } catch {
+      return v8.serialize({ thrown: String(err) });
+    }
+  }
+  const props = { name: err.name };
+  for (const key of Object.keys(err)) props[key] = err[key];
+  if (err.cause !== undefined) props.cause = err.cause;
+  try {
+    return v8.serialize({ error: err, props });
+  } catch {
+    // A property that cannot be cloned: the text of it all.
+    return v8.serialize({ error: { message: err.message, stack: err.stack }, props: { name: err.name, code: err.code } });
+  }
+}
+
+async function run(w, id, buf) {
+  let since = performance.now();
+  for (;;) {
+    let status = OK;
+    let out;
+    try {
+      const { n, t } = v8.deserialize(buf);
+      let r = pick(n)(t);
+      if (r !== null && typeof r === 'object' && typeof r.then === 'function') r = await r;
+      out = v8.serialize(r);
+    } catch (err) {
+      status = THREW;
+      out = serializeError(err);
+    }
+    const next = w.done(id, status, out);
+    if (next === undefined) return;
+    [id, buf] = next;
+    if (performance.now() - since > YIELD_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
+  }
+}
+
+load().then((m) => {
+  mod = m;
+  const w = binding.workerAttach(address, slot, (id, buf) => run(w, id, buf));
+  parentPort.postMessage('ready'); // The pool tells a start-up failure from a crash by it.
+  const first = w.next();
+  if (first !== undefined) run(w, first[0], first[1]);
+}, (err) => {
+  // The module does not load: this worker cannot run anything.  The pool
+  // sees it exit and rejects its tasks with the reason.
+  process.nextTick(() => { throw err; });
+});

@@ -1,0 +1,392 @@
+// wpool.cc: the WorkerPool's binding over the core's shared task queue.
+//
+// The main side: newWorkerPool(onResults) → { address, reserve, push,
+// cancel, where, reap, counts, ref, close }.  onResults(list) gets
+// [id, status, Buffer, id, status, Buffer, ...] once per batch.  A worker
+// thread: workerAttach(address, slot, onTask) → { next, done, detach };
+// onTask(id, Buffer) brings a task to an idle worker, and done() returns
+// the next one as [id, Buffer] while there is one (no wake-up per task).
+// Payloads are bytes (lib/ serializes); a Buffer handed over owns the
+// core's copy.  Each side closes in its environment's async cleanup hook
+// if its JS has not closed it, so a terminated worker detaches itself.
+#include <stdlib.h>
+
+#include "addon.h"
+
+namespace uvasync {
+
+struct PoolSide {
+  uva_wpool_t *pool = nullptr;
+  EnvCore *core = nullptr;
+  napi_env env = nullptr;
+  napi_ref on_results = nullptr;
+  napi_async_context ctx = nullptr;
+  napi_async_cleanup_hook_handle hook = nullptr;
+  bool closed = false;
+};
+
+struct WorkerSide {
+  uva_wworker_t *w = nullptr;
+  EnvCore *core = nullptr;
+  napi_env env = nullptr;
+  napi_ref on_task = nullptr;
+  napi_async_context ctx = nullptr;
+  napi_async_cleanup_hook_handle hook = nullptr;
+  bool detached = false;
+};
+
+static void FreeBytes(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+// Bytes from the core as a Buffer that owns them (a copy where external
+// memory is not allowed).
+static napi_value Bytes(napi_env env, uint8_t *data, size_t len) {
+  napi_value buf = nullptr;
+  void *unused;
+  if (data != nullptr && len > 0 &&
+      napi_create_external_buffer(env, len, data, FreeBytes, nullptr, &buf) == napi_ok)
+    return buf;
+  if (data != nullptr && len > 0)
+    napi_create_buffer_copy(env, len, data, nullptr, &buf);
+  else
+    napi_create_buffer(env, 0, &unused, &buf);
+  free(data);
+  return buf;
+}
+
+static napi_value Num(napi_env env, double v) {
+  napi_value out;
+  napi_create_double(env, v, &out);
+  return out;
+}
+
+static double Arg(napi_env env, napi_value v) {
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  return d;
+}
+
+template <typename T>
+static T *SideOf(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
+  void *data = nullptr;
+  size_t none = 0;
+  napi_get_cb_info(env, info, argc != nullptr ? argc : &none, argv, nullptr, &data);
+  return static_cast<T *>(data);
+}
+
+// ---- Main side ------------------------------------------------------------
+
+static void OnResults(uva_wpool_t *pool, uva_wresult_t *results, size_t count) {
+  PoolSide *s = static_cast<PoolSide *>(uva_wpool_data(pool));
+  if (s->core->exiting || s->on_results == nullptr) {
+    for (size_t i = 0; i < count; i++) free(results[i].data);
+    free(results);
+    return;
+  }
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value list;
+  napi_create_array_with_length(env, count * 3, &list);
+  for (size_t i = 0; i < count; i++) {
+    napi_set_element(env, list, (uint32_t)(i * 3), Num(env, (double)results[i].id));
+    napi_set_element(env, list, (uint32_t)(i * 3 + 1), Num(env, results[i].status));
+    napi_set_element(env, list, (uint32_t)(i * 3 + 2), Bytes(env, results[i].data, results[i].len));
+  }
+  free(results);
+  napi_value fn, recv;
+  napi_get_reference_value(env, s->on_results, &fn);
+  napi_get_global(env, &recv);
+  CallFromLoop(s->core, env, s->ctx, recv, fn, 1, &list);
+  napi_close_handle_scope(env, scope);
+}
+
+static void PoolClosed(void *data) {
+  PoolSide *s = static_cast<PoolSide *>(data);
+  if (s->hook != nullptr) {
+    napi_remove_async_cleanup_hook(s->hook);
+    s->hook = nullptr;
+  }
+  s->core->refs--;
+  s->core->MaybeDelete();
+  delete s;
+}
+
+static void ClosePool(PoolSide *s) {
+  if (s->closed) return;
+  s->closed = true;
+  if (s->on_results != nullptr && !s->core->exiting) {
+    napi_delete_reference(s->env, s->on_results);
+    napi_async_destroy(s->env, s->ctx);
+  }
+  s->on_results = nullptr;
+  uva_wpool_close(s->pool, PoolClosed);
+}
+
+// The environment goes away: the pool closes, and its close callback
+// removes the hook (as it does when JS closed it first).
+static void PoolCleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  (void)handle;
+  ClosePool(static_cast<PoolSide *>(arg));
+}
+
+static napi_value PoolAddress(napi_env env, napi_callback_info info) {
+  PoolSide *s = SideOf<PoolSide>(env, info, nullptr, nullptr);
+  napi_value v;
+  napi_create_bigint_uint64(env, s->closed ? 0 : (uint64_t)(uintptr_t)s->pool, &v);
+  return v;
+}
+
+static napi_value PoolReserve(napi_env env, napi_callback_info info) {
+  PoolSide *s = SideOf<PoolSide>(env, info, nullptr, nullptr);
+  return Num(env, s->closed ? UVA_EBADSTATE : uva_wpool_reserve(s->pool));
+}
+
+// push(id, Buffer) → 0 or a negative error.
+static napi_value PoolPush(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
+  if (s->closed) return Num(env, UVA_EBADSTATE);
+  void *data = nullptr;
+  size_t len = 0;
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) return Num(env, UV_EINVAL);
+  return Num(env, uva_wpool_push(s->pool, (uint64_t)Arg(env, argv[0]), data, len));
+}
+
+static napi_value PoolCancel(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
+  napi_value v;
+  napi_get_boolean(env, !s->closed && uva_wpool_cancel(s->pool, (uint64_t)Arg(env, argv[0])) == 1, &v);
+  return v;
+}
+
+static napi_value PoolWhere(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
+  return Num(env, s->closed ? -1 : uva_wpool_where(s->pool, (uint64_t)Arg(env, argv[0])));
+}
+
+// reap(slot) → the id of the task that worker was running, or 0.
+static napi_value PoolReap(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
+  if (s->closed) return Num(env, 0);
+  return Num(env, (double)uva_wpool_reap(s->pool, (int)Arg(env, argv[0])));
+}
+
+static napi_value PoolCounts(napi_env env, napi_callback_info info) {
+  PoolSide *s = SideOf<PoolSide>(env, info, nullptr, nullptr);
+  size_t queued = 0, running = 0;
+  if (!s->closed) uva_wpool_counts(s->pool, &queued, &running);
+  napi_value arr;
+  napi_create_array_with_length(env, 2, &arr);
+  napi_set_element(env, arr, 0, Num(env, (double)queued));
+  napi_set_element(env, arr, 1, Num(env, (double)running));
+  return arr;
+}
+
+// ref(bool): whether the pool keeps the loop alive (while it has work).
+static napi_value PoolRef(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
+  bool on = false;
+  napi_get_value_bool(env, argv[0], &on);
+  if (!s->closed) uva_wpool_ref(s->pool, on ? 1 : 0);
+  return nullptr;
+}
+
+static napi_value PoolClose(napi_env env, napi_callback_info info) {
+  PoolSide *s = SideOf<PoolSide>(env, info, nullptr, nullptr);
+  ClosePool(s);
+  return nullptr;
+}
+
+static napi_value NewWorkerPool(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *data = nullptr;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
+  Addon *addon = static_cast<Addon *>(data);
+  uv_loop_t *loop = nullptr;
+  if (addon->core()->exiting || napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    napi_throw_error(env, "ERR_INVALID_STATE", "uvasync: the environment is going away");
+    return nullptr;
+  }
+  PoolSide *s = new PoolSide();
+  s->core = addon->core();
+  s->env = env;
+  if (uva_wpool_new(loop, OnResults, s, &s->pool) != 0) {
+    delete s;
+    napi_throw_error(env, "ENOMEM", "uvasync: out of memory");
+    return nullptr;
+  }
+  s->core->refs++;
+  napi_create_reference(env, argv[0], 1, &s->on_results);
+  napi_value name;
+  napi_create_string_utf8(env, "uvasync.WorkerPool", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, nullptr, name, &s->ctx);
+  napi_add_async_cleanup_hook(env, PoolCleanup, s, &s->hook);
+  napi_value obj;
+  napi_create_object(env, &obj);
+  napi_property_descriptor props[] = {
+      {"address", nullptr, PoolAddress, nullptr, nullptr, nullptr, napi_default, s},
+      {"reserve", nullptr, PoolReserve, nullptr, nullptr, nullptr, napi_default, s},
+      {"push", nullptr, PoolPush, nullptr, nullptr, nullptr, napi_default, s},
+      {"cancel", nullptr, PoolCancel, nullptr, nullptr, nullptr, napi_default, s},
+      {"where", nullptr, PoolWhere, nullptr, nullptr, nullptr, napi_default, s},
+      {"reap", nullptr, PoolReap, nullptr, nullptr, nullptr, napi_default, s},
+      {"counts", nullptr, PoolCounts, nullptr, nullptr, nullptr, napi_default, s},
+      {"ref", nullptr, PoolRef, nullptr, nullptr, nullptr, napi_default, s},
+      {"close", nullptr, PoolClose, nullptr, nullptr, nullptr, napi_default, s},
+  };
+  napi_define_properties(env, obj, sizeof(props) / sizeof(props[0]), props);
+  return obj;
+}
+
+// ---- Worker side ----------------------------------------------------------
+
+static void OnTask(uva_wworker_t *w, uint64_t id, uint8_t *data, size_t len) {
+  WorkerSide *s = static_cast<WorkerSide *>(uva_wworker_data(w));
+  if (s->core->exiting || s->on_task == nullptr) {
+    free(data);
+    return;
+  }
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value argv[2] = {Num(env, (double)id), Bytes(env, data, len)};
+  napi_value fn, recv;
+  napi_get_reference_value(env, s->on_task, &fn);
+  napi_get_global(env, &recv);
+  CallFromLoop(s->core, env, s->ctx, recv, fn, 2, argv);
+  napi_close_handle_scope(env, scope);
+}
+
+static void WorkerClosed(void *data) {
+  WorkerSide *s = static_cast<WorkerSide *>(data);
+  if (s->hook != nullptr) {
+    napi_remove_async_cleanup_hook(s->hook);
+    s->hook = nullptr;
+  }
+  s->core->refs--;
+  s->core->MaybeDelete();
+  delete s;
+}
+
+static void Detach(WorkerSide *s) {
+  if (s->detached) return;
+  s->detached = true;
+  if (s->on_task != nullptr && !s->core->exiting) {
+    napi_delete_reference(s->env, s->on_task);
+    napi_async_destroy(s->env, s->ctx);
+  }
+  s->on_task = nullptr;
+  uva_wworker_detach(s->w, WorkerClosed);
+}
+
+static void WorkerCleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  (void)handle;
+  Detach(static_cast<WorkerSide *>(arg));
+}
+
+// [id, Buffer] for a task the core gave, or undefined.
+static napi_value TaskPair(napi_env env, int got, uint64_t id, uint8_t *data, size_t len) {
+  if (got != 1) return nullptr;
+  napi_value arr;
+  napi_create_array_with_length(env, 2, &arr);
+  napi_set_element(env, arr, 0, Num(env, (double)id));
+  napi_set_element(env, arr, 1, Bytes(env, data, len));
+  return arr;
+}
+
+static napi_value WorkerNext(napi_env env, napi_callback_info info) {
+  WorkerSide *s = SideOf<WorkerSide>(env, info, nullptr, nullptr);
+  if (s->detached) return nullptr;
+  uint64_t id = 0;
+  uint8_t *data = nullptr;
+  size_t len = 0;
+  int got = uva_wworker_next(s->w, &id, &data, &len);
+  return TaskPair(env, got, id, data, len);
+}
+
+// done(id, status, Buffer) → the next task as [id, Buffer], or undefined.
+static napi_value WorkerDone(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  WorkerSide *s = SideOf<WorkerSide>(env, info, &argc, argv);
+  if (s->detached) return nullptr;
+  void *out = nullptr;
+  size_t out_len = 0;
+  napi_get_buffer_info(env, argv[2], &out, &out_len);
+  uint64_t id = 0;
+  uint8_t *data = nullptr;
+  size_t len = 0;
+  int got = uva_wworker_done(s->w, (uint64_t)Arg(env, argv[0]), (int)Arg(env, argv[1]), out, out_len,
+                             &id, &data, &len);
+  return TaskPair(env, got, id, data, len);
+}
+
+static napi_value WorkerDetach(napi_env env, napi_callback_info info) {
+  WorkerSide *s = SideOf<WorkerSide>(env, info, nullptr, nullptr);
+  Detach(s);
+  return nullptr;
+}
+
+static napi_value WorkerAttach(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  void *data = nullptr;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
+  Addon *addon = static_cast<Addon *>(data);
+  uint64_t address = 0;
+  bool lossless = false;
+  uv_loop_t *loop = nullptr;
+  if (napi_get_value_bigint_uint64(env, argv[0], &address, &lossless) != napi_ok || address == 0 ||
+      addon->core()->exiting || napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    napi_throw_error(env, "ERR_INVALID_STATE", "uvasync: no pool to attach to");
+    return nullptr;
+  }
+  WorkerSide *s = new WorkerSide();
+  s->core = addon->core();
+  s->env = env;
+  int err = uva_wworker_attach((uintptr_t)address, (int)Arg(env, argv[1]), loop, OnTask, s, &s->w);
+  if (err != 0) {
+    delete s;
+    napi_throw_error(env, "ERR_INVALID_STATE", "uvasync: the pool is closed");
+    return nullptr;
+  }
+  s->core->refs++;
+  napi_create_reference(env, argv[2], 1, &s->on_task);
+  napi_value name;
+  napi_create_string_utf8(env, "uvasync.WorkerPool.worker", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, nullptr, name, &s->ctx);
+  napi_add_async_cleanup_hook(env, WorkerCleanup, s, &s->hook);
+  napi_value obj;
+  napi_create_object(env, &obj);
+  napi_property_descriptor props[] = {
+      {"next", nullptr, WorkerNext, nullptr, nullptr, nullptr, napi_default, s},
+      {"done", nullptr, WorkerDone, nullptr, nullptr, nullptr, napi_default, s},
+      {"detach", nullptr, WorkerDetach, nullptr, nullptr, nullptr, napi_default, s},
+  };
+  napi_define_properties(env, obj, sizeof(props) / sizeof(props[0]), props);
+  return obj;
+}
+
+void InitWorkerPool(Napi::Env env, Napi::Object exports, Addon *addon) {
+  napi_value fn;
+  napi_create_function(env, "newWorkerPool", NAPI_AUTO_LENGTH, NewWorkerPool, addon, &fn);
+  exports.Set("newWorkerPool", Napi::Value(env, fn));
+  napi_create_function(env, "workerAttach", NAPI_AUTO_LENGTH, WorkerAttach, addon, &fn);
+  exports.Set("workerAttach", Napi::Value(env, fn));
+}
+
+}  // namespace uvasync
