@@ -8,6 +8,7 @@ const { workerData, parentPort } = require('node:worker_threads');
 const v8 = require('node:v8');
 const { pathToFileURL } = require('node:url');
 const { binding } = require('./native');
+const { encode, decodeTask, kindHeads, V8 } = require('./wire');
 
 const OK = 0;
 const THREW = 1;
@@ -65,17 +66,20 @@ async function run(w, id, buf) {
   let since = performance.now();
   for (;;) {
     let status = OK;
+    let kind;
     let out;
     try {
-      const { n, t } = v8.deserialize(buf);
-      let r = pick(n)(t);
+      const [name, task] = decodeTask(buf);
+      buf = null; // A task's bytes go as soon as the task has them.
+      let r = pick(name)(task);
       if (r !== null && typeof r === 'object' && typeof r.then === 'function') r = await r;
-      out = v8.serialize(r);
+      [kind, out] = encode(r);
     } catch (err) {
       status = THREW;
+      kind = V8;
       out = serializeError(err);
     }
-    const next = w.done(id, status, out);
+    const next = w.done(id, status, kindHeads[kind], out);
     if (next === undefined) return;
     [id, buf] = next;
     if (performance.now() - since > YIELD_MS) {

@@ -8,7 +8,6 @@
 
 const os = require('node:os');
 const path = require('node:path');
-const v8 = require('node:v8');
 const { fileURLToPath } = require('node:url');
 const { Worker } = require('node:worker_threads');
 const { binding } = require('./native');
@@ -16,6 +15,7 @@ const { UvasyncError, TimeoutError, abortError } = require('./errors');
 const { mapWithLimit } = require('./map');
 const validate = require('./validate');
 const { unlisten } = require('./signal');
+const { encode, decode, taskHead } = require('./wire');
 
 const ENTRY = path.join(__dirname, 'pool-worker.js');
 const THREW = 1;
@@ -123,15 +123,18 @@ class WorkerPool {
     if (this._pending.size - this._running() >= this.maxQueue && this._idle() === 0) {
       return Promise.reject(new UvasyncError(`The pool's queue is full (maxQueue ${this.maxQueue})`, { code: 'ERR_POOL_QUEUE_FULL' }));
     }
-    let payload;
+    let head;
+    let body;
     try {
-      payload = v8.serialize({ n: name, t: task });
+      let kind;
+      [kind, body] = encode(task);
+      head = taskHead(name, kind);
     } catch (err) {
       return Promise.reject(err); // A value structured clone cannot take (a function, a symbol).
     }
     return new Promise((resolve, reject) => {
       const t = new Task(nextId++, resolve, reject);
-      const rc = this._native.push(t.id, payload);
+      const rc = this._native.push(t.id, head, body);
       if (rc !== 0) {
         reject(new UvasyncError(`cannot queue the task (${binding.errName(rc)})`, { code: binding.errName(rc) }));
         return;
@@ -318,7 +321,8 @@ class WorkerPool {
       let value;
       let ok = list[i + 1] !== THREW;
       try {
-        value = v8.deserialize(list[i + 2]);
+        const buf = list[i + 2];
+        value = decode(buf[0], buf, 1);
         if (!ok) value = rebuild(value);
       } catch (err) {
         value = err;

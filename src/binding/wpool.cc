@@ -145,16 +145,37 @@ static napi_value PoolReserve(napi_env env, napi_callback_info info) {
   return Num(env, s->closed ? UVA_EBADSTATE : uva_wpool_reserve(s->pool));
 }
 
-// push(id, Buffer) → 0 or a negative error.
+// A Buffer or Uint8Array argument as bytes (undefined: none).
+static bool BufArg(napi_env env, napi_value v, uva_wbuf_t *out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  out->base = nullptr;
+  out->len = 0;
+  if (t == napi_undefined) return true;
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (!is) return false;
+  napi_typedarray_type type;
+  size_t len = 0;
+  void *data = nullptr;
+  napi_value ab;
+  size_t off = 0;
+  if (napi_get_typedarray_info(env, v, &type, &len, &data, &ab, &off) != napi_ok || type != napi_uint8_array)
+    return false;
+  out->base = data;
+  out->len = len;
+  return true;
+}
+
+// push(id, head, body?) → 0 or a negative error.
 static napi_value PoolPush(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
   if (s->closed) return Num(env, UVA_EBADSTATE);
-  void *data = nullptr;
-  size_t len = 0;
-  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) return Num(env, UV_EINVAL);
-  return Num(env, uva_wpool_push(s->pool, (uint64_t)Arg(env, argv[0]), data, len));
+  uva_wbuf_t head, body;
+  if (!BufArg(env, argv[1], &head) || !BufArg(env, argv[2], &body)) return Num(env, UV_EINVAL);
+  return Num(env, uva_wpool_push(s->pool, (uint64_t)Arg(env, argv[0]), &head, &body));
 }
 
 static napi_value PoolCancel(napi_env env, napi_callback_info info) {
@@ -318,19 +339,22 @@ static napi_value WorkerNext(napi_env env, napi_callback_info info) {
   return TaskPair(env, got, id, data, len);
 }
 
-// done(id, status, Buffer) → the next task as [id, Buffer], or undefined.
+// done(id, status, head, body?) → the next task as [id, Buffer], or undefined.
 static napi_value WorkerDone(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   WorkerSide *s = SideOf<WorkerSide>(env, info, &argc, argv);
   if (s->detached) return nullptr;
-  void *out = nullptr;
-  size_t out_len = 0;
-  napi_get_buffer_info(env, argv[2], &out, &out_len);
+  uva_wbuf_t head, body;
+  if (!BufArg(env, argv[2], &head) || !BufArg(env, argv[3], &body)) {
+    head.base = nullptr;
+    head.len = 0;
+    body = head;
+  }
   uint64_t id = 0;
   uint8_t *data = nullptr;
   size_t len = 0;
-  int got = uva_wworker_done(s->w, (uint64_t)Arg(env, argv[0]), (int)Arg(env, argv[1]), out, out_len,
+  int got = uva_wworker_done(s->w, (uint64_t)Arg(env, argv[0]), (int)Arg(env, argv[1]), &head, &body,
                              &id, &data, &len);
   return TaskPair(env, got, id, data, len);
 }

@@ -553,6 +553,13 @@ uint8_t *uva_freq_take_chunk(uva_freq_t *r, size_t *len, size_t *map);
 typedef struct uva_wpool_s uva_wpool_t;
 typedef struct uva_wworker_s uva_wworker_t;
 
+/* Bytes given to the pool, copied: a head and a body, joined (one copy of
+ * a large body, with no concatenation by the caller). */
+typedef struct uva_wbuf_s {
+  const void *base;
+  size_t len;
+} uva_wbuf_t;
+
 typedef struct uva_wresult_s {
   uint64_t id;
   int status;     /* What the worker said (0: a value; else its own code). */
@@ -573,8 +580,10 @@ int uva_wpool_new(uv_loop_t *loop, uva_wpool_cb cb, void *data,
 void *uva_wpool_data(const uva_wpool_t *p);
 /* A slot for a worker about to start: >= 0, or a negative error. */
 int uva_wpool_reserve(uva_wpool_t *p);
-/* Queues a copy of the task (or hands it to an idle worker). */
-int uva_wpool_push(uva_wpool_t *p, uint64_t id, const void *data, size_t len);
+/* Queues a copy of the task, head then body (body may be NULL), or hands
+ * it to an idle worker. */
+int uva_wpool_push(uva_wpool_t *p, uint64_t id, const uva_wbuf_t *head,
+                   const uva_wbuf_t *body);
 /* 1 if the task was still queued (it is gone now), else 0. */
 int uva_wpool_cancel(uva_wpool_t *p, uint64_t id);
 /* The slot of the worker running the task, or -1. */
@@ -598,11 +607,12 @@ void *uva_wworker_data(const uva_wworker_t *w);
  * caller's), or 0 (the worker is idle; the callback brings the next). */
 int uva_wworker_next(uva_wworker_t *w, uint64_t *id, uint8_t **data,
                      size_t *len);
-/* The worker's result for its task (bytes copied), then as
- * uva_wworker_next for the next one. */
+/* The worker's result for its task (head and body copied, joined), then
+ * as uva_wworker_next for the next one. */
 int uva_wworker_done(uva_wworker_t *w, uint64_t id, int status,
-                     const void *data, size_t len, uint64_t *next_id,
-                     uint8_t **next_data, size_t *next_len);
+                     const uva_wbuf_t *head, const uva_wbuf_t *body,
+                     uint64_t *next_id, uint8_t **next_data,
+                     size_t *next_len);
 /* Detaches (from the worker's loop, before it closes); close_cb (or NULL)
  * and the worker's memory go once its handle has closed. */
 void uva_wworker_detach(uva_wworker_t *w, void (*close_cb)(void *data));

@@ -228,18 +228,30 @@ int uva_wpool_reserve(uva_wpool_t *p) {
   return slot;
 }
 
-int uva_wpool_push(uva_wpool_t *p, uint64_t id, const void *data, size_t len) {
+/* One allocation holding both parts, one after the other. */
+static uint8_t *join(const uva_wbuf_t *a, const uva_wbuf_t *b, size_t *len) {
+  size_t n = a->len + (b != NULL ? b->len : 0);
+  uint8_t *out = malloc(n ? n : 1);
+  if (out == NULL)
+    return NULL;
+  if (a->len > 0)
+    memcpy(out, a->base, a->len);
+  if (b != NULL && b->len > 0)
+    memcpy(out + a->len, b->base, b->len);
+  *len = n;
+  return out;
+}
+
+int uva_wpool_push(uva_wpool_t *p, uint64_t id, const uva_wbuf_t *head,
+                   const uva_wbuf_t *body) {
   wtask_t *t = malloc(sizeof(*t));
   if (t == NULL)
     return UV_ENOMEM;
-  t->data = malloc(len ? len : 1);
+  t->data = join(head, body, &t->len);
   if (t->data == NULL) {
     free(t);
     return UV_ENOMEM;
   }
-  if (len > 0)
-    memcpy(t->data, data, len);
-  t->len = len;
   t->id = id;
   t->next = NULL;
   uv_mutex_lock(&p->lock);
@@ -478,20 +490,19 @@ int uva_wworker_next(uva_wworker_t *w, uint64_t *id, uint8_t **data,
 }
 
 int uva_wworker_done(uva_wworker_t *w, uint64_t id, int status,
-                     const void *data, size_t len, uint64_t *next_id,
-                     uint8_t **next_data, size_t *next_len) {
+                     const uva_wbuf_t *head, const uva_wbuf_t *body,
+                     uint64_t *next_id, uint8_t **next_data,
+                     size_t *next_len) {
   uva_wpool_t *p = w->pool;
-  uint8_t *copy = NULL;
+  uint8_t *copy;
+  size_t len = 0;
   int got;
 
   if (p == NULL)
     return 0;
-  if (len > 0) {
-    copy = malloc(len);
-    if (copy == NULL)
-      return UV_ENOMEM;
-    memcpy(copy, data, len);
-  }
+  copy = join(head, body, &len);
+  if (copy == NULL)
+    return UV_ENOMEM;
   uv_mutex_lock(&p->lock);
   if (w->current == id) {
     w->current = 0;
