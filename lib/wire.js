@@ -21,7 +21,12 @@ const taskHeads = new Map(); // name → [head per kind]
 function encode(value) {
   if (Buffer.isBuffer(value)) return [BUFFER, value];
   if (value instanceof Uint8Array && value.constructor === Uint8Array) return [BYTES, value];
-  return [V8, v8.serialize(value)];
+  try {
+    return [V8, v8.serialize(value)];
+  } catch (err) {
+    // What structuredClone() and postMessage() throw for the same value.
+    throw new DOMException(err.message, 'DataCloneError');
+  }
 }
 
 function taskHead(name, kind) {

@@ -255,10 +255,12 @@ class WorkerPool {
     }
     const rec = { worker, ready: false, error: null, killed: null };
     this._workers.set(slot, rec);
-    worker.unref(); // The pool's own handle holds the process while it has work.
-    worker.on('message', () => { rec.ready = true; });
+    worker.once('message', () => { rec.ready = true; });
     worker.on('error', (err) => { rec.error = err; });
     worker.on('exit', (code) => this._exited(slot, rec, code));
+    // After the listeners (a 'message' listener refs the worker's port):
+    // the pool's own handle holds the process while it has work.
+    worker.unref();
   }
 
   _exited(slot, rec, code) {

@@ -1,0 +1,250 @@
+'use strict';
+// WorkerPool: tasks on real worker threads through the core's shared queue.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { WorkerPool, AbortError, TimeoutError } = require('..');
+const { runNode } = require('./helpers');
+
+const TASKS = path.join(__dirname, 'fixtures', 'pool', 'tasks.js');
+const threads = () => fs.readdirSync('/proc/self/task').length;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `f()` holds (10 s at most). */
+async function until(f) {
+  const end = Date.now() + 10000;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`never came true: ${f}`);
+    await sleep(5);
+  }
+}
+
+describe('WorkerPool', () => {
+  let pool;
+  afterEach(async () => {
+    if (pool !== undefined) await pool.destroy();
+    pool = undefined;
+  });
+
+  it('runs tasks on worker threads: results, structured-clone payloads, a Buffer back as a Buffer, CJS and ESM', async () => {
+    pool = new WorkerPool({ filename: TASKS, maxWorkers: 2 });
+    assert.equal(await pool.run(41), 41);
+    assert.equal(await pool.run({ a: 1, b: 2 }, { name: 'add' }), 3);
+    const value = { d: new Date(5), m: new Map([[1, 'x']]), s: new Set([2]), f: new Float64Array([1.5]), big: 10n, re: /a/g, e: new RangeError('r') };
+    const back = await pool.run(value, { name: 'echo' });
+    assert.deepEqual(back.d, value.d);
+    assert.deepEqual([...back.m], [[1, 'x']]);
+    assert.ok(back.s.has(2));
+    assert.ok(back.f instanceof Float64Array && back.f[0] === 1.5);
+    assert.equal(back.big, 10n);
+    assert.ok(back.e instanceof RangeError && back.e.message === 'r');
+    for (const size of [0, 1, 1000, 3 << 20]) {
+      const b = Buffer.alloc(size, 7);
+      const r = await pool.run(b, { name: 'echo' });
+      assert.ok(Buffer.isBuffer(r), `${size}: a Buffer`);
+      assert.ok(r.equals(b));
+      const u = await pool.run(new Uint8Array([1, 2, 3]), { name: 'echo' });
+      assert.ok(u instanceof Uint8Array && !Buffer.isBuffer(u));
+      assert.deepEqual([...u], [1, 2, 3]);
+    }
+    const nested = await pool.run({ b: Buffer.from('in an object') }, { name: 'echo' });
+    assert.ok(Buffer.isBuffer(nested.b) && nested.b.toString() === 'in an object');
+    // A text of every length, non-ASCII at the ends.
+    for (let n = 0; n < 300; n += 37) {
+      const s = `é${'ж'.repeat(n)}😀`;
+      assert.equal(await pool.run(s, { name: 'echo' }), s);
+    }
+    await assert.rejects(pool.run(() => 1), { name: 'DataCloneError' });
+    const esm = new WorkerPool({ filename: path.join(__dirname, 'fixtures', 'pool', 'esm.mjs'), maxWorkers: 1 });
+    assert.deepEqual(await esm.run(1), { esm: 1 });
+    assert.equal(await esm.run(21, { name: 'twice' }), 42);
+    await assert.rejects(esm.run(1, { name: 'nope' }), { code: 'ERR_INVALID_ARG_VALUE', message: /no function export named `nope`/ });
+    await esm.close();
+  });
+
+  it('rejects with the error as the worker threw it: name, message, stack, code, cause and own properties', async () => {
+    pool = new WorkerPool({ filename: TASKS, maxWorkers: 1 });
+    const err = await pool.run({ code: 'E_MINE', message: 'bad input' }, { name: 'fail' }).catch((e) => e);
+    assert.ok(err instanceof TypeError);
+    assert.equal(err.message, 'bad input');
+    assert.equal(err.code, 'E_MINE');
+    assert.deepEqual(err.detail, { n: 1 });
+    assert.equal(err.cause.message, 'the cause');
+    assert.match(err.stack, /tasks\.js/);
+    const custom = await pool.run(null, { name: 'custom' }).catch((e) => e);
+    assert.equal(custom.name, 'MyError');
+    assert.equal(custom.message, 'mine');
+    await assert.rejects(pool.run(null, { name: 'throwValue' }), (e) => e === 42);
+    // The worker goes on after a throw.
+    assert.equal(await pool.run(5), 5);
+    assert.equal(pool.stats.workers, 1);
+  });
+
+  it('keeps one queue for all workers: short tasks do not wait behind a long one', async () => {
+    pool = new WorkerPool({ filename: TASKS, maxWorkers: 2, minWorkers: 2 });
+    await Promise.all([pool.run(null, { name: 'thread' }), pool.run(null, { name: 'thread' })]);
+    const long = pool.run(300, { name: 'spin' });
+    const order = [];
+    long.then(() => order.push('long'));
+    const shorts = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run(1, { name: 'spin' }).then((tid) => { order.push(i); return tid; })));
+    await long;
+    // Every short one ran on the other worker, before the long one ended.
+    assert.equal(new Set(shorts).size, 1);
+    assert.equal(order[order.length - 1], 'long');
+  });
+
+  it('map: input order, or finishing order; progress; items pulled lazily', async () => {
+    pool = new WorkerPool({ filename: TASKS, maxWorkers: 2 });
+    const progress = [];
+    const r = await pool.map([30, 1, 20, 2], { name: 'later', onProgress: (done, total) => progress.push([done, total]) });
+    assert.deepEqual(r, [30, 1, 20, 2]);
+    assert.deepEqual(progress.map((p) => p[0]), [1, 2, 3, 4]);
+    const unordered = await pool.map([60, 1], { name: 'later', ordered: false, concurrency: 2 });
+    assert.deepEqual(unordered, [1, 60]);
+    let pulled = 0;
+    function* lazy() {
+      for (let i = 0; i < 1000; i++) {
+        pulled++;
+        yield i;
+      }
+    }
+    const seen = [];
+    const all = pool.map(lazy(), { concurrency: 4, onProgress: () => seen.push(pulled) });
+    assert.equal((await all).length, 1000);
+    // Never more than `concurrency` items ahead of what has finished.
+    assert.ok(seen.every((p, i) => p <= i + 1 + 4), `pulled ahead: ${seen.slice(0, 10)}`);
+    async function* asyncItems() {
+      yield { a: 1, b: 1 };
+      yield { a: 2, b: 2 };
+    }
+    assert.deepEqual(await pool.map(asyncItems(), { name: 'add' }), [2, 4]);
+    const ac = new AbortController();
+    const aborted = pool.map([100, 100, 100, 100], { name: 'later', signal: ac.signal, concurrency: 1 });
+    setTimeout(() => ac.abort(new Error('stop')), 20);
+    await assert.rejects(aborted, { name: 'AbortError' });
+  });
+
+  it('abort and timeout: a queued task leaves the queue at once; a running one gets its worker replaced', async () => {
+    pool = new WorkerPool({ filename: TASKS, maxWorkers: 1, minWorkers: 1 });
+    const blocker = pool.run(null, { name: 'hang' });
+    blocker.catch(() => {});
+    await until(() => pool.stats.active === 1);
+    const ac = new AbortController();
+    const queued = pool.run(1, { signal: ac.signal });
+    const reason = new Error('no longer needed');
+    ac.abort(reason);
+    await assert.rejects(queued, (e) => e instanceof AbortError && e.cause === reason);
+    assert.equal(pool.stats.queued, 0);
+    const timedQueued = pool.run(1, { timeout: 20 });
+    await assert.rejects(timedQueued, (e) => e instanceof TimeoutError && e.code === 'ETIMEDOUT');
+    blocker.catch(() => {});
+    await pool.destroy();
+    // A running one: its worker is terminated and replaced.
+    pool = new WorkerPool({ filename: TASKS, maxWorkers: 1, minWorkers: 1 });
+    const first = await pool.run(null, { name: 'thread' });
+    const hung = pool.run(null, { name: 'hang', timeout: 50 });
+    await assert.rejects(hung, { name: 'TimeoutError' });
+    const second = await pool.run(null, { name: 'thread' });
+    assert.notEqual(second, first, 'a new worker after the timeout');
+    const ac2 = new AbortController();
+    const running = pool.run(null, { name: 'hang', signal: ac2.signal });
+    await until(() => pool.stats.active === 1);
+    ac2.abort(reason);
+    await assert.rejects(running, (e) => e instanceof AbortError && e.cause === reason);
+    const third = await pool.run(null, { name: 'thread' });
+    assert.notEqual(third, second, 'a new worker after the abort');
+    assert.equal(pool.stats.workers, 1);
+  });
+
+  it('a worker that dies rejects only its own task, and the pool starts a replacement', async () => {
+    pool = new WorkerPool({ filename: TASKS, maxWorkers: 2, minWorkers: 2, resourceLimits: { maxOldGenerationSizeMb: 32 } });
+    const ways = [['exit', 3], ['timerThrow', null], ['oom', null]];
+    for (const [name, arg] of ways) {
+      const others = Array.from({ length: 6 }, (_, i) => pool.run(i + 1, { name: 'later' }));
+      const err = await pool.run(arg, { name }).catch((e) => e);
+      assert.equal(err.code, 'ERR_WORKER_EXITED', `${name}: ${err.stack}`);
+      assert.equal(typeof err.exitCode, 'number');
+      if (name === 'exit') assert.equal(err.exitCode, 3);
+      if (name === 'timerThrow') assert.equal(err.cause.message, 'thrown in a timer');
+      if (name === 'oom') assert.equal(err.cause.code, 'ERR_WORKER_OUT_OF_MEMORY');
+      assert.deepEqual(await Promise.all(others), [1, 2, 3, 4, 5, 6], `${name}: the others`);
+      await until(() => pool.stats.workers === 2);
+    }
+    assert.equal(await pool.run(9), 9);
+  });
+
+  it('settles 2,000 tasks among random aborts, timeouts and crashes, and leaves exactly maxWorkers workers', async function () {
+    this.timeout(60000);
+    pool = new WorkerPool({ filename: TASKS, maxWorkers: 3 });
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const all = [];
+    for (let i = 0; i < 2000; i++) {
+      const r = rand();
+      const ac = new AbortController();
+      let p;
+      if (r < 0.02) p = pool.run(1, { name: 'exit' });
+      else if (r < 0.04) p = pool.run(null, { name: 'hang', timeout: 5 + Math.floor(rand() * 20) });
+      else p = pool.run(Math.floor(rand() * 3), { name: 'later', signal: ac.signal });
+      if (r > 0.9) setTimeout(() => ac.abort(), Math.floor(rand() * 10));
+      all.push(p);
+    }
+    const out = await Promise.allSettled(all);
+    assert.equal(out.length, 2000);
+    const codes = new Set(out.filter((o) => o.status === 'rejected').map((o) => o.reason.code));
+    for (const c of codes) assert.ok(['ERR_WORKER_EXITED', 'ETIMEDOUT', 'ABORT_ERR'].includes(c), c);
+    await until(() => pool.stats.workers === 3);
+    assert.equal(await pool.run(1), 1);
+    assert.deepEqual([pool.stats.queued, pool.stats.active], [0, 0]);
+  });
+
+  it('close() finishes what is queued then stops every thread; destroy() rejects the rest; no thread is left', async () => {
+    const base = threads();
+    const p = new WorkerPool({ filename: TASKS, maxWorkers: 3 });
+    const work = Array.from({ length: 30 }, (_, i) => p.run(i % 3, { name: 'later' }));
+    const closing = p.close();
+    await assert.rejects(p.run(1), { code: 'ERR_POOL_CLOSED' });
+    assert.deepEqual(await Promise.all(work), Array.from({ length: 30 }, (_, i) => i % 3));
+    await closing;
+    await until(() => threads() <= base);
+    const d = new WorkerPool({ filename: TASKS, maxWorkers: 3 });
+    const doomed = Array.from({ length: 10 }, () => d.run(null, { name: 'hang' }));
+    for (const x of doomed) x.catch(() => {}); // Rejected by destroy(), looked at below.
+    await until(() => d.stats.workers === 3);
+    await d.destroy();
+    for (const r of await Promise.allSettled(doomed)) assert.equal(r.reason.code, 'ERR_POOL_DESTROYED');
+    await until(() => threads() <= base);
+    assert.equal(d.stats.workers, 0);
+  });
+
+  it('works from inside a worker thread, and the process exits as soon as the pool is closed or idle', async () => {
+    pool = new WorkerPool({ filename: TASKS, maxWorkers: 1 });
+    assert.equal(await pool.run(41, { name: 'nested' }), 42);
+    // An idle pool keeps nothing alive; a closed one neither.
+    // (A child left running is killed at 15 s and fails the test.)
+    for (const how of ['idle', 'close']) {
+      const code = `const { WorkerPool } = require('./lib');
+        const pool = new WorkerPool({ filename: ${JSON.stringify(TASKS)}, maxWorkers: 2, minWorkers: 2 });
+        pool.run(2).then((r) => { console.log('got', r); if (${JSON.stringify(how)} === 'close') pool.close(); });`;
+      const r = await runNode(code, { timeout: 15000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /got 2/);
+    }
+  });
+
+  it('throws or rejects with TypeError/RangeError naming the argument', async () => {
+    assert.throws(() => new WorkerPool(), { name: 'TypeError', message: /options/ });
+    assert.throws(() => new WorkerPool({ filename: 3 }), { name: 'TypeError', message: /options\.filename/ });
+    assert.throws(() => new WorkerPool({ filename: TASKS, kind: 'process' }), { name: 'TypeError', message: /options\.kind/ });
+    assert.throws(() => new WorkerPool({ filename: TASKS, maxWorkers: 0 }), { name: 'RangeError', message: /options\.maxWorkers/ });
+    assert.throws(() => new WorkerPool({ filename: TASKS, minWorkers: 3, maxWorkers: 2 }), { name: 'RangeError', message: /options\.minWorkers/ });
+    pool = new WorkerPool({ filename: TASKS, maxWorkers: 1 });
+    await assert.rejects(pool.run(1, { timeout: -1 }), { name: 'RangeError', message: /options\.timeout/ });
+    await assert.rejects(pool.run(1, { name: 5 }), { name: 'TypeError', message: /options\.name/ });
+    await assert.rejects(pool.run(1, { signal: {} }), { name: 'TypeError', message: /options\.signal/ });
+    await assert.rejects(pool.map([1], { concurrency: 0 }), { name: 'RangeError', message: /concurrency/ });
+    const missing = new WorkerPool({ filename: path.join(__dirname, 'fixtures', 'pool', 'missing.js'), maxWorkers: 1 });
+    await assert.rejects(missing.run(1), { code: 'ERR_WORKER_INIT_FAILED' });
+    await missing.destroy();
+  });
+});
