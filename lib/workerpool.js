@@ -93,6 +93,7 @@ class WorkerPool {
     this._completed = 0;
     this._failed = 0;
     this._startFailure = null;
+    this._idleTimer = null;
     for (let i = 0; i < minWorkers; i++) this._spawn();
   }
 
@@ -131,6 +132,10 @@ class WorkerPool {
       head = taskHead(name, kind);
     } catch (err) {
       return Promise.reject(err); // A value structured clone cannot take (a function, a symbol).
+    }
+    if (this._idleTimer !== null) {
+      clearTimeout(this._idleTimer);
+      this._idleTimer = null;
     }
     return new Promise((resolve, reject) => {
       const t = new Task(nextId++, resolve, reject);
@@ -306,6 +311,11 @@ class WorkerPool {
     if (this._pending.size === 0) {
       if (!this._closed) this._native.ref(false);
       if (this._drained !== undefined) this._drained();
+      if (this._idleTimeout !== Infinity && this._closing === null && this._workers.size > this.minWorkers) {
+        // Idle that long: the workers above minWorkers stop.
+        this._idleTimer = setTimeout(() => this._retire(), this._idleTimeout);
+        this._idleTimer.unref();
+      }
     }
     if (ok) {
       this._completed++;
@@ -335,6 +345,17 @@ class WorkerPool {
       } catch (err) {
         process.nextTick(() => { throw err; });
       }
+    }
+  }
+
+  _retire() {
+    this._idleTimer = null;
+    if (this._pending.size > 0 || this._closing !== null) return;
+    let extra = this._workers.size - this.minWorkers;
+    for (const rec of this._workers.values()) {
+      if (extra-- <= 0) break;
+      rec.killed = true;
+      rec.worker.terminate();
     }
   }
 

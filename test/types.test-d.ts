@@ -4,7 +4,7 @@ import {
   delay, withTimeout, retry, allSettled, mapWithLimit,
   RateLimiter, limit, limitFunction, Semaphore, Queue, TaskQueue, producerConsumer, attempt, timed, mapIterable,
   TimeoutError, AbortError, UvasyncError,
-  fetch, Fetcher, FetchError, Response,
+  fetch, Fetcher, FetchError, Response, WorkerPool,
 } from 'uvasync';
 import type { FetchResult, SettledResult } from 'uvasync';
 
@@ -107,6 +107,15 @@ async function checks(): Promise<void> {
   expectType<typeof res.body, ReadableStream<Uint8Array<ArrayBuffer>> | null>(true);
   const copy: Response = res.clone();
   const t: string = await copy.text();
+  const pool = new WorkerPool({ filename: new URL('file:///tmp/task.js'), maxWorkers: 2 });
+  const n = await pool.run<number>(1, { timeout: 100 });
+  expectType<typeof n, number>(true);
+  const ns = await pool.map<string>([1, 2], { ordered: false });
+  expectType<typeof ns, string[]>(true);
+  expectType<typeof pool.stats.utilization, number>(true);
+  // @ts-expect-error only the thread kind exists
+  new WorkerPool({ filename: 'x.js', kind: 'process' });
+  await pool.close();
   const fetcher = new Fetcher({ concurrency: 4, perSecond: Infinity, retries: 2 });
   const all = await fetcher.fetchAll(['http://a/'], { onProgress: (done: number, total: number, r: FetchResult) => {} });
   expectType<typeof all, FetchResult[]>(true);

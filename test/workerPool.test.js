@@ -232,6 +232,15 @@ describe('WorkerPool', () => {
     }
   });
 
+  it('idleTimeout: after that long without a task, the workers above minWorkers stop; new work starts them again', async () => {
+    pool = new WorkerPool({ filename: TASKS, maxWorkers: 3, minWorkers: 1, idleTimeout: 50 });
+    await Promise.all(Array.from({ length: 6 }, () => pool.run(20, { name: 'later' })));
+    assert.equal(pool.stats.workers, 3);
+    await until(() => pool.stats.workers === 1);
+    await Promise.all(Array.from({ length: 6 }, () => pool.run(20, { name: 'later' })));
+    assert.equal(pool.stats.workers, 3);
+  });
+
   it('throws or rejects with TypeError/RangeError naming the argument', async () => {
     assert.throws(() => new WorkerPool(), { name: 'TypeError', message: /options/ });
     assert.throws(() => new WorkerPool({ filename: 3 }), { name: 'TypeError', message: /options\.filename/ });

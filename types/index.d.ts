@@ -1045,6 +1045,102 @@ export interface FetchResult {
   readonly response: Response | undefined;
 }
 
+/** Options of a {@link WorkerPool}. */
+export interface WorkerPoolOptions {
+  /** The task module (CommonJS or ESM), a path or a file: URL. */
+  readonly filename: string | URL;
+  /** Its export that runs a task (`'default'`: the default export, or `module.exports` itself when it is a function). */
+  readonly name?: string;
+  /** `'thread'` (the only kind built so far; the process kind is not). */
+  readonly kind?: 'thread';
+  /** Workers kept even while idle (0). */
+  readonly minWorkers?: number;
+  /** Workers at most (`os.availableParallelism()`); started as tasks come. */
+  readonly maxWorkers?: number;
+  /** Tasks waiting beyond the idle workers at most (Infinity); past it run() rejects with `ERR_POOL_QUEUE_FULL`. */
+  readonly maxQueue?: number;
+  /** A limit in ms for each task (Infinity); a task past it rejects with TimeoutError and its worker is replaced. */
+  readonly taskTimeout?: number;
+  /** ms without a task after which the workers above minWorkers stop (Infinity: they stay). */
+  readonly idleTimeout?: number;
+  /** As `new Worker()`'s: memory limits (a worker past them dies, and only its task fails). */
+  readonly resourceLimits?: import('node:worker_threads').ResourceLimits;
+  readonly env?: NodeJS.ProcessEnv | typeof import('node:worker_threads').SHARE_ENV;
+  readonly execArgv?: string[];
+}
+
+/** Options of {@link WorkerPool.run}. */
+export interface WorkerRunOptions {
+  /** The export to run instead of the pool's `name`. */
+  readonly name?: string;
+  /** Aborting rejects with AbortError: a queued task leaves the queue, a running one's worker is replaced. */
+  readonly signal?: AbortSignal;
+  /** ms; the pool's `taskTimeout` by default. */
+  readonly timeout?: number;
+}
+
+/** Options of {@link WorkerPool.map}. */
+export interface WorkerMapOptions {
+  readonly name?: string;
+  /** Tasks in flight at most (twice maxWorkers). */
+  readonly concurrency?: number;
+  /** true: results in input order; false: in the order they finish. */
+  readonly ordered?: boolean;
+  readonly onProgress?: (done: number, total: number | undefined) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** The counts of a {@link WorkerPool}. */
+export interface WorkerPoolStats {
+  readonly queued: number;
+  readonly active: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly workers: number;
+  /** The share of the workers running a task now (0 to 1). */
+  readonly utilization: number;
+}
+
+/**
+ * CPU-bound work on worker threads (the seed's `ConcurrentProcessor`), with
+ * one task queue in C for every worker: a worker that finishes a task takes
+ * the next in the same call, so no task waits behind a long one and none
+ * needs a wake-up of its own. Payloads travel with structured-clone
+ * semantics; a Buffer or Uint8Array goes as its own bytes in one copy and
+ * comes back as what it was. A task that throws rejects with its error as
+ * thrown (name, message, stack, code, cause); a worker that dies rejects
+ * only its task (`ERR_WORKER_EXITED`, with `exitCode`) and is replaced. An
+ * idle pool does not keep the process alive.
+ *
+ * @example
+ * ```ts
+ * // hash.js: module.exports = (buf) => require('node:crypto').createHash('sha256').update(buf).digest('hex');
+ * import { WorkerPool } from 'uvasync';
+ * await using pool = new WorkerPool({ filename: new URL('./hash.js', import.meta.url) });
+ * const one = await pool.run(Buffer.from('hello'));
+ * const all = await pool.map(files, { onProgress: (done, total) => console.log(done, total) });
+ * ```
+ */
+export class WorkerPool {
+  constructor(options: WorkerPoolOptions);
+  readonly filename: string;
+  readonly name: string;
+  readonly kind: 'thread';
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  readonly maxQueue: number;
+  /** Runs one task: the task function's result. */
+  run<R = unknown>(task?: unknown, options?: WorkerRunOptions): Promise<R>;
+  /** Maps the task function over items (an iterable or async iterable, pulled lazily). */
+  map<R = unknown>(items: Iterable<unknown> | AsyncIterable<unknown>, options?: WorkerMapOptions): Promise<R[]>;
+  readonly stats: WorkerPoolStats;
+  /** Finishes what is queued and running, then stops the workers. */
+  close(): Promise<void>;
+  /** Rejects what is queued or running (`ERR_POOL_DESTROYED`) and terminates the workers now. */
+  destroy(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
 /** The counts of a {@link Fetcher}, kept in C. */
 export interface FetcherStats {
   readonly active: number;
