@@ -15,25 +15,70 @@
 
 namespace uvasync {
 
-struct PoolSide {
-  uva_wpool_t *pool = nullptr;
+// What both sides hold: their environment, the JS callback the core's
+// callback calls, and the cleanup hook that closes them with it.
+struct Side {
   EnvCore *core = nullptr;
   napi_env env = nullptr;
-  napi_ref on_results = nullptr;
+  napi_ref cb = nullptr;
   napi_async_context ctx = nullptr;
   napi_async_cleanup_hook_handle hook = nullptr;
   bool closed = false;
 };
 
-struct WorkerSide {
-  uva_wworker_t *w = nullptr;
-  EnvCore *core = nullptr;
-  napi_env env = nullptr;
-  napi_ref on_task = nullptr;
-  napi_async_context ctx = nullptr;
-  napi_async_cleanup_hook_handle hook = nullptr;
-  bool detached = false;
+struct PoolSide : Side {
+  uva_wpool_t *pool = nullptr;
 };
+
+struct WorkerSide : Side {
+  uva_wworker_t *w = nullptr;
+};
+
+// Calls the side's JS callback from its loop (a handle scope open).
+static void CallSide(Side *s, size_t argc, const napi_value *argv) {
+  napi_value fn, recv;
+  napi_get_reference_value(s->env, s->cb, &fn);
+  napi_get_global(s->env, &recv);
+  CallFromLoop(s->core, s->env, s->ctx, recv, fn, argc, argv);
+}
+
+// Starts closing a side: its callback goes (no JS is called from then on).
+static bool StartClosing(Side *s) {
+  if (s->closed) return false;
+  s->closed = true;
+  if (s->cb != nullptr && !s->core->exiting) {
+    napi_delete_reference(s->env, s->cb);
+    napi_async_destroy(s->env, s->ctx);
+  }
+  s->cb = nullptr;
+  return true;
+}
+
+// The core has closed a side's handle: the hook goes, and the side.
+template <typename T>
+static void SideClosed(void *data) {
+  T *s = static_cast<T *>(data);
+  if (s->hook != nullptr) {
+    napi_remove_async_cleanup_hook(s->hook);
+    s->hook = nullptr;
+  }
+  s->core->refs--;
+  s->core->MaybeDelete();
+  delete s;
+}
+
+// A side's start: its callback, async context and cleanup hook.
+static void OpenSide(Side *s, napi_env env, EnvCore *core, napi_value cb, const char *name,
+                     napi_async_cleanup_hook hook) {
+  s->core = core;
+  s->env = env;
+  core->refs++;
+  napi_create_reference(env, cb, 1, &s->cb);
+  napi_value n;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &n);
+  napi_async_init(env, nullptr, n, &s->ctx);
+  napi_add_async_cleanup_hook(env, hook, s, &s->hook);
+}
 
 static void FreeBytes(napi_env env, void *data, void *hint) {
   (void)env;
@@ -81,7 +126,7 @@ static T *SideOf(napi_env env, napi_callback_info info, size_t *argc, napi_value
 
 static void OnResults(uva_wpool_t *pool, uva_wresult_t *results, size_t count) {
   PoolSide *s = static_cast<PoolSide *>(uva_wpool_data(pool));
-  if (s->core->exiting || s->on_results == nullptr) {
+  if (s->core->exiting || s->cb == nullptr) {
     for (size_t i = 0; i < count; i++) free(results[i].data);
     free(results);
     return;
@@ -97,33 +142,12 @@ static void OnResults(uva_wpool_t *pool, uva_wresult_t *results, size_t count) {
     napi_set_element(env, list, (uint32_t)(i * 3 + 2), Bytes(env, results[i].data, results[i].len));
   }
   free(results);
-  napi_value fn, recv;
-  napi_get_reference_value(env, s->on_results, &fn);
-  napi_get_global(env, &recv);
-  CallFromLoop(s->core, env, s->ctx, recv, fn, 1, &list);
+  CallSide(s, 1, &list);
   napi_close_handle_scope(env, scope);
 }
 
-static void PoolClosed(void *data) {
-  PoolSide *s = static_cast<PoolSide *>(data);
-  if (s->hook != nullptr) {
-    napi_remove_async_cleanup_hook(s->hook);
-    s->hook = nullptr;
-  }
-  s->core->refs--;
-  s->core->MaybeDelete();
-  delete s;
-}
-
 static void ClosePool(PoolSide *s) {
-  if (s->closed) return;
-  s->closed = true;
-  if (s->on_results != nullptr && !s->core->exiting) {
-    napi_delete_reference(s->env, s->on_results);
-    napi_async_destroy(s->env, s->ctx);
-  }
-  s->on_results = nullptr;
-  uva_wpool_close(s->pool, PoolClosed);
+  if (StartClosing(s)) uva_wpool_close(s->pool, SideClosed<PoolSide>);
 }
 
 // The environment goes away: the pool closes, and its close callback
@@ -243,19 +267,12 @@ static napi_value NewWorkerPool(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   PoolSide *s = new PoolSide();
-  s->core = addon->core();
-  s->env = env;
   if (uva_wpool_new(loop, OnResults, s, &s->pool) != 0) {
     delete s;
     napi_throw_error(env, "ENOMEM", "uvasync: out of memory");
     return nullptr;
   }
-  s->core->refs++;
-  napi_create_reference(env, argv[0], 1, &s->on_results);
-  napi_value name;
-  napi_create_string_utf8(env, "uvasync.WorkerPool", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, nullptr, name, &s->ctx);
-  napi_add_async_cleanup_hook(env, PoolCleanup, s, &s->hook);
+  OpenSide(s, env, addon->core(), argv[0], "uvasync.WorkerPool", PoolCleanup);
   napi_value obj;
   napi_create_object(env, &obj);
   napi_property_descriptor props[] = {
@@ -277,7 +294,7 @@ static napi_value NewWorkerPool(napi_env env, napi_callback_info info) {
 
 static void OnTask(uva_wworker_t *w, uint64_t id, uint8_t *data, size_t len) {
   WorkerSide *s = static_cast<WorkerSide *>(uva_wworker_data(w));
-  if (s->core->exiting || s->on_task == nullptr) {
+  if (s->core->exiting || s->cb == nullptr) {
     free(data);
     return;
   }
@@ -285,33 +302,12 @@ static void OnTask(uva_wworker_t *w, uint64_t id, uint8_t *data, size_t len) {
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
   napi_value argv[2] = {Num(env, (double)id), Bytes(env, data, len)};
-  napi_value fn, recv;
-  napi_get_reference_value(env, s->on_task, &fn);
-  napi_get_global(env, &recv);
-  CallFromLoop(s->core, env, s->ctx, recv, fn, 2, argv);
+  CallSide(s, 2, argv);
   napi_close_handle_scope(env, scope);
 }
 
-static void WorkerClosed(void *data) {
-  WorkerSide *s = static_cast<WorkerSide *>(data);
-  if (s->hook != nullptr) {
-    napi_remove_async_cleanup_hook(s->hook);
-    s->hook = nullptr;
-  }
-  s->core->refs--;
-  s->core->MaybeDelete();
-  delete s;
-}
-
 static void Detach(WorkerSide *s) {
-  if (s->detached) return;
-  s->detached = true;
-  if (s->on_task != nullptr && !s->core->exiting) {
-    napi_delete_reference(s->env, s->on_task);
-    napi_async_destroy(s->env, s->ctx);
-  }
-  s->on_task = nullptr;
-  uva_wworker_detach(s->w, WorkerClosed);
+  if (StartClosing(s)) uva_wworker_detach(s->w, SideClosed<WorkerSide>);
 }
 
 static void WorkerCleanup(napi_async_cleanup_hook_handle handle, void *arg) {
@@ -331,7 +327,7 @@ static napi_value TaskPair(napi_env env, int got, uint64_t id, uint8_t *data, si
 
 static napi_value WorkerNext(napi_env env, napi_callback_info info) {
   WorkerSide *s = SideOf<WorkerSide>(env, info, nullptr, nullptr);
-  if (s->detached) return nullptr;
+  if (s->closed) return nullptr;
   uint64_t id = 0;
   uint8_t *data = nullptr;
   size_t len = 0;
@@ -344,7 +340,7 @@ static napi_value WorkerDone(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   WorkerSide *s = SideOf<WorkerSide>(env, info, &argc, argv);
-  if (s->detached) return nullptr;
+  if (s->closed) return nullptr;
   uva_wbuf_t head, body;
   if (!BufArg(env, argv[2], &head) || !BufArg(env, argv[3], &body)) {
     head.base = nullptr;
@@ -380,20 +376,13 @@ static napi_value WorkerAttach(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   WorkerSide *s = new WorkerSide();
-  s->core = addon->core();
-  s->env = env;
   int err = uva_wworker_attach((uintptr_t)address, (int)Arg(env, argv[1]), loop, OnTask, s, &s->w);
   if (err != 0) {
     delete s;
     napi_throw_error(env, "ERR_INVALID_STATE", "uvasync: the pool is closed");
     return nullptr;
   }
-  s->core->refs++;
-  napi_create_reference(env, argv[2], 1, &s->on_task);
-  napi_value name;
-  napi_create_string_utf8(env, "uvasync.WorkerPool.worker", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, nullptr, name, &s->ctx);
-  napi_add_async_cleanup_hook(env, WorkerCleanup, s, &s->hook);
+  OpenSide(s, env, addon->core(), argv[2], "uvasync.WorkerPool.worker", WorkerCleanup);
   napi_value obj;
   napi_create_object(env, &obj);
   napi_property_descriptor props[] = {
