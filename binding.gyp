@@ -10,6 +10,8 @@
         "src/core/fetch.c",
         "src/core/fetch_pool.c",
         "src/core/fetch_req.c",
+        "src/core/fetch_recv.c",
+        "src/core/fetch_result.c",
         "src/core/fetch_upload.c",
         "src/core/fetch_chunk.c",
         "src/core/wpool.c",
