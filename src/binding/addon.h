@@ -74,6 +74,18 @@ class Addon : public Napi::Addon<Addon> {
   napi_env fetch_env_ = nullptr;
 };
 
+// A number as a JS value, and a JS value as a number (0 for a non-number).
+inline napi_value JsNum(napi_env env, double v) {
+  napi_value out;
+  napi_create_double(env, v, &out);
+  return out;
+}
+inline double ArgNum(napi_env env, napi_value v) {
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  return d;
+}
+
 // Calls fn from the loop.  An exception it leaves is cleared and, unless
 // the environment is going away, reported as uncaught.  False if it failed.
 bool CallFromLoop(EnvCore *core, napi_env env, napi_async_context ctx, napi_value recv,

@@ -37,17 +37,6 @@ static TaskCore *TaskOf(napi_env env, napi_callback_info info, size_t *argc = nu
   return static_cast<TaskCore *>(data);
 }
 
-static napi_value Num(napi_env env, double v) {
-  napi_value out;
-  napi_create_double(env, v, &out);
-  return out;
-}
-
-static double Arg(napi_env env, napi_value v) {
-  double d = 0;
-  napi_get_value_double(env, v, &d);
-  return d;
-}
 
 // The counts JS reads from `ids`, after any change.
 static void TaskCounts(TaskCore *t) {
@@ -85,23 +74,23 @@ static napi_value TaskAdd(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   TaskCore *t = TaskOf(env, info, &argc, argv);
   uint32_t id = 0;
-  int rc = uva_taskq_add(&t->q, Arg(env, argv[0]), &id);
+  int rc = uva_taskq_add(&t->q, ArgNum(env, argv[0]), &id);
   TaskHold(t);
-  if (rc == UVA_NOW) return Num(env, -1);
-  if (rc < 0) return Num(env, -2);  // Out of memory or too many waiting.
-  return Num(env, rc == UVA_TASKQ_DRAIN ? (double)id + 4294967296.0 : (double)id);
+  if (rc == UVA_NOW) return JsNum(env, -1);
+  if (rc < 0) return JsNum(env, -2);  // Out of memory or too many waiting.
+  return JsNum(env, rc == UVA_TASKQ_DRAIN ? (double)id + 4294967296.0 : (double)id);
 }
 
 // done() → how many ids in `ids` start now (a task ended).
 static napi_value TaskDone(napi_env env, napi_callback_info info) {
   TaskCore *t = TaskOf(env, info);
   uva_taskq_done(&t->q);
-  return Num(env, TaskDrain(t));
+  return JsNum(env, TaskDrain(t));
 }
 
 // drain() → how many ids in `ids` start now (after start(), more concurrency).
 static napi_value TaskDrainCall(napi_env env, napi_callback_info info) {
-  return Num(env, TaskDrain(TaskOf(env, info)));
+  return JsNum(env, TaskDrain(TaskOf(env, info)));
 }
 
 static napi_value TaskRemove(napi_env env, napi_callback_info info) {
@@ -109,7 +98,7 @@ static napi_value TaskRemove(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   TaskCore *t = TaskOf(env, info, &argc, argv);
   napi_value out;
-  napi_get_boolean(env, uva_taskq_remove(&t->q, (uint32_t)Arg(env, argv[0])) == 1, &out);
+  napi_get_boolean(env, uva_taskq_remove(&t->q, (uint32_t)ArgNum(env, argv[0])) == 1, &out);
   TaskCounts(t);
   return out;
 }
@@ -119,7 +108,7 @@ static napi_value TaskSetPriority(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   TaskCore *t = TaskOf(env, info, &argc, argv);
   napi_value out;
-  int rc = uva_taskq_set_priority(&t->q, (uint32_t)Arg(env, argv[0]), Arg(env, argv[1]));
+  int rc = uva_taskq_set_priority(&t->q, (uint32_t)ArgNum(env, argv[0]), ArgNum(env, argv[1]));
   napi_get_boolean(env, rc == 1, &out);
   return out;
 }
@@ -130,14 +119,14 @@ static napi_value TaskDrop(napi_env env, napi_callback_info info) {
   uint32_t id = 0;
   int dropped = uva_taskq_drop(&t->q, &id);
   TaskCounts(t);
-  return Num(env, dropped ? (double)id : -1);
+  return JsNum(env, dropped ? (double)id : -1);
 }
 
 static napi_value TaskSetConcurrency(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   TaskCore *t = TaskOf(env, info, &argc, argv);
-  double n = Arg(env, argv[0]);
+  double n = ArgNum(env, argv[0]);
   uva_taskq_set_concurrency(&t->q, std::isfinite(n) && n < 4294967295.0 ? (uint32_t)n : 0);
   return nullptr;
 }
@@ -153,18 +142,18 @@ static napi_value TaskPause(napi_env env, napi_callback_info info) {
 }
 
 static napi_value TaskSize(napi_env env, napi_callback_info info) {
-  return Num(env, uva_taskq_size(&TaskOf(env, info)->q));
+  return JsNum(env, uva_taskq_size(&TaskOf(env, info)->q));
 }
 
 static napi_value TaskPending(napi_env env, napi_callback_info info) {
-  return Num(env, uva_taskq_pending(&TaskOf(env, info)->q));
+  return JsNum(env, uva_taskq_pending(&TaskOf(env, info)->q));
 }
 
 static napi_value TaskSizeBy(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   TaskCore *t = TaskOf(env, info, &argc, argv);
-  return Num(env, uva_taskq_size_by(&t->q, Arg(env, argv[0])));
+  return JsNum(env, uva_taskq_size_by(&t->q, ArgNum(env, argv[0])));
 }
 
 static napi_value TaskRateLimited(napi_env env, napi_callback_info info) {
@@ -189,7 +178,7 @@ static void OnWindow(uva_taskq_t *q, const uint32_t *ids, size_t count) {
     for (size_t off = 0; (off < count || off == 0) && !t->core->exiting; off += kBatch) {
       size_t n = count - off < kBatch ? count - off : kBatch;
       memcpy(t->ids, ids + off, n * sizeof(*ids));
-      napi_value argv[1] = {Num(env, (double)n)};
+      napi_value argv[1] = {JsNum(env, (double)n)};
       if (!CallFromLoop(t->core, env, t->ctx, recv, fn, 1, argv)) break;
     }
   }

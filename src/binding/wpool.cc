@@ -102,17 +102,6 @@ static napi_value Bytes(napi_env env, uint8_t *data, size_t len) {
   return buf;
 }
 
-static napi_value Num(napi_env env, double v) {
-  napi_value out;
-  napi_create_double(env, v, &out);
-  return out;
-}
-
-static double Arg(napi_env env, napi_value v) {
-  double d = 0;
-  napi_get_value_double(env, v, &d);
-  return d;
-}
 
 template <typename T>
 static T *SideOf(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
@@ -137,8 +126,8 @@ static void OnResults(uva_wpool_t *pool, uva_wresult_t *results, size_t count) {
   napi_value list;
   napi_create_array_with_length(env, count * 3, &list);
   for (size_t i = 0; i < count; i++) {
-    napi_set_element(env, list, (uint32_t)(i * 3), Num(env, (double)results[i].id));
-    napi_set_element(env, list, (uint32_t)(i * 3 + 1), Num(env, results[i].status));
+    napi_set_element(env, list, (uint32_t)(i * 3), JsNum(env, (double)results[i].id));
+    napi_set_element(env, list, (uint32_t)(i * 3 + 1), JsNum(env, results[i].status));
     napi_set_element(env, list, (uint32_t)(i * 3 + 2), Bytes(env, results[i].data, results[i].len));
   }
   free(results);
@@ -166,7 +155,7 @@ static napi_value PoolAddress(napi_env env, napi_callback_info info) {
 
 static napi_value PoolReserve(napi_env env, napi_callback_info info) {
   PoolSide *s = SideOf<PoolSide>(env, info, nullptr, nullptr);
-  return Num(env, s->closed ? UVA_EBADSTATE : uva_wpool_reserve(s->pool));
+  return JsNum(env, s->closed ? UVA_EBADSTATE : uva_wpool_reserve(s->pool));
 }
 
 // A Buffer or Uint8Array argument as bytes (undefined: none).
@@ -196,10 +185,10 @@ static napi_value PoolPush(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
-  if (s->closed) return Num(env, UVA_EBADSTATE);
+  if (s->closed) return JsNum(env, UVA_EBADSTATE);
   uva_wbuf_t head, body;
-  if (!BufArg(env, argv[1], &head) || !BufArg(env, argv[2], &body)) return Num(env, UV_EINVAL);
-  return Num(env, uva_wpool_push(s->pool, (uint64_t)Arg(env, argv[0]), &head, &body));
+  if (!BufArg(env, argv[1], &head) || !BufArg(env, argv[2], &body)) return JsNum(env, UV_EINVAL);
+  return JsNum(env, uva_wpool_push(s->pool, (uint64_t)ArgNum(env, argv[0]), &head, &body));
 }
 
 static napi_value PoolCancel(napi_env env, napi_callback_info info) {
@@ -207,7 +196,7 @@ static napi_value PoolCancel(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
   napi_value v;
-  napi_get_boolean(env, !s->closed && uva_wpool_cancel(s->pool, (uint64_t)Arg(env, argv[0])) == 1, &v);
+  napi_get_boolean(env, !s->closed && uva_wpool_cancel(s->pool, (uint64_t)ArgNum(env, argv[0])) == 1, &v);
   return v;
 }
 
@@ -215,7 +204,7 @@ static napi_value PoolWhere(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
-  return Num(env, s->closed ? -1 : uva_wpool_where(s->pool, (uint64_t)Arg(env, argv[0])));
+  return JsNum(env, s->closed ? -1 : uva_wpool_where(s->pool, (uint64_t)ArgNum(env, argv[0])));
 }
 
 // reap(slot) → the id of the task that worker was running, or 0.
@@ -223,8 +212,8 @@ static napi_value PoolReap(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
-  if (s->closed) return Num(env, 0);
-  return Num(env, (double)uva_wpool_reap(s->pool, (int)Arg(env, argv[0])));
+  if (s->closed) return JsNum(env, 0);
+  return JsNum(env, (double)uva_wpool_reap(s->pool, (int)ArgNum(env, argv[0])));
 }
 
 static napi_value PoolCounts(napi_env env, napi_callback_info info) {
@@ -233,8 +222,8 @@ static napi_value PoolCounts(napi_env env, napi_callback_info info) {
   if (!s->closed) uva_wpool_counts(s->pool, &queued, &running);
   napi_value arr;
   napi_create_array_with_length(env, 2, &arr);
-  napi_set_element(env, arr, 0, Num(env, (double)queued));
-  napi_set_element(env, arr, 1, Num(env, (double)running));
+  napi_set_element(env, arr, 0, JsNum(env, (double)queued));
+  napi_set_element(env, arr, 1, JsNum(env, (double)running));
   return arr;
 }
 
@@ -301,7 +290,7 @@ static void OnTask(uva_wworker_t *w, uint64_t id, uint8_t *data, size_t len) {
   napi_env env = s->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value argv[2] = {Num(env, (double)id), Bytes(env, data, len)};
+  napi_value argv[2] = {JsNum(env, (double)id), Bytes(env, data, len)};
   CallSide(s, 2, argv);
   napi_close_handle_scope(env, scope);
 }
@@ -320,7 +309,7 @@ static napi_value TaskPair(napi_env env, int got, uint64_t id, uint8_t *data, si
   if (got != 1) return nullptr;
   napi_value arr;
   napi_create_array_with_length(env, 2, &arr);
-  napi_set_element(env, arr, 0, Num(env, (double)id));
+  napi_set_element(env, arr, 0, JsNum(env, (double)id));
   napi_set_element(env, arr, 1, Bytes(env, data, len));
   return arr;
 }
@@ -350,7 +339,7 @@ static napi_value WorkerDone(napi_env env, napi_callback_info info) {
   uint64_t id = 0;
   uint8_t *data = nullptr;
   size_t len = 0;
-  int got = uva_wworker_done(s->w, (uint64_t)Arg(env, argv[0]), (int)Arg(env, argv[1]), &head, &body,
+  int got = uva_wworker_done(s->w, (uint64_t)ArgNum(env, argv[0]), (int)ArgNum(env, argv[1]), &head, &body,
                              &id, &data, &len);
   return TaskPair(env, got, id, data, len);
 }
@@ -376,7 +365,7 @@ static napi_value WorkerAttach(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   WorkerSide *s = new WorkerSide();
-  int err = uva_wworker_attach((uintptr_t)address, (int)Arg(env, argv[1]), loop, OnTask, s, &s->w);
+  int err = uva_wworker_attach((uintptr_t)address, (int)ArgNum(env, argv[1]), loop, OnTask, s, &s->w);
   if (err != 0) {
     delete s;
     napi_throw_error(env, "ERR_INVALID_STATE", "uvasync: the pool is closed");
