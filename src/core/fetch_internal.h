@@ -102,6 +102,8 @@ struct uva_freq_s {
   int64_t content_length;
   size_t body_cap;
   size_t body_map;     /* res.body is a mapping of this size (fetch_chunk.c); 0. */
+  int map_turns;       /* A large body without Content-Length: every turn's
+                        * chunk is a mapping (fetch_recv.c). */
   size_t headers_cap;
   char errbuf[CURL_ERROR_SIZE];
 

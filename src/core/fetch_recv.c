@@ -123,20 +123,36 @@ size_t uva__freq_on_body(char *data, size_t size, size_t nmemb, void *arg) {
                       : 0;
     if (r->streaming && hint > UVA_FETCH_TURN_BYTES + 65536)
       hint = UVA_FETCH_TURN_BYTES + 65536;
+    if (r->streaming && r->map_turns && r->body_cap == 0)
+      hint = UVA_FETCH_TURN_BYTES;
     if (r->streaming && hint >= UVA_FETCH_CHUNK_MAP_MIN && hint > need &&
         r->body_cap == 0) {
       /* A large streamed body: a mapping per turn (fetch_chunk.c), of a
        * turn's bytes exactly (whole huge pages); the turn ends when it is
        * full (above). */
-      if (hint > UVA_FETCH_TURN_BYTES)
-        hint = UVA_FETCH_TURN_BYTES;
-      size_t size = hint;
+      size_t size = hint > UVA_FETCH_TURN_BYTES ? UVA_FETCH_TURN_BYTES : hint;
       void *b = uva__chunk_map(&size);
       if (b == NULL)
         return 0;
       r->res.body = (uint8_t *) b;
       r->body_cap = size;
       r->body_map = size;
+    } else if (r->streaming && r->content_length < 0 && r->body_map == 0 &&
+               need > UVA_FETCH_CHUNK_MAP_MIN / 4 &&
+               need <= UVA_FETCH_TURN_BYTES) {
+      /* No Content-Length, and more than a quarter of a mapping in this
+       * turn: a large body after all.  On to a mapping, this turn and the
+       * next ones, as for a body known to be large. */
+      size_t size = UVA_FETCH_TURN_BYTES;
+      uint8_t *b = uva__chunk_map(&size);
+      if (b == NULL)
+        return 0;
+      memcpy(b, r->res.body, r->res.body_len);
+      free(r->res.body);
+      r->res.body = b;
+      r->body_cap = size;
+      r->body_map = size;
+      r->map_turns = 1;
     } else if (r->body_map > 0) {
       /* Past its mapping (a server that sends more than it said): on to
        * malloc's memory. */
