@@ -127,6 +127,61 @@ describe('life cycle', () => {
     assert.equal(r.stdout, 'survived 120', r.stderr);
   });
 
+  it('survives workers terminated mid-work with stream uploads and a WorkerPool of their own in flight', async function () {
+    this.timeout(60000);
+    // A worker thread that sends stream bodies (the core holds their fed
+    // bytes, its pump waits for news) and runs a pool of its own (its
+    // workers attached to a queue in C) says when both are under way; it is
+    // terminated 0-29 ms after that (and, every other one, at a random
+    // moment before).  The pool's and the workers' cleanup hooks close the
+    // C sides: nothing crashes, and no thread is left.
+    const tasks = JSON.stringify(path.join(root, 'test', 'fixtures', 'pool', 'tasks.js'));
+    const r = await runNode(`
+      const fs = require('node:fs');
+      const { Worker } = require('node:worker_threads');
+      const http = require('node:http');
+      const code = \`
+        const { workerData, parentPort } = require('node:worker_threads');
+        const u = require(${entry.replace(/"/g, '\\"')});
+        const pool = new u.WorkerPool({ filename: ${tasks.replace(/"/g, '\\"')}, maxWorkers: 2 });
+        let ran = 0;
+        let fed = 0;
+        let said = false;
+        const busy = () => { if (!said && ran >= 1 && fed >= 20) { said = true; parentPort.postMessage('busy'); } };
+        for (let i = 0; i < 50; i++) pool.run(i % 3 ? 5 : null, { name: i % 3 ? 'later' : 'hang' }).then(() => { ran++; busy(); }, () => {});
+        async function* body() { for (let i = 0; i < 1e6; i++) { fed++; busy(); yield Buffer.alloc(65536, i); } }
+        for (let i = 0; i < 3; i++) u.fetch(workerData.url, { method: 'POST', body: body() }).catch(() => {});
+      \`;
+      const srv = http.createServer((req, res) => { req.on('data', () => {}); req.on('end', () => res.end('ok')); });
+      const threads = () => fs.readdirSync('/proc/self/task').length;
+      srv.listen(0, '127.0.0.1', async () => {
+        const url = 'http://127.0.0.1:' + srv.address().port + '/';
+        const base = threads();
+        let n = 0;
+        let busy = 0;
+        for (let round = 0; round < 8; round++) {
+          const ws = [];
+          for (let i = 0; i < 3; i++) {
+            const k = round * 3 + i;
+            const w = new Worker(code, { eval: true, workerData: { url } });
+            w.on('error', (e) => process.stderr.write('worker error: ' + e.message + '\\n'));
+            if (k % 2 === 0) w.once('message', () => { busy++; setTimeout(() => w.terminate(), k * 7 % 30); });
+            else setTimeout(() => w.terminate(), k * 11 % 60);
+            ws.push(new Promise((r) => w.once('exit', r)));
+          }
+          await Promise.all(ws);
+          n += ws.length;
+        }
+        for (let i = 0; i < 200 && threads() > base; i++) await new Promise((r) => setTimeout(r, 10));
+        srv.closeAllConnections();
+        srv.close();
+        process.stdout.write('survived ' + n + ', ' + busy + ' busy' + (threads() > base ? ', threads left: ' + (threads() - base) : ''));
+      });
+    `, { timeout: 60000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'survived 24, 12 busy', r.stderr);
+  });
+
   it('reports an exception from user code in a loop callback as uncaught, and settles the rest of its batch', async () => {
     // A signal-like object whose removeEventListener throws: the exception
     // was cleared by the binding, and every other request (or timer) of
