@@ -241,6 +241,17 @@ describe('WorkerPool', () => {
     assert.equal(pool.stats.workers, 3);
   });
 
+  it('maxQueue: past that many tasks waiting beyond the busy workers, run() rejects with ERR_POOL_QUEUE_FULL', async () => {
+    pool = new WorkerPool({ filename: TASKS, maxWorkers: 1, minWorkers: 1, maxQueue: 2 });
+    const running = pool.run(null, { name: 'hang' });
+    running.catch(() => {});
+    await until(() => pool.stats.active === 1);
+    const waiting = [pool.run(1), pool.run(2)];
+    await assert.rejects(pool.run(3), { code: 'ERR_POOL_QUEUE_FULL' });
+    assert.equal(pool.stats.queued, 2);
+    for (const w of waiting) w.catch(() => {});
+  });
+
   it('throws or rejects with TypeError/RangeError naming the argument', async () => {
     assert.throws(() => new WorkerPool(), { name: 'TypeError', message: /options/ });
     assert.throws(() => new WorkerPool({ filename: 3 }), { name: 'TypeError', message: /options\.filename/ });
