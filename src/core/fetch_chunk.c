@@ -13,12 +13,12 @@
  * fragmented memory); small pages cost more faults, never a stall.
  *
  * A fresh mapping is zeroed by the kernel a page fault at a time (a fifth
- * of the CPU of such a download), so up to 16 freed ones are kept for the
+ * of the CPU of such a download), so the last 4 freed are kept for the
  * next ones, process-wide (Buffers are freed on their environment's
- * thread), and let go when an engine goes idle (uva__chunk_trim).  Kept
- * ones are reused before new ones are made, so they add little to the
- * peak: a 1 GiB body through res.body peaked at 23-25 MiB with 8 or 16
- * kept, 0.1-0.2 ms/MiB less CPU with 16. */
+ * thread), and let go when an engine goes idle (uva__chunk_trim).  More
+ * kept cost memory when V8 frees many at once: a 1 GiB body through
+ * res.body peaked at 40-52 MiB with 4 kept, 49-59 with 8, 65-80 with 16
+ * (libcurl 7.88; 8.14: 21-28 MiB with 4), for CPU within the noise. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -26,7 +26,7 @@
 #include "fetch_internal.h"
 
 #define HUGE (2u * 1024 * 1024)
-#define KEEP 16
+#define KEEP 4
 
 static uv_once_t keep_once = UV_ONCE_INIT;
 static uv_mutex_t keep_lock;
