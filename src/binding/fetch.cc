@@ -261,12 +261,6 @@ class Utf8 {
   size_t len_ = 0;
 };
 
-static double Num(napi_env env, napi_value v) {
-  double d = 0;
-  napi_get_value_double(env, v, &d);
-  return d;
-}
-
 static napi_value Int(napi_env env, int32_t v) {
   napi_value out;
   napi_create_int32(env, v, &out);
@@ -286,7 +280,7 @@ static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
   PoolRef *p = PoolOf(env, info, &argc, argv);
   if (p->pool == nullptr || p->core->exiting) return Int(env, UVA_EBADSTATE);
 
-  double id = Num(env, argv[0]);
+  double id = ArgNum(env, argv[0]);
   Utf8 url, method, headers, body_str;
   if (!url.Get(env, argv[1]) || !method.Get(env, argv[2])) return Int(env, UV_EINVAL);
   napi_valuetype t;
@@ -335,14 +329,14 @@ static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
       o.has_body = 1;
     }
   }
-  o.timeout = Num(env, argv[5]);
-  o.connect_timeout = Num(env, argv[6]);
-  o.max_redirects = (int32_t)Num(env, argv[7]);
-  o.max_body = Num(env, argv[8]);
-  o.decompress = Num(env, argv[9]) != 0;
-  o.http2 = (int)Num(env, argv[10]);
-  o.retries = (int32_t)Num(env, argv[11]);
-  o.retry_any_method = Num(env, argv[12]) != 0;
+  o.timeout = ArgNum(env, argv[5]);
+  o.connect_timeout = ArgNum(env, argv[6]);
+  o.max_redirects = (int32_t)ArgNum(env, argv[7]);
+  o.max_body = ArgNum(env, argv[8]);
+  o.decompress = ArgNum(env, argv[9]) != 0;
+  o.http2 = (int)ArgNum(env, argv[10]);
+  o.retries = (int32_t)ArgNum(env, argv[11]);
+  o.retry_any_method = ArgNum(env, argv[12]) != 0;
   Utf8 ca, accept_encoding, output;
   napi_typeof(env, argv[13], &t);
   if (t == napi_string) {
@@ -360,11 +354,11 @@ static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
     if (!output.Get(env, argv[16])) return Int(env, UV_ENOMEM);
     o.output = output.data();
   }
-  o.stream = (int)Num(env, argv[17]);
+  o.stream = (int)ArgNum(env, argv[17]);
   napi_typeof(env, argv[18], &t);
   if (t == napi_number) {
     o.upload = 1;
-    o.upload_len = Num(env, argv[18]);
+    o.upload_len = ArgNum(env, argv[18]);
   }
 
   uva_freq_t *r = nullptr;
@@ -372,7 +366,7 @@ static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
   int err = uva_freq_new(&o, (void *)(uintptr_t)key, &r);
   if (err != 0) return Int(env, err);
   // `first`: the next hop of a request that has had its turn.
-  err = Num(env, argv[15]) != 0 ? uva_fetch_submit_first(p->pool, r) : uva_fetch_submit(p->pool, r);
+  err = ArgNum(env, argv[15]) != 0 ? uva_fetch_submit_first(p->pool, r) : uva_fetch_submit(p->pool, r);
   if (err != 0) {
     uva_freq_free(r);
     return Int(env, err);
@@ -389,7 +383,7 @@ static napi_value PoolCancel(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   PoolRef *p = PoolOf(env, info, &argc, argv);
   if (p->core->exiting) return nullptr;
-  uint64_t key = (uint64_t)Num(env, argv[0]);
+  uint64_t key = (uint64_t)ArgNum(env, argv[0]);
   auto it = p->addon->fetch_ids_.find(key);
   if (it == p->addon->fetch_ids_.end()) return nullptr;
   uva_freq_t *r = it->second;
@@ -405,9 +399,9 @@ static napi_value PoolHold(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   PoolRef *p = PoolOf(env, info, &argc, argv);
   if (p->core->exiting) return nullptr;
-  auto it = p->addon->fetch_ids_.find((uint64_t)Num(env, argv[0]));
+  auto it = p->addon->fetch_ids_.find((uint64_t)ArgNum(env, argv[0]));
   if (it == p->addon->fetch_ids_.end()) return nullptr;
-  uva_freq_hold(it->second, Num(env, argv[1]) != 0);
+  uva_freq_hold(it->second, ArgNum(env, argv[1]) != 0);
   return nullptr;
 }
 
@@ -419,7 +413,7 @@ static napi_value PoolFeed(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   PoolRef *p = PoolOf(env, info, &argc, argv);
   if (p->core->exiting) return Int(env, UVA_EBADSTATE);
-  auto it = p->addon->fetch_ids_.find((uint64_t)Num(env, argv[0]));
+  auto it = p->addon->fetch_ids_.find((uint64_t)ArgNum(env, argv[0]));
   if (it == p->addon->fetch_ids_.end()) return Int(env, UVA_EBADSTATE);
   void *data = nullptr;
   size_t len = 0;
