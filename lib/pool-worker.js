@@ -8,7 +8,7 @@ const { workerData, parentPort } = require('node:worker_threads');
 const v8 = require('node:v8');
 const { pathToFileURL } = require('node:url');
 const { binding } = require('./native');
-const { encode, decodeTask, kindHeads, V8 } = require('./wire');
+const { encode, decodeTask, resultHead, V8 } = require('./wire');
 
 const OK = 0;
 const THREW = 1;
@@ -68,6 +68,7 @@ async function run(w, id, buf) {
     let status = OK;
     let kind;
     let out;
+    const t0 = performance.now();
     try {
       const [name, task] = decodeTask(buf);
       buf = null; // A task's bytes go as soon as the task has them.
@@ -79,7 +80,7 @@ async function run(w, id, buf) {
       kind = V8;
       out = serializeError(err);
     }
-    const next = w.done(id, status, kindHeads[kind], out);
+    const next = w.done(id, status, resultHead(kind, performance.now() - t0), out);
     if (next === undefined) return;
     [id, buf] = next;
     if (performance.now() - since > YIELD_MS) {

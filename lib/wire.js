@@ -6,7 +6,8 @@
 // v8.serialize (structured clone semantics: Dates, Maps, typed arrays,
 // errors; a Buffer inside comes back a Buffer).
 //
-// A task's head: [kind, name length (u16 LE), name (UTF-8)]; a result's: [kind].
+// A task's head: [kind, name length (u16 LE), name (UTF-8)]; a result's:
+// [kind, the task's run time in ms (f64 LE)].
 
 const v8 = require('node:v8');
 
@@ -15,6 +16,7 @@ const BUFFER = 1;
 const BYTES = 2; // A plain Uint8Array.
 
 const kindHeads = [Buffer.from([V8]), Buffer.from([BUFFER]), Buffer.from([BYTES])];
+const RESULT_HEAD = 9;
 const taskHeads = new Map(); // name → [head per kind]
 
 /** [kind, body] of a value. */
@@ -46,6 +48,14 @@ function taskHead(name, kind) {
   return heads[kind];
 }
 
+/** A result's head: its kind and how long the task ran (ms). */
+function resultHead(kind, ms) {
+  const h = Buffer.allocUnsafe(RESULT_HEAD);
+  h[0] = kind;
+  h.writeDoubleLE(ms, 1);
+  return h;
+}
+
 /** The value in `buf` from `offset` on, of `kind`. */
 function decode(kind, buf, offset) {
   if (kind === BUFFER) return buf.subarray(offset);
@@ -59,4 +69,4 @@ function decodeTask(buf) {
   return [buf.toString('utf8', 3, 3 + n), decode(buf[0], buf, 3 + n)];
 }
 
-module.exports = { encode, decode, decodeTask, taskHead, kindHeads, V8 };
+module.exports = { encode, decode, decodeTask, taskHead, resultHead, RESULT_HEAD, V8 };

@@ -15,7 +15,7 @@ const { UvasyncError, TimeoutError, abortError } = require('./errors');
 const { mapWithLimit } = require('./map');
 const validate = require('./validate');
 const { unlisten } = require('./signal');
-const { encode, decode, taskHead } = require('./wire');
+const { encode, decode, taskHead, RESULT_HEAD } = require('./wire');
 
 const ENTRY = path.join(__dirname, 'pool-worker.js');
 const THREW = 1;
@@ -94,6 +94,8 @@ class WorkerPool {
     this._failed = 0;
     this._startFailure = null;
     this._idleTimer = null;
+    this._busyMs = 0; // Run time of the tasks that reported, as their workers measured it.
+    this._since = performance.now();
     for (let i = 0; i < minWorkers; i++) this._spawn();
   }
 
@@ -196,11 +198,22 @@ class WorkerPool {
     }, { signal, onProgress }).then(() => done);
   }
 
-  /** queued, active, completed, failed, workers, utilization (the share of workers running a task now). */
+  /**
+   * queued, active, completed, failed, workers, and utilization: the tasks'
+   * run time so far over what maxWorkers could have run since the pool was
+   * made (piscina's definition), 0 to 1.
+   */
   get stats() {
     const [queued, active] = this._closed ? [0, 0] : this._native.counts();
-    const workers = this._workers.size;
-    return { queued, active, completed: this._completed, failed: this._failed, workers, utilization: workers === 0 ? 0 : active / workers };
+    const capacity = (performance.now() - this._since) * this.maxWorkers;
+    return {
+      queued,
+      active,
+      completed: this._completed,
+      failed: this._failed,
+      workers: this._workers.size,
+      utilization: capacity > 0 ? Math.min(1, this._busyMs / capacity) : 0,
+    };
   }
 
   /** Finishes what is queued and running, then stops the workers. */
@@ -334,7 +347,8 @@ class WorkerPool {
       let ok = list[i + 1] !== THREW;
       try {
         const buf = list[i + 2];
-        value = decode(buf[0], buf, 1);
+        this._busyMs += buf.readDoubleLE(1);
+        value = decode(buf[0], buf, RESULT_HEAD);
         if (!ok) value = rebuild(value);
       } catch (err) {
         value = err;

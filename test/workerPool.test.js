@@ -241,6 +241,20 @@ describe('WorkerPool', () => {
     assert.equal(pool.stats.workers, 3);
   });
 
+  it('stats: counts, and utilization as the run time of the tasks over the capacity since the pool was made', async () => {
+    pool = new WorkerPool({ filename: TASKS, maxWorkers: 2, minWorkers: 2 });
+    assert.equal(pool.stats.utilization, 0);
+    const t0 = performance.now();
+    await Promise.all([pool.run(100, { name: 'spin' }), pool.run(100, { name: 'spin' })]);
+    const elapsed = performance.now() - t0;
+    const s = pool.stats;
+    assert.deepEqual([s.completed, s.failed, s.queued, s.active, s.workers], [2, 0, 0, 0, 2]);
+    // 200 ms of work (each spin runs to the ms past its end) over at least 2 × elapsed of capacity (the pool is older).
+    assert.ok(s.utilization > 0 && s.utilization <= 210 / (2 * elapsed), `${s.utilization}`);
+    await pool.run(null, { name: 'fail' }).catch(() => {});
+    assert.equal(pool.stats.failed, 1);
+  });
+
   it('maxQueue: past that many tasks waiting beyond the busy workers, run() rejects with ERR_POOL_QUEUE_FULL', async () => {
     pool = new WorkerPool({ filename: TASKS, maxWorkers: 1, minWorkers: 1, maxQueue: 2 });
     const running = pool.run(null, { name: 'hang' });

@@ -1097,7 +1097,7 @@ export interface WorkerPoolStats {
   readonly completed: number;
   readonly failed: number;
   readonly workers: number;
-  /** The share of the workers running a task now (0 to 1). */
+  /** The tasks' run time so far over what maxWorkers could have run since the pool was made (0 to 1; piscina's). */
   readonly utilization: number;
 }
 
