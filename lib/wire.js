@@ -48,12 +48,16 @@ function taskHead(name, kind) {
   return heads[kind];
 }
 
-/** A result's head: its kind and how long the task ran (ms). */
+const resultScratch = Buffer.alloc(RESULT_HEAD);
+
+/**
+ * A result's head: its kind and how long the task ran (ms).  One buffer,
+ * written anew for each result: the core copies it in done() at once.
+ */
 function resultHead(kind, ms) {
-  const h = Buffer.allocUnsafe(RESULT_HEAD);
-  h[0] = kind;
-  h.writeDoubleLE(ms, 1);
-  return h;
+  resultScratch[0] = kind;
+  resultScratch.writeDoubleLE(ms, 1);
+  return resultScratch;
 }
 
 /** The value in `buf` from `offset` on, of `kind`. */

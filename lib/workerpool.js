@@ -75,6 +75,16 @@ class WorkerPool {
     validate.ms('options.idleTimeout', idleTimeout, true);
     validate.integer('options.maxQueue', maxQueue, 0, true);
     validate.ms('options.taskTimeout', taskTimeout, true);
+    // What new Worker() would refuse only when the first worker starts.
+    if (resourceLimits !== undefined && (resourceLimits === null || typeof resourceLimits !== 'object')) {
+      throw validate.typeError('options.resourceLimits', 'an object', resourceLimits);
+    }
+    if (env !== undefined && (env === null || (typeof env !== 'object' && typeof env !== 'symbol'))) {
+      throw validate.typeError('options.env', 'an object or worker_threads.SHARE_ENV', env);
+    }
+    if (execArgv !== undefined && (!Array.isArray(execArgv) || !execArgv.every((a) => typeof a === 'string'))) {
+      throw validate.typeError('options.execArgv', 'an array of strings', execArgv);
+    }
     this.filename = path.resolve(file);
     this.name = name;
     this.kind = kind;
@@ -92,7 +102,6 @@ class WorkerPool {
     this._closed = false;
     this._completed = 0;
     this._failed = 0;
-    this._startFailure = null;
     this._idleTimer = null;
     this._busyMs = 0; // Run time of the tasks that reported, as their workers measured it.
     this._since = performance.now();
@@ -123,7 +132,9 @@ class WorkerPool {
     }
     if (this._closing !== null) return Promise.reject(new UvasyncError('The pool is closed', { code: 'ERR_POOL_CLOSED' }));
     if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
-    if (this._pending.size - this._running() >= this.maxQueue && this._idle() === 0) {
+    // Only with a bound: a call into C per run() otherwise.  Workers still
+    // starting will take as many of the queued tasks.
+    if (this.maxQueue !== Infinity && this._native.counts()[0] >= this.maxQueue + this._starting()) {
       return Promise.reject(new UvasyncError(`The pool's queue is full (maxQueue ${this.maxQueue})`, { code: 'ERR_POOL_QUEUE_FULL' }));
     }
     let head;
@@ -234,18 +245,10 @@ class WorkerPool {
 
   // ---- internals --------------------------------------------------------------
 
-  _running() {
-    return this._closed ? 0 : this._native.counts()[1];
-  }
-
-  _idle() {
-    const [queued, active] = this._native.counts();
-    return Math.max(0, this._ready() - active - queued);
-  }
-
-  _ready() {
+  /** Workers started that have not attached to the queue yet. */
+  _starting() {
     let n = 0;
-    for (const w of this._workers.values()) if (w.ready) n++;
+    for (const w of this._workers.values()) if (!w.ready) n++;
     return n;
   }
 
@@ -253,7 +256,22 @@ class WorkerPool {
   _grow() {
     if (this._closed) return;
     const want = Math.min(this.maxWorkers, Math.max(this.minWorkers, this._pending.size));
-    while (this._workers.size < want && this._startFailure === null) this._spawn();
+    try {
+      while (this._workers.size < want) this._spawn();
+    } catch (err) {
+      // new Worker() refused (an execArgv it does not take): the tasks
+      // waiting fail with why, rather than wait for a worker that never comes.
+      this._failAll(err);
+    }
+  }
+
+  /** Every pending task fails: no worker can start. */
+  _failAll(cause) {
+    const err = new UvasyncError(`A worker could not start: ${cause.message}`, { code: 'ERR_WORKER_INIT_FAILED', cause });
+    for (const t of [...this._pending.values()]) {
+      this._native.cancel(t.id);
+      this._settle(t, err, false);
+    }
   }
 
   _spawn() {
@@ -287,10 +305,7 @@ class WorkerPool {
     if (!rec.ready && rec.killed === null && rec.error !== null && this._closing === null) {
       // It never started: its module does not load.  Every task waiting
       // fails with the reason, until the next run() tries again.
-      this._startFailure = rec.error;
-      const err = new UvasyncError(`A worker could not start: ${rec.error.message}`, { code: 'ERR_WORKER_INIT_FAILED', cause: rec.error });
-      for (const t of [...this._pending.values()]) this._settle(t, err, false);
-      this._startFailure = null;
+      this._failAll(rec.error);
       return;
     }
     const t = id !== 0 ? this._pending.get(id) : undefined;

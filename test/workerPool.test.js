@@ -272,6 +272,14 @@ describe('WorkerPool', () => {
     assert.throws(() => new WorkerPool({ filename: TASKS, kind: 'process' }), { name: 'TypeError', message: /options\.kind/ });
     assert.throws(() => new WorkerPool({ filename: TASKS, maxWorkers: 0 }), { name: 'RangeError', message: /options\.maxWorkers/ });
     assert.throws(() => new WorkerPool({ filename: TASKS, minWorkers: 3, maxWorkers: 2 }), { name: 'RangeError', message: /options\.minWorkers/ });
+    assert.throws(() => new WorkerPool({ filename: TASKS, execArgv: '--x' }), { name: 'TypeError', message: /options\.execArgv/ });
+    assert.throws(() => new WorkerPool({ filename: TASKS, resourceLimits: 5 }), { name: 'TypeError', message: /options\.resourceLimits/ });
+    assert.throws(() => new WorkerPool({ filename: TASKS, env: 'x' }), { name: 'TypeError', message: /options\.env/ });
+    // An execArgv new Worker() refuses: the task rejects (it never waits for a worker that cannot start).
+    const refused = new WorkerPool({ filename: TASKS, maxWorkers: 1, execArgv: ['--no-such-flag-at-all'] });
+    await assert.rejects(refused.run(1), { code: 'ERR_WORKER_INIT_FAILED' });
+    assert.equal(refused.stats.queued, 0);
+    await refused.destroy();
     pool = new WorkerPool({ filename: TASKS, maxWorkers: 1 });
     await assert.rejects(pool.run(1, { timeout: -1 }), { name: 'RangeError', message: /options\.timeout/ });
     await assert.rejects(pool.run(1, { name: 5 }), { name: 'TypeError', message: /options\.name/ });
