@@ -3,15 +3,14 @@
 // Readable or another async iterable (or a large Blob, through its
 // stream), read a chunk at a time and fed to the core, which sends it
 // through libcurl's read callback (src/core/fetch_upload.c).  The core
-// holds at most about UVA_FETCH_UPLOAD_HIGH of it: past that the pump
-// waits until the core says it has taken it down (news with "want").
+// holds at most about UVA_FETCH_UPLOAD_HIGH of it: past that feed() says
+// wait, and the pump waits until the core says it has taken it down (news
+// with "want").
 
 const { Blob } = require('node:buffer');
 const { types } = require('node:util');
-const { binding } = require('./native');
 const validate = require('./validate');
 
-const HIGH = binding.fetchUploadHigh;
 
 /** A body object's chunks, one at a time, and a way to stop it from outside. */
 class Source {
@@ -110,12 +109,12 @@ class Upload {
     for (;;) {
       const chunk = await this.source.next();
       if (this.done) return;
-      const held = this.pool.feed(this.id, chunk);
-      if (chunk === null || held < 0) {
+      const wait = this.pool.feed(this.id, chunk);
+      if (chunk === null || wait < 0) {
         this.done = true;
         return;
       }
-      if (held > HIGH) {
+      if (wait === 1) {
         await new Promise((resolve) => { this.waiter = resolve; });
         if (this.done) return;
       }

@@ -406,8 +406,8 @@ static napi_value PoolHold(napi_env env, napi_callback_info info) {
 }
 
 // feed(id, chunk): more of a fed body (a Buffer), or its end (null).
-// → the bytes the core holds of it, or a negative error (the request is
-// no longer the core's: it finished or was cancelled).
+// → 1: wait for news before feeding more; 0: go on; or a negative error
+// (the request is no longer the core's: it finished or was cancelled).
 static napi_value PoolFeed(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -419,10 +419,7 @@ static napi_value PoolFeed(napi_env env, napi_callback_info info) {
   size_t len = 0;
   int end = 1;
   if (napi_get_buffer_info(env, argv[1], &data, &len) == napi_ok) end = 0;
-  int64_t held = uva_freq_feed(it->second, data, len, end);
-  napi_value v;
-  napi_create_double(env, (double)held, &v);
-  return v;
+  return Int(env, uva_freq_feed(it->second, data, len, end));
 }
 
 // stats(out Float64Array(5)): active, queued, done, failed, bytes.
@@ -541,7 +538,6 @@ void InitFetch(Napi::Env env, Napi::Object exports, Addon *addon) {
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, kFetchBatch * Addon::kFetchFields * sizeof(double));
   addon->fetch_nums_ = static_cast<double *>(ab.Data());
   exports.Set("fetchNums", Napi::Float64Array::New(env, kFetchBatch * Addon::kFetchFields, ab, 0));
-  exports.Set("fetchUploadHigh", Napi::Number::New(env, UVA_FETCH_UPLOAD_HIGH));
   exports.Set("newFetchPool", Napi::Function::New(env, NewFetchPool, "newFetchPool"));
   exports.Set("setFetchCallback", Napi::Function::New(env, SetFetchCallback, "setFetchCallback"));
   exports.Set("fetchCloseIdle", Napi::Function::New(env, FetchCloseIdle, "fetchCloseIdle"));

@@ -50,8 +50,7 @@ size_t uva__freq_on_read(char *buf, size_t size, size_t nitems, void *arg) {
   return n;
 }
 
-int64_t uva_freq_feed(uva_freq_t *r, const void *data, size_t len, int end) {
-  size_t held;
+int uva_freq_feed(uva_freq_t *r, const void *data, size_t len, int end) {
 
   if (!r->upload || r->up_ended)
     return UVA_EBADSTATE;
@@ -78,8 +77,7 @@ int64_t uva_freq_feed(uva_freq_t *r, const void *data, size_t len, int end) {
   }
   if (end)
     r->up_ended = 1;
-  held = r->up_len - r->up_off;
-  if (!r->up_ended && held > UVA_FETCH_UPLOAD_HIGH)
+  if (!r->up_ended && r->up_len - r->up_off > UVA_FETCH_UPLOAD_HIGH)
     r->up_waiting = 1;
   if (r->up_paused && (len > 0 || end)) {
     r->up_paused = 0;
@@ -88,7 +86,7 @@ int64_t uva_freq_feed(uva_freq_t *r, const void *data, size_t len, int end) {
     if (r->easy != NULL)
       curl_easy_pause(r->easy, uva__freq_pause_mask(r));
   }
-  return (int64_t) held;
+  return r->up_waiting;
 }
 
 int uva_freq_take_want(uva_freq_t *r) {

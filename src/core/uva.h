@@ -525,11 +525,11 @@ void uva_freq_timings(const uva_freq_t *r, double timings[5]);
  * next chunk; 0: it goes on. */
 void uva_freq_hold(uva_freq_t *r, int full);
 /* A fed body (opts.upload): appends a copy of `len` bytes, and with `end`
- * marks the body complete.  Returns the bytes held, not yet sent (>= 0), or
- * a negative error (UVA_EBADSTATE after the end).  Past
- * UVA_FETCH_UPLOAD_HIGH the feeder waits: the data callback says when the
- * request wants more (uva_freq_take_want). */
-int64_t uva_freq_feed(uva_freq_t *r, const void *data, size_t len, int end);
+ * marks the body complete.  Returns 1 when the feeder is to wait (past
+ * UVA_FETCH_UPLOAD_HIGH held: the data callback says when the request wants
+ * more, uva_freq_take_want), 0 when it may go on, or a negative error
+ * (UVA_EBADSTATE after the end). */
+int uva_freq_feed(uva_freq_t *r, const void *data, size_t len, int end);
 /* For the data callback: 1 (once) when a fed body's feeder that was told to
  * wait may feed again, else 0. */
 int uva_freq_take_want(uva_freq_t *r);
