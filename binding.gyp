@@ -15,6 +15,9 @@
         "src/core/fetch_upload.c",
         "src/core/fetch_chunk.c",
         "src/core/wpool.c",
+        "src/core/wproc.c",
+        "src/core/wchild.c",
+        "src/core/wframe.c",
         "src/core/queue.c",
         "src/core/sched.c",
         "src/core/sem.c",
@@ -28,7 +31,7 @@
     },
     {
       "target_name": "uvasync",
-      "sources": ["src/binding/addon.cc", "src/binding/fetch.cc", "src/binding/flow.cc", "src/binding/sched.cc", "src/binding/taskq.cc", "src/binding/wpool.cc"],
+      "sources": ["src/binding/addon.cc", "src/binding/fetch.cc", "src/binding/flow.cc", "src/binding/sched.cc", "src/binding/taskq.cc", "src/binding/wpool.cc", "src/binding/wproc.cc"],
       "dependencies": [
         "uva_core",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -1,10 +1,13 @@
 'use strict';
-// The entry of a WorkerPool's thread: loads the task module, attaches to
-// the pool's queue in C (src/core/wpool.c) and runs its tasks one at a
-// time.  A finished task's result goes back in the same call that takes the
-// next task (done()), so a busy worker never waits for a wake-up.
+// The entry of a WorkerPool's worker: loads the task module and runs its
+// tasks one at a time.  A thread attaches to the pool's queue in C
+// (src/core/wpool.c) by the pool's address; a child process (the process
+// kind) reads its tasks from fd 3, which the core writes on the pool's loop
+// (src/core/wproc.c, wchild.c).  Either way a finished task's result goes
+// back in the same call that takes the next task (done()), so a busy
+// worker never waits for a wake-up.
 
-const { workerData, parentPort } = require('node:worker_threads');
+const { isMainThread, workerData, parentPort } = require('node:worker_threads');
 const v8 = require('node:v8');
 const { pathToFileURL } = require('node:url');
 const { binding } = require('./native');
@@ -14,7 +17,10 @@ const OK = 0;
 const THREW = 1;
 const YIELD_MS = 5; // Synchronous tasks in a row give the worker's own loop a turn this often.
 
-const { address, slot, filename } = workerData;
+const PROCESS = isMainThread; // A child process: `node pool-worker.js <filename>`, its pool on fd 3.
+const READY = 3;
+const FAILED = 4;
+const { address, slot, filename } = PROCESS ? { filename: process.argv[2] } : workerData;
 let mod = null;
 const fns = new Map();
 
@@ -90,14 +96,33 @@ async function run(w, id, buf) {
   }
 }
 
+let w = null;
+if (PROCESS) {
+  // Attached before the module loads: fd 3 is close-on-exec from here on,
+  // so whatever the module starts does not hold the pool's socket.  The
+  // end of it (id 0) is the end of the pool: this process goes with it.
+  w = binding.childAttach(3, (id, buf) => (id === 0 ? process.exit(0) : run(w, id, buf)));
+}
+
 load().then((m) => {
   mod = m;
-  const w = binding.workerAttach(address, slot, (id, buf) => run(w, id, buf));
-  parentPort.postMessage('ready'); // The pool tells a start-up failure from a crash by it.
+  if (PROCESS) {
+    w.send(READY);
+  } else {
+    w = binding.workerAttach(address, slot, (id, buf) => run(w, id, buf));
+    parentPort.postMessage('ready'); // The pool tells a start-up failure from a crash by it.
+  }
   const first = w.next();
   if (first !== undefined) run(w, first[0], first[1]);
 }, (err) => {
   // The module does not load: this worker cannot run anything.  The pool
-  // sees it exit and rejects its tasks with the reason.
+  // rejects its tasks with the reason: a thread's error event brings it, a
+  // process sends it (a frame that small is written at once) and exits.
+  if (PROCESS) {
+    w.send(FAILED, serializeError(err));
+    w.close();
+    process.exitCode = 1;
+    return;
+  }
   process.nextTick(() => { throw err; });
 });

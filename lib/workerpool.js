@@ -1,14 +1,18 @@
 'use strict';
-// WorkerPool: CPU-bound tasks on worker threads, with the task queue, the
-// dispatch and the wake-ups in C (src/core/wpool.c): one queue for every
-// worker, so no task waits behind a long one; a worker that finishes a task
-// takes the next in the same call, and results come back in batches.
+// WorkerPool: CPU-bound tasks on worker threads or child processes, with
+// the task queue, the dispatch and the wake-ups in C: one queue for every
+// worker, so no task waits behind a long one.  Threads share the queue
+// (src/core/wpool.c): a worker that finishes a task takes the next in the
+// same call, and results come back in batches.  Processes get their tasks
+// as frames on a socket (fd 3) that the core writes and reads on this loop
+// (src/core/wproc.c): a result read hands that child its next task at once.
 // Payloads travel with v8.serialize (structured clone: Dates, Maps, typed
-// arrays, errors; a Buffer comes back a Buffer).
+// arrays, errors; a Buffer comes back a Buffer), in both kinds.
 
 const os = require('node:os');
 const path = require('node:path');
 const { fileURLToPath } = require('node:url');
+const v8 = require('node:v8');
 const { Worker } = require('node:worker_threads');
 const { binding } = require('./native');
 const { UvasyncError, TimeoutError, abortError } = require('./errors');
@@ -19,6 +23,56 @@ const { encode, decode, taskHead, RESULT_HEAD } = require('./wire');
 
 const ENTRY = path.join(__dirname, 'pool-worker.js');
 const THREW = 1;
+// A child's news (src/core/wproc.h).
+const CHILD_READY = 1;
+const CHILD_FAILED = 2;
+const CHILD_EXIT = 3;
+const SIGKILL = os.constants.signals.SIGKILL;
+const signalNames = {}; // The first name of a number (SIGABRT, not its alias SIGIOT).
+for (const [k, v] of Object.entries(os.constants.signals)) if (!(v in signalNames)) signalNames[v] = k;
+// What of resourceLimits a child process takes, as V8's flags.
+const PROCESS_LIMITS = {
+  maxOldGenerationSizeMb: (mb) => `--max-old-space-size=${mb}`,
+  maxYoungGenerationSizeMb: (mb) => `--max-semi-space-size=${Math.max(1, Math.ceil(mb / 3))}`,
+};
+
+/** A worker as the pool keeps it: how to stop it (now, or once idle), and its state. */
+class Rec {
+  constructor(kill, end) {
+    this.kill = kill; // Now, mid-task: terminate(), SIGKILL.
+    this.end = end; // Idle: a thread is terminated, a process's fd 3 ends and it exits.
+    this.ready = false; // It has loaded its module.
+    this.error = null;
+    this.killed = null; // Why the pool stopped it.
+    this.exited = new Promise((resolve) => { this.gone = resolve; });
+  }
+}
+
+// Of this process's flags, those a child must not get: what runs instead of
+// the entry (-e would run this process's script again in every child, each
+// starting a pool of its own), and what would stop or watch it.
+const TAKES_VALUE = new Set(['-e', '--eval', '-p', '--print', '-pe', '--watch-path', '--inspect-port', '--debug-port']);
+const NOT_INHERITED = /^(?:-[ep]|-pe|--eval|--print|-i|--interactive|-c|--check|--test|--watch|--watch-path|--watch-preserve-output|--inspect|--inspect-brk|--inspect-wait|--inspect-port|--debug-port)(?:=|$)/;
+
+/** This process's Node flags, less those a child must not inherit. */
+function inheritedFlags() {
+  const out = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    if (!NOT_INHERITED.test(argv[i])) out.push(argv[i]);
+    else if (TAKES_VALUE.has(argv[i])) i++;
+  }
+  return out;
+}
+
+/** A child process's argv: Node's flags (this process's by default, as fork() does), the entry and the task module. */
+function processArgs(resourceLimits, execArgv, filename) {
+  const flags = execArgv === undefined ? inheritedFlags() : [...execArgv];
+  if (resourceLimits !== undefined) {
+    for (const [k, v] of Object.entries(resourceLimits)) flags.push(PROCESS_LIMITS[k](v));
+  }
+  return [process.execPath, ...flags, ENTRY, filename];
+}
 
 class Task {
   constructor(id, resolve, reject) {
@@ -65,10 +119,7 @@ class WorkerPool {
     if (typeof file === 'string' && file.startsWith('file:')) file = fileURLToPath(file);
     if (typeof file !== 'string' || file === '') throw validate.typeError('options.filename', 'a path or a file: URL', filename);
     if (typeof name !== 'string') throw validate.typeError('options.name', 'a string', name);
-    if (kind !== 'thread') {
-      // The process kind (framed payloads over a pipe in C) is not built yet.
-      throw validate.typeError('options.kind', "'thread' (the process kind is not built yet)", kind);
-    }
+    if (kind !== 'thread' && kind !== 'process') throw validate.typeError('options.kind', "'thread' or 'process'", kind);
     validate.integer('options.maxWorkers', maxWorkers, 1);
     validate.integer('options.minWorkers', minWorkers, 0);
     if (minWorkers > maxWorkers) throw validate.rangeError('options.minWorkers', `at most maxWorkers (${maxWorkers})`, minWorkers);
@@ -79,11 +130,17 @@ class WorkerPool {
     if (resourceLimits !== undefined && (resourceLimits === null || typeof resourceLimits !== 'object')) {
       throw validate.typeError('options.resourceLimits', 'an object', resourceLimits);
     }
-    if (env !== undefined && (env === null || (typeof env !== 'object' && typeof env !== 'symbol'))) {
-      throw validate.typeError('options.env', 'an object or worker_threads.SHARE_ENV', env);
+    if (env !== undefined && (env === null || (typeof env !== 'object' && (typeof env !== 'symbol' || kind === 'process')))) {
+      throw validate.typeError('options.env', kind === 'process' ? 'an object' : 'an object or worker_threads.SHARE_ENV', env);
     }
     if (execArgv !== undefined && (!Array.isArray(execArgv) || !execArgv.every((a) => typeof a === 'string'))) {
       throw validate.typeError('options.execArgv', 'an array of strings', execArgv);
+    }
+    if (kind === 'process' && resourceLimits !== undefined) {
+      for (const [k, v] of Object.entries(resourceLimits)) {
+        if (PROCESS_LIMITS[k] === undefined) throw validate.typeError(`options.resourceLimits.${k}`, `one of ${Object.keys(PROCESS_LIMITS).join(', ')} for the process kind`, v);
+        validate.integer(`options.resourceLimits.${k}`, v, 1);
+      }
     }
     this.filename = path.resolve(file);
     this.name = name;
@@ -93,10 +150,16 @@ class WorkerPool {
     this.maxQueue = maxQueue;
     this._taskTimeout = taskTimeout;
     this._idleTimeout = idleTimeout;
-    this._workerOptions = { resourceLimits, env, execArgv };
-    this._native = binding.newWorkerPool((list) => this._results(list));
-    this._address = this._native.address();
-    this._workers = new Map(); // slot → { worker, ready, error, killed }
+    if (kind === 'thread') {
+      this._workerOptions = { resourceLimits, env, execArgv };
+      this._native = binding.newWorkerPool((list) => this._results(list));
+      this._address = this._native.address();
+    } else {
+      this._processArgs = processArgs(resourceLimits, execArgv, this.filename);
+      this._processEnv = env === undefined ? undefined : Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+      this._native = binding.newProcPool((list) => this._results(list), (...news) => this._childNews(...news));
+    }
+    this._workers = new Map(); // slot → Rec
     this._pending = new Map(); // id → Task
     this._closing = null;
     this._closed = false;
@@ -240,7 +303,7 @@ class WorkerPool {
     if (this._closing === null) this._closing = Promise.resolve();
     const err = () => new UvasyncError('The pool was destroyed', { code: 'ERR_POOL_DESTROYED' });
     for (const t of [...this._pending.values()]) this._settle(t, err(), false);
-    return this._closing.then(() => this._shutdown());
+    return this._closing.then(() => this._shutdown(true));
   }
 
   // ---- internals --------------------------------------------------------------
@@ -275,6 +338,13 @@ class WorkerPool {
   }
 
   _spawn() {
+    if (this.kind === 'process') {
+      const slot = this._native.spawn(process.execPath, this._processArgs, this._processEnv);
+      if (slot < 0) throw new UvasyncError(`cannot start a worker process (${binding.errName(slot)})`, { code: binding.errName(slot) });
+      const rec = new Rec(() => this._native.stop(slot, SIGKILL), () => this._native.stop(slot, 0));
+      this._workers.set(slot, rec);
+      return;
+    }
     const slot = this._native.reserve();
     if (slot < 0) return;
     const { resourceLimits, env, execArgv } = this._workerOptions;
@@ -289,30 +359,56 @@ class WorkerPool {
       this._native.reap(slot);
       throw err;
     }
-    const rec = { worker, ready: false, error: null, killed: null };
+    const stop = () => worker.terminate();
+    const rec = new Rec(stop, stop);
     this._workers.set(slot, rec);
     worker.once('message', () => { rec.ready = true; });
     worker.on('error', (err) => { rec.error = err; });
-    worker.on('exit', (code) => this._exited(slot, rec, code));
+    worker.on('exit', (code) => this._exited(slot, rec, code, null));
     // After the listeners (a 'message' listener refs the worker's port):
     // the pool's own handle holds the process while it has work.
     worker.unref();
   }
 
-  _exited(slot, rec, code) {
+  /** What the core says of a child process: it is ready, it cannot start (and why), it is gone. */
+  _childNews(slot, news, status, signal, buf) {
+    const rec = this._workers.get(slot);
+    if (rec === undefined) return;
+    if (news === CHILD_READY) {
+      rec.ready = true;
+    } else if (news === CHILD_FAILED) {
+      try {
+        rec.error = rebuild(v8.deserialize(buf));
+      } catch (err) {
+        rec.error = err;
+      }
+      rec.kill(); // It said all it has to.
+    } else if (news === CHILD_EXIT) {
+      this._exited(slot, rec, signal !== 0 ? null : status, signal !== 0 ? (signalNames[signal] || `signal ${signal}`) : null);
+    }
+  }
+
+  _exited(slot, rec, code, signal) {
     this._workers.delete(slot);
+    rec.gone();
     const id = this._native.reap(slot);
-    if (!rec.ready && rec.killed === null && rec.error !== null && this._closing === null) {
-      // It never started: its module does not load.  Every task waiting
-      // fails with the reason, until the next run() tries again.
-      this._failAll(rec.error);
+    if (!rec.ready && rec.killed === null && this._closing === null && (rec.error !== null || signal === null)) {
+      // It never started: its module does not load, or Node refused its
+      // flags, or the module exits as it loads.  Every task waiting fails
+      // with the reason (rather than a new worker that does the same,
+      // forever), until the next run() tries again.  (A signal is no such
+      // reason: a process killed while it starts is replaced.)
+      const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+      this._failAll(rec.error !== null ? rec.error : new Error(`The worker ${how} before it loaded ${this.filename}`));
       return;
     }
     const t = id !== 0 ? this._pending.get(id) : undefined;
     if (t !== undefined) {
       const how = rec.error !== null ? `: ${rec.error.message}` : '';
-      const err = new UvasyncError(`The worker running the task exited with code ${code}${how}`, { code: 'ERR_WORKER_EXITED', cause: rec.error === null ? undefined : rec.error });
+      const what = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+      const err = new UvasyncError(`The worker running the task ${what}${how}`, { code: 'ERR_WORKER_EXITED', cause: rec.error === null ? undefined : rec.error });
       err.exitCode = code;
+      err.signal = signal;
       this._settle(t, err, false);
     }
     if (this._closing === null) this._grow();
@@ -326,7 +422,7 @@ class WorkerPool {
       const rec = slot >= 0 ? this._workers.get(slot) : undefined;
       if (rec !== undefined) {
         rec.killed = err;
-        rec.worker.terminate();
+        rec.kill();
       }
     }
     this._settle(t, err, false);
@@ -384,7 +480,7 @@ class WorkerPool {
     for (const rec of this._workers.values()) {
       if (extra-- <= 0) break;
       rec.killed = true;
-      rec.worker.terminate();
+      rec.end();
     }
   }
 
@@ -398,14 +494,15 @@ class WorkerPool {
     });
   }
 
-  async _shutdown() {
+  async _shutdown(now) {
     if (this._closed) return;
     this._closed = true;
-    const exits = [...this._workers.values()].map((rec) => new Promise((resolve) => {
+    const exits = [...this._workers.values()].map((rec) => {
       rec.killed = rec.killed || true;
-      rec.worker.once('exit', resolve);
-      rec.worker.terminate();
-    }));
+      if (now) rec.kill();
+      else rec.end();
+      return rec.exited;
+    });
     await Promise.all(exits);
     this._native.close();
   }

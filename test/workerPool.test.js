@@ -1,5 +1,7 @@
 'use strict';
-// WorkerPool: tasks on real worker threads through the core's shared queue.
+// WorkerPool: tasks on real worker threads (the core's shared queue) and
+// real child processes (frames on fd 3, read and written by the core), the
+// same tests for both kinds where they mean the same.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -8,6 +10,21 @@ const { runNode } = require('./helpers');
 
 const TASKS = path.join(__dirname, 'fixtures', 'pool', 'tasks.js');
 const threads = () => fs.readdirSync('/proc/self/task').length;
+/** This process's child processes (live ones: zombies are being reaped). */
+function children() {
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) === process.pid && f[0] !== 'Z') out.push(Number(d));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `f()` holds (10 s at most). */
@@ -19,15 +36,17 @@ async function until(f) {
   }
 }
 
-describe('WorkerPool', () => {
+for (const kind of ['thread', 'process']) describe(`WorkerPool (${kind})`, () => {
   let pool;
+  // Threads or child processes, as the kind has them.
+  const workersNow = kind === 'thread' ? threads : () => children().length;
   afterEach(async () => {
     if (pool !== undefined) await pool.destroy();
     pool = undefined;
   });
 
-  it('runs tasks on worker threads: results, structured-clone payloads, a Buffer back as a Buffer, CJS and ESM', async () => {
-    pool = new WorkerPool({ filename: TASKS, maxWorkers: 2 });
+  it(`runs tasks on worker ${kind === 'thread' ? 'threads' : 'processes'}: results, structured-clone payloads, a Buffer back as a Buffer, CJS and ESM`, async () => {
+    pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 2 });
     assert.equal(await pool.run(41), 41);
     assert.equal(await pool.run({ a: 1, b: 2 }, { name: 'add' }), 3);
     const value = { d: new Date(5), m: new Map([[1, 'x']]), s: new Set([2]), f: new Float64Array([1.5]), big: 10n, re: /a/g, e: new RangeError('r') };
@@ -55,7 +74,7 @@ describe('WorkerPool', () => {
       assert.equal(await pool.run(s, { name: 'echo' }), s);
     }
     await assert.rejects(pool.run(() => 1), { name: 'DataCloneError' });
-    const esm = new WorkerPool({ filename: path.join(__dirname, 'fixtures', 'pool', 'esm.mjs'), maxWorkers: 1 });
+    const esm = new WorkerPool({ kind, filename: path.join(__dirname, 'fixtures', 'pool', 'esm.mjs'), maxWorkers: 1 });
     assert.deepEqual(await esm.run(1), { esm: 1 });
     assert.equal(await esm.run(21, { name: 'twice' }), 42);
     await assert.rejects(esm.run(1, { name: 'nope' }), { code: 'ERR_INVALID_ARG_VALUE', message: /no function export named `nope`/ });
@@ -63,7 +82,7 @@ describe('WorkerPool', () => {
   });
 
   it('rejects with the error as the worker threw it: name, message, stack, code, cause and own properties', async () => {
-    pool = new WorkerPool({ filename: TASKS, maxWorkers: 1 });
+    pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 1 });
     const err = await pool.run({ code: 'E_MINE', message: 'bad input' }, { name: 'fail' }).catch((e) => e);
     assert.ok(err instanceof TypeError);
     assert.equal(err.message, 'bad input');
@@ -81,7 +100,7 @@ describe('WorkerPool', () => {
   });
 
   it('keeps one queue for all workers: short tasks do not wait behind a long one', async () => {
-    pool = new WorkerPool({ filename: TASKS, maxWorkers: 2, minWorkers: 2 });
+    pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 2, minWorkers: 2 });
     await Promise.all([pool.run(null, { name: 'thread' }), pool.run(null, { name: 'thread' })]);
     const long = pool.run(300, { name: 'spin' });
     const order = [];
@@ -94,7 +113,7 @@ describe('WorkerPool', () => {
   });
 
   it('map: input order, or finishing order; progress; items pulled lazily', async () => {
-    pool = new WorkerPool({ filename: TASKS, maxWorkers: 2 });
+    pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 2 });
     const progress = [];
     const r = await pool.map([30, 1, 20, 2], { name: 'later', onProgress: (done, total) => progress.push([done, total]) });
     assert.deepEqual(r, [30, 1, 20, 2]);
@@ -125,7 +144,7 @@ describe('WorkerPool', () => {
   });
 
   it('abort and timeout: a queued task leaves the queue at once; a running one gets its worker replaced', async () => {
-    pool = new WorkerPool({ filename: TASKS, maxWorkers: 1, minWorkers: 1 });
+    pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 1, minWorkers: 1 });
     const blocker = pool.run(null, { name: 'hang' });
     blocker.catch(() => {});
     await until(() => pool.stats.active === 1);
@@ -140,7 +159,7 @@ describe('WorkerPool', () => {
     blocker.catch(() => {});
     await pool.destroy();
     // A running one: its worker is terminated and replaced.
-    pool = new WorkerPool({ filename: TASKS, maxWorkers: 1, minWorkers: 1 });
+    pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 1, minWorkers: 1 });
     const first = await pool.run(null, { name: 'thread' });
     const hung = pool.run(null, { name: 'hang', timeout: 50 });
     await assert.rejects(hung, { name: 'TimeoutError' });
@@ -157,16 +176,22 @@ describe('WorkerPool', () => {
   });
 
   it('a worker that dies rejects only its own task, and the pool starts a replacement', async () => {
-    pool = new WorkerPool({ filename: TASKS, maxWorkers: 2, minWorkers: 2, resourceLimits: { maxOldGenerationSizeMb: 32 } });
+    pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 2, minWorkers: 2, resourceLimits: { maxOldGenerationSizeMb: 32 } });
     const ways = [['exit', 3], ['timerThrow', null], ['oom', null]];
     for (const [name, arg] of ways) {
       const others = Array.from({ length: 6 }, (_, i) => pool.run(i + 1, { name: 'later' }));
       const err = await pool.run(arg, { name }).catch((e) => e);
       assert.equal(err.code, 'ERR_WORKER_EXITED', `${name}: ${err.stack}`);
-      assert.equal(typeof err.exitCode, 'number');
+      assert.ok(typeof err.exitCode === 'number' || typeof err.signal === 'string', `${err.exitCode} ${err.signal}`);
       if (name === 'exit') assert.equal(err.exitCode, 3);
-      if (name === 'timerThrow') assert.equal(err.cause.message, 'thrown in a timer');
-      if (name === 'oom') assert.equal(err.cause.code, 'ERR_WORKER_OUT_OF_MEMORY');
+      if (kind === 'thread') {
+        if (name === 'timerThrow') assert.equal(err.cause.message, 'thrown in a timer');
+        if (name === 'oom') assert.equal(err.cause.code, 'ERR_WORKER_OUT_OF_MEMORY');
+      } else {
+        // A process: what its exit tells (the error went to its stderr).
+        if (name === 'timerThrow') assert.equal(err.exitCode, 1);
+        if (name === 'oom') assert.ok(err.signal === 'SIGABRT' || err.exitCode === 134, `${err.exitCode} ${err.signal}`);
+      }
       assert.deepEqual(await Promise.all(others), [1, 2, 3, 4, 5, 6], `${name}: the others`);
       await until(() => pool.stats.workers === 2);
     }
@@ -175,7 +200,7 @@ describe('WorkerPool', () => {
 
   it('settles 2,000 tasks among random aborts, timeouts and crashes, and leaves exactly maxWorkers workers', async function () {
     this.timeout(60000);
-    pool = new WorkerPool({ filename: TASKS, maxWorkers: 3 });
+    pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 3 });
     let seed = 7;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
     const all = [];
@@ -198,33 +223,38 @@ describe('WorkerPool', () => {
     assert.deepEqual([pool.stats.queued, pool.stats.active], [0, 0]);
   });
 
-  it('close() finishes what is queued then stops every thread; destroy() rejects the rest; no thread is left', async () => {
-    const base = threads();
-    const p = new WorkerPool({ filename: TASKS, maxWorkers: 3 });
+  it(`close() finishes what is queued then stops every ${kind}; destroy() rejects the rest; none is left`, async () => {
+    const base = workersNow();
+    const p = new WorkerPool({ kind, filename: TASKS, maxWorkers: 3 });
     const work = Array.from({ length: 30 }, (_, i) => p.run(i % 3, { name: 'later' }));
     const closing = p.close();
     await assert.rejects(p.run(1), { code: 'ERR_POOL_CLOSED' });
     assert.deepEqual(await Promise.all(work), Array.from({ length: 30 }, (_, i) => i % 3));
     await closing;
-    await until(() => threads() <= base);
-    const d = new WorkerPool({ filename: TASKS, maxWorkers: 3 });
+    await until(() => workersNow() <= base);
+    const d = new WorkerPool({ kind, filename: TASKS, maxWorkers: 3 });
     const doomed = Array.from({ length: 10 }, () => d.run(null, { name: 'hang' }));
     for (const x of doomed) x.catch(() => {}); // Rejected by destroy(), looked at below.
     await until(() => d.stats.workers === 3);
     await d.destroy();
     for (const r of await Promise.allSettled(doomed)) assert.equal(r.reason.code, 'ERR_POOL_DESTROYED');
-    await until(() => threads() <= base);
+    await until(() => workersNow() <= base);
     assert.equal(d.stats.workers, 0);
   });
 
   it('works from inside a worker thread, and the process exits as soon as the pool is closed or idle', async () => {
+    // A thread pool's worker makes a pool of this kind.
     pool = new WorkerPool({ filename: TASKS, maxWorkers: 1 });
-    assert.equal(await pool.run(41, { name: 'nested' }), 42);
+    assert.equal(await pool.run({ n: 41, kind }, { name: 'nested' }), 42);
     // An idle pool keeps nothing alive; a closed one neither.
     // (A child left running is killed at 15 s and fails the test.)
     for (const how of ['idle', 'close']) {
-      const code = `const { WorkerPool } = require('./lib');
-        const pool = new WorkerPool({ filename: ${JSON.stringify(TASKS)}, maxWorkers: 2, minWorkers: 2 });
+      // Run with node -e, whose flags a child process must not inherit: a
+      // child that ran this script again would exit 7, and its task fail.
+      const code = `if (process.env.UVA_POOL_TEST_CHILD) process.exit(7);
+        process.env.UVA_POOL_TEST_CHILD = '1';
+        const { WorkerPool } = require('./lib');
+        const pool = new WorkerPool({ kind: '${kind}', filename: ${JSON.stringify(TASKS)}, maxWorkers: 2, minWorkers: 2 });
         pool.run(2).then((r) => { console.log('got', r); if (${JSON.stringify(how)} === 'close') pool.close(); });`;
       const r = await runNode(code, { timeout: 15000 });
       assert.equal(r.code, 0, r.stderr);
@@ -233,7 +263,7 @@ describe('WorkerPool', () => {
   });
 
   it('idleTimeout: after that long without a task, the workers above minWorkers stop; new work starts them again', async () => {
-    pool = new WorkerPool({ filename: TASKS, maxWorkers: 3, minWorkers: 1, idleTimeout: 50 });
+    pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 3, minWorkers: 1, idleTimeout: 50 });
     await Promise.all(Array.from({ length: 6 }, () => pool.run(20, { name: 'later' })));
     assert.equal(pool.stats.workers, 3);
     await until(() => pool.stats.workers === 1);
@@ -242,7 +272,7 @@ describe('WorkerPool', () => {
   });
 
   it('stats: counts, and utilization as the run time of the tasks over the capacity since the pool was made', async () => {
-    pool = new WorkerPool({ filename: TASKS, maxWorkers: 2, minWorkers: 2 });
+    pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 2, minWorkers: 2 });
     assert.equal(pool.stats.utilization, 0);
     const t0 = performance.now();
     await Promise.all([pool.run(100, { name: 'spin' }), pool.run(100, { name: 'spin' })]);
@@ -256,7 +286,7 @@ describe('WorkerPool', () => {
   });
 
   it('maxQueue: past that many tasks waiting beyond the busy workers, run() rejects with ERR_POOL_QUEUE_FULL', async () => {
-    pool = new WorkerPool({ filename: TASKS, maxWorkers: 1, minWorkers: 1, maxQueue: 2 });
+    pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 1, minWorkers: 1, maxQueue: 2 });
     const running = pool.run(null, { name: 'hang' });
     running.catch(() => {});
     await until(() => pool.stats.active === 1);
@@ -269,24 +299,101 @@ describe('WorkerPool', () => {
   it('throws or rejects with TypeError/RangeError naming the argument', async () => {
     assert.throws(() => new WorkerPool(), { name: 'TypeError', message: /options/ });
     assert.throws(() => new WorkerPool({ filename: 3 }), { name: 'TypeError', message: /options\.filename/ });
-    assert.throws(() => new WorkerPool({ filename: TASKS, kind: 'process' }), { name: 'TypeError', message: /options\.kind/ });
-    assert.throws(() => new WorkerPool({ filename: TASKS, maxWorkers: 0 }), { name: 'RangeError', message: /options\.maxWorkers/ });
-    assert.throws(() => new WorkerPool({ filename: TASKS, minWorkers: 3, maxWorkers: 2 }), { name: 'RangeError', message: /options\.minWorkers/ });
-    assert.throws(() => new WorkerPool({ filename: TASKS, execArgv: '--x' }), { name: 'TypeError', message: /options\.execArgv/ });
-    assert.throws(() => new WorkerPool({ filename: TASKS, resourceLimits: 5 }), { name: 'TypeError', message: /options\.resourceLimits/ });
-    assert.throws(() => new WorkerPool({ filename: TASKS, env: 'x' }), { name: 'TypeError', message: /options\.env/ });
+    assert.throws(() => new WorkerPool({ filename: TASKS, kind: 'fiber' }), { name: 'TypeError', message: /options\.kind/ });
+    assert.throws(() => new WorkerPool({ kind, filename: TASKS, maxWorkers: 0 }), { name: 'RangeError', message: /options\.maxWorkers/ });
+    assert.throws(() => new WorkerPool({ kind, filename: TASKS, minWorkers: 3, maxWorkers: 2 }), { name: 'RangeError', message: /options\.minWorkers/ });
+    assert.throws(() => new WorkerPool({ kind, filename: TASKS, execArgv: '--x' }), { name: 'TypeError', message: /options\.execArgv/ });
+    assert.throws(() => new WorkerPool({ kind, filename: TASKS, resourceLimits: 5 }), { name: 'TypeError', message: /options\.resourceLimits/ });
+    assert.throws(() => new WorkerPool({ kind, filename: TASKS, env: 'x' }), { name: 'TypeError', message: /options\.env/ });
     // An execArgv new Worker() refuses: the task rejects (it never waits for a worker that cannot start).
-    const refused = new WorkerPool({ filename: TASKS, maxWorkers: 1, execArgv: ['--no-such-flag-at-all'] });
+    const refused = new WorkerPool({ kind, filename: TASKS, maxWorkers: 1, execArgv: ['--no-such-flag-at-all'] });
     await assert.rejects(refused.run(1), { code: 'ERR_WORKER_INIT_FAILED' });
     assert.equal(refused.stats.queued, 0);
     await refused.destroy();
-    pool = new WorkerPool({ filename: TASKS, maxWorkers: 1 });
+    pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 1 });
     await assert.rejects(pool.run(1, { timeout: -1 }), { name: 'RangeError', message: /options\.timeout/ });
     await assert.rejects(pool.run(1, { name: 5 }), { name: 'TypeError', message: /options\.name/ });
     await assert.rejects(pool.run(1, { signal: {} }), { name: 'TypeError', message: /options\.signal/ });
     await assert.rejects(pool.map([1], { concurrency: 0 }), { name: 'RangeError', message: /concurrency/ });
-    const missing = new WorkerPool({ filename: path.join(__dirname, 'fixtures', 'pool', 'missing.js'), maxWorkers: 1 });
+    const missing = new WorkerPool({ kind, filename: path.join(__dirname, 'fixtures', 'pool', 'missing.js'), maxWorkers: 1 });
     await assert.rejects(missing.run(1), { code: 'ERR_WORKER_INIT_FAILED' });
     await missing.destroy();
+  });
+});
+
+describe('WorkerPool (process): what only processes have', () => {
+  let pool;
+  afterEach(async () => {
+    if (pool !== undefined) await pool.destroy();
+    pool = undefined;
+  });
+
+  it('a child killed with SIGKILL rejects only its own task, with the signal, and is replaced', async () => {
+    pool = new WorkerPool({ kind: 'process', filename: TASKS, maxWorkers: 2, minWorkers: 2 });
+    await Promise.all([pool.run(30, { name: 'later' }), pool.run(30, { name: 'later' })]); // Both started.
+    const running = pool.run(null, { name: 'hang' });
+    await until(() => pool.stats.active === 1);
+    const old = children();
+    // Both die: the busy one's task rejects, the idle one's death costs no task.
+    for (const p of old) process.kill(p, 'SIGKILL');
+    const err = await running.catch((e) => e);
+    assert.equal(err.code, 'ERR_WORKER_EXITED');
+    assert.equal(err.signal, 'SIGKILL');
+    assert.equal(err.exitCode, null);
+    assert.match(err.message, /killed by SIGKILL/);
+    assert.deepEqual(await Promise.all(Array.from({ length: 4 }, (_, i) => pool.run(i, { name: 'later' }))), [0, 1, 2, 3]);
+    await until(() => pool.stats.workers === 2 && children().length === 2);
+    assert.ok(children().every((p) => !old.includes(p)), 'replaced');
+    // One killed while it starts is replaced too (the tasks waiting stay).
+    const mine = children();
+    const starting = new WorkerPool({ kind: 'process', filename: TASKS, maxWorkers: 1 });
+    const waiting = starting.run(5);
+    let fresh;
+    await until(() => (fresh = children().filter((c) => !mine.includes(c))).length === 1);
+    process.kill(fresh[0], 'SIGKILL'); // Before its module has loaded (or while it runs the task: then it fails).
+    const r = await waiting.catch((e) => e);
+    assert.ok(r === 5 || r.signal === 'SIGKILL', String(r));
+    await starting.close();
+    const self = await pool.run(null, { name: 'killSelf' }).catch((e) => e);
+    assert.equal(self.signal, 'SIGKILL');
+    assert.equal(await pool.run(7), 7);
+    assert.equal(pool.stats.failed, 2);
+  });
+
+  it('a child has /dev/null for stdin, the pool\'s socket on fd 3 only, and the env it was given', async () => {
+    process.env.UVA_POOL_INHERITED = 'yes';
+    pool = new WorkerPool({ kind: 'process', filename: TASKS, maxWorkers: 1 });
+    const fds = await pool.run(null, { name: 'fds' });
+    assert.equal(fds.stdin, '');
+    assert.match(fds.fd3, /^socket:/);
+    // What the task execs does not get the pool's socket.
+    assert.equal(await pool.run(null, { name: 'cloexec' }), true);
+    assert.equal(await pool.run('UVA_POOL_INHERITED', { name: 'env' }), 'yes');
+    await pool.close();
+    pool = new WorkerPool({ kind: 'process', filename: TASKS, maxWorkers: 1, env: { ONLY_THIS: 'é😀', SKIPPED: undefined } });
+    assert.equal(await pool.run('ONLY_THIS', { name: 'env' }), 'é😀');
+    assert.equal(await pool.run('UVA_POOL_INHERITED', { name: 'env' }), undefined);
+    assert.equal(await pool.run('SKIPPED', { name: 'env' }), undefined);
+    delete process.env.UVA_POOL_INHERITED;
+  });
+
+  it('a child that writes what is no frame, or a result for no task of its, is ended; only its task fails', async () => {
+    pool = new WorkerPool({ kind: 'process', filename: TASKS, maxWorkers: 2, minWorkers: 2 });
+    for (const name of ['garbage', 'forge']) {
+      const others = Array.from({ length: 4 }, (_, i) => pool.run(i, { name: 'later' }));
+      const err = await pool.run(null, { name }).catch((e) => e);
+      assert.equal(err.code, 'ERR_WORKER_EXITED', name);
+      assert.equal(err.signal, 'SIGKILL', name);
+      assert.deepEqual(await Promise.all(others), [0, 1, 2, 3]);
+    }
+    await until(() => pool.stats.workers === 2);
+    assert.equal(await pool.run(3), 3);
+  });
+
+  it('refuses what a child process cannot take', () => {
+    const { SHARE_ENV } = require('node:worker_threads');
+    assert.throws(() => new WorkerPool({ kind: 'process', filename: TASKS, env: SHARE_ENV }), { name: 'TypeError', message: /options\.env/ });
+    assert.throws(() => new WorkerPool({ kind: 'process', filename: TASKS, resourceLimits: { stackSizeMb: 4 } }), { name: 'TypeError', message: /options\.resourceLimits\.stackSizeMb/ });
+    assert.throws(() => new WorkerPool({ kind: 'process', filename: TASKS, resourceLimits: { maxOldGenerationSizeMb: 0 } }), { name: 'RangeError', message: /maxOldGenerationSizeMb/ });
   });
 });

@@ -101,6 +101,7 @@ void Addon::Setup(Napi::Env env, Napi::Object exports) {
   InitFetch(env, exports, this);
   InitTaskQueue(env, exports);
   InitWorkerPool(env, exports, this);
+  InitProcPool(env, exports, this);
 }
 
 Addon::~Addon() {

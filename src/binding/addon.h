@@ -96,6 +96,7 @@ void InitFlow(Napi::Env env, Napi::Object exports);
 void InitFetch(Napi::Env env, Napi::Object exports, Addon *addon);
 void InitTaskQueue(Napi::Env env, Napi::Object exports);
 void InitWorkerPool(Napi::Env env, Napi::Object exports, Addon *addon);
+void InitProcPool(Napi::Env env, Napi::Object exports, Addon *addon);
 
 }  // namespace uvasync
 
