@@ -296,6 +296,15 @@ for (const kind of ['thread', 'process']) describe(`WorkerPool (${kind})`, () =>
     for (const w of waiting) w.catch(() => {});
   });
 
+  it('a module that exits as it loads fails the waiting tasks with ERR_WORKER_INIT_FAILED, not a worker started for ever', async () => {
+    pool = new WorkerPool({ kind, filename: path.join(__dirname, 'fixtures', 'pool', 'exits.js'), maxWorkers: 2 });
+    const all = await Promise.allSettled([pool.run(1), pool.run(2), pool.run(3)]);
+    for (const r of all) assert.equal(r.reason.code, 'ERR_WORKER_INIT_FAILED');
+    assert.match(all[0].reason.message, /exited with code 3 before it loaded/);
+    await sleep(100);
+    assert.equal(pool.stats.workers, 0, 'none started again while nothing waits');
+  });
+
   it('throws or rejects with TypeError/RangeError naming the argument', async () => {
     assert.throws(() => new WorkerPool(), { name: 'TypeError', message: /options/ });
     assert.throws(() => new WorkerPool({ filename: 3 }), { name: 'TypeError', message: /options\.filename/ });

@@ -34,9 +34,10 @@ typedef struct pchild_s {
   int slot;
   uv_process_t proc;
   uv_pipe_t pipe;
+  uv_timer_t grace; /* From the end of its fd 3 to its SIGKILL. */
   uva_wframer_t framer;
   uint64_t current; /* The task it runs, or 0. */
-  int handles;      /* Open: the process and the pipe. */
+  int handles;      /* Open: the process, the pipe, the timer. */
   int exited;
   int eof;
   int stopping;
@@ -223,6 +224,14 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void child_done(pchild_t *c);
 
+static void on_grace(uv_timer_t *t) {
+  pchild_t *c = t->data;
+  uv_process_kill(&c->proc, SIGKILL);
+}
+
+/* How long a child whose fd 3 has ended may take to exit by itself. */
+#define GRACE_MS 2000
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   pchild_t *c = s->data;
   int rc = 0;
@@ -231,14 +240,18 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   flush(c);
   if (n >= 0 && rc == 0)
     return;
-  /* The end of fd 3, a socket error or a frame that makes no sense: the
-   * child is of no more use. */
+  /* The end of fd 3 or a socket error: the child is of no more use.  One
+   * that ends it is most likely exiting (it closes its fd 3 first, or the
+   * kernel does as it exits), and it gets a while to do so; one that sends
+   * what makes no sense is killed now. */
   uv_read_stop(s);
   c->eof = 1;
   if (c->exited)
     child_done(c);
-  else
+  else if (rc != 0)
     uv_process_kill(&c->proc, SIGKILL);
+  else
+    uv_timer_start(&c->grace, on_grace, GRACE_MS, 0);
 }
 
 /* What the dead child wrote and the loop has not read yet, read now. */
@@ -284,6 +297,7 @@ static void child_done(pchild_t *c) {
   p->child[slot] = NULL;
   p->state[slot] = SLOT_DEAD;
   p->dead_id[slot] = c->current;
+  uv_close((uv_handle_t *)&c->grace, on_child_closed);
   uv_close((uv_handle_t *)&c->pipe, on_child_closed);
   uv_close((uv_handle_t *)&c->proc, on_child_closed);
   if (p->open)
@@ -347,6 +361,9 @@ int uva_wproc_spawn(uva_wproc_t *p, const char *file, char **args,
     free(c);
     return rc;
   }
+  uv_timer_init(p->loop, &c->grace);
+  uv_unref((uv_handle_t *)&c->grace);
+  c->grace.data = c;
   c->pipe.data = c;
   c->proc.data = c;
   memset(&opts, 0, sizeof(opts));
@@ -365,14 +382,15 @@ int uva_wproc_spawn(uva_wproc_t *p, const char *file, char **args,
   stdio[3].data.stream = (uv_stream_t *)&c->pipe;
   if ((rc = uv_spawn(p->loop, &c->proc, &opts)) != 0) {
     /* uv_spawn's failure leaves a handle to close (libuv >= 1.x). */
-    c->handles = 2;
+    c->handles = 3;
     c->exited = 1;
+    uv_close((uv_handle_t *)&c->grace, on_child_closed);
     uv_close((uv_handle_t *)&c->proc, on_child_closed);
     uv_close((uv_handle_t *)&c->pipe, on_child_closed);
     p->handles++;
     return rc;
   }
-  c->handles = 2;
+  c->handles = 3;
   p->handles++;
   uv_unref((uv_handle_t *)&c->proc);
   uv_unref((uv_handle_t *)&c->pipe);
