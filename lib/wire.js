@@ -4,7 +4,10 @@
 // as its own bytes and comes out as a view over the core's copy (one copy
 // in all, where structured clone makes two); anything else goes through
 // v8.serialize (structured clone semantics: Dates, Maps, typed arrays,
-// errors; a Buffer inside comes back a Buffer).
+// errors; a Buffer inside comes back a Buffer).  A number, a string, a
+// boolean, null and undefined at the top go as themselves (a double, UTF-8,
+// the kind alone): what structured clone gives for them, without a
+// serializer made and run on each side for each task.
 //
 // A task's head: [kind, name length (u16 LE), name (UTF-8)]; a result's:
 // [kind, the task's run time in ms (f64 LE)].
@@ -14,13 +17,39 @@ const v8 = require('node:v8');
 const V8 = 0;
 const BUFFER = 1;
 const BYTES = 2; // A plain Uint8Array.
+const NUMBER = 3;
+const STRING = 4;
+const UNDEFINED = 5;
+const NULL = 6;
+const TRUE = 7;
+const FALSE = 8;
+const CONSTANTS = [UNDEFINED, NULL, TRUE, FALSE];
+const VALUES = { [UNDEFINED]: undefined, [NULL]: null, [TRUE]: true, [FALSE]: false };
 
-const kindHeads = [Buffer.from([V8]), Buffer.from([BUFFER]), Buffer.from([BYTES])];
+const kindHeads = Array.from({ length: 9 }, (_, k) => Buffer.from([k]));
+// A number's bytes: one buffer, written anew each time (the core copies a
+// payload in the call that takes it).
+const numberScratch = Buffer.alloc(8);
 const RESULT_HEAD = 9;
 const taskHeads = new Map(); // name → [head per kind]
 
 /** [kind, body] of a value. */
 function encode(value) {
+  switch (typeof value) {
+    case 'number':
+      numberScratch.writeDoubleLE(value, 0);
+      return [NUMBER, numberScratch];
+    case 'string':
+      // UTF-8 cannot hold a lone surrogate: such a string goes as V8's.
+      if (value.isWellFormed()) return [STRING, Buffer.from(value, 'utf8')];
+      break;
+    case 'undefined':
+      return [UNDEFINED, undefined];
+    case 'boolean':
+      return [value ? TRUE : FALSE, undefined];
+    default:
+      if (value === null) return [NULL, undefined];
+  }
   if (Buffer.isBuffer(value)) return [BUFFER, value];
   if (value instanceof Uint8Array && value.constructor === Uint8Array) return [BYTES, value];
   try {
@@ -62,6 +91,9 @@ function resultHead(kind, ms) {
 
 /** The value in `buf` from `offset` on, of `kind`. */
 function decode(kind, buf, offset) {
+  if (kind === NUMBER) return buf.readDoubleLE(offset);
+  if (kind === STRING) return buf.toString('utf8', offset);
+  if (CONSTANTS.includes(kind)) return VALUES[kind];
   if (kind === BUFFER) return buf.subarray(offset);
   if (kind === BYTES) return new Uint8Array(buf.buffer, buf.byteOffset + offset, buf.length - offset);
   return v8.deserialize(buf.subarray(offset));

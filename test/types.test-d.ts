@@ -113,8 +113,10 @@ async function checks(): Promise<void> {
   const ns = await pool.map<string>([1, 2], { ordered: false });
   expectType<typeof ns, string[]>(true);
   expectType<typeof pool.stats.utilization, number>(true);
-  // @ts-expect-error only the thread kind exists
-  new WorkerPool({ filename: 'x.js', kind: 'process' });
+  const procs = new WorkerPool({ filename: 'x.js', kind: 'process', env: { A: '1' }, resourceLimits: { maxOldGenerationSizeMb: 64 } });
+  expectType<typeof procs.kind, 'thread' | 'process'>(true);
+  // @ts-expect-error no such kind
+  new WorkerPool({ filename: 'x.js', kind: 'fiber' });
   await pool.close();
   const fetcher = new Fetcher({ concurrency: 4, perSecond: Infinity, retries: 2 });
   const all = await fetcher.fetchAll(['http://a/'], { onProgress: (done: number, total: number, r: FetchResult) => {} });

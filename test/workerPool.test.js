@@ -73,6 +73,10 @@ for (const kind of ['thread', 'process']) describe(`WorkerPool (${kind})`, () =>
       const s = `é${'ж'.repeat(n)}😀`;
       assert.equal(await pool.run(s, { name: 'echo' }), s);
     }
+    // What goes as itself, not through the serializer, comes back as structured clone gives it.
+    for (const v of [0, -0, NaN, Infinity, -1.5, 2 ** 53 + 2, '', 'a', true, false, null, undefined, '\ud800 lone', 'x\udc00', 5n]) {
+      assert.ok(Object.is(await pool.run(v, { name: 'echo' }), v), String(v));
+    }
     await assert.rejects(pool.run(() => 1), { name: 'DataCloneError' });
     const esm = new WorkerPool({ kind, filename: path.join(__dirname, 'fixtures', 'pool', 'esm.mjs'), maxWorkers: 1 });
     assert.deepEqual(await esm.run(1), { esm: 1 });

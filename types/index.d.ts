@@ -1051,8 +1051,13 @@ export interface WorkerPoolOptions {
   readonly filename: string | URL;
   /** Its export that runs a task (`'default'`: the default export, or `module.exports` itself when it is a function). */
   readonly name?: string;
-  /** `'thread'` (the only kind built so far; the process kind is not). */
-  readonly kind?: 'thread';
+  /**
+   * `'thread'` (worker threads, the default) or `'process'`: child processes
+   * (`node`, this process's flags less `-e`/`-p`/`--watch`/`--test`/`--inspect`),
+   * their tasks as frames on fd 3 that the C core writes and reads on this
+   * loop; stdin /dev/null, stdout and stderr this process's.
+   */
+  readonly kind?: 'thread' | 'process';
   /** Workers kept even while idle (0). */
   readonly minWorkers?: number;
   /** Workers at most (`os.availableParallelism()`); started as tasks come. */
@@ -1063,9 +1068,15 @@ export interface WorkerPoolOptions {
   readonly taskTimeout?: number;
   /** ms without a task after which the workers above minWorkers stop (Infinity: they stay). */
   readonly idleTimeout?: number;
-  /** As `new Worker()`'s: memory limits (a worker past them dies, and only its task fails). */
+  /**
+   * As `new Worker()`'s: memory limits (a worker past them dies, and only its
+   * task fails). A process takes `maxOldGenerationSizeMb` and
+   * `maxYoungGenerationSizeMb` (as V8's flags), and refuses the others.
+   */
   readonly resourceLimits?: import('node:worker_threads').ResourceLimits;
+  /** The workers' environment (this process's by default); `SHARE_ENV` for threads only. */
   readonly env?: NodeJS.ProcessEnv | typeof import('node:worker_threads').SHARE_ENV;
+  /** Node's flags for the workers (this process's by default). */
   readonly execArgv?: string[];
 }
 
@@ -1102,15 +1113,18 @@ export interface WorkerPoolStats {
 }
 
 /**
- * CPU-bound work on worker threads (the seed's `ConcurrentProcessor`), with
- * one task queue in C for every worker: a worker that finishes a task takes
- * the next in the same call, so no task waits behind a long one and none
- * needs a wake-up of its own. Payloads travel with structured-clone
- * semantics; a Buffer or Uint8Array goes as its own bytes in one copy and
- * comes back as what it was. A task that throws rejects with its error as
- * thrown (name, message, stack, code, cause); a worker that dies rejects
- * only its task (`ERR_WORKER_EXITED`, with `exitCode`) and is replaced. An
- * idle pool does not keep the process alive.
+ * CPU-bound work on worker threads or child processes (the seed's
+ * `ConcurrentProcessor`, `use_processes`), with one task queue in C for
+ * every worker, so no task waits behind a long one. Threads share the
+ * queue: a worker that finishes a task takes the next in the same call.
+ * Processes get theirs as frames on a socket the core writes and reads on
+ * this loop: a result read writes that child its next task at once.
+ * Payloads travel with structured-clone semantics in both kinds; a Buffer
+ * or Uint8Array goes as its own bytes and comes back as what it was. A task
+ * that throws rejects with its error as thrown (name, message, stack, code,
+ * cause); a worker that dies rejects only its task (`ERR_WORKER_EXITED`,
+ * with `exitCode`, or `signal` for a process killed by one) and is
+ * replaced. An idle pool does not keep the process alive.
  *
  * @example
  * ```ts
@@ -1119,13 +1133,16 @@ export interface WorkerPoolStats {
  * await using pool = new WorkerPool({ filename: new URL('./hash.js', import.meta.url) });
  * const one = await pool.run(Buffer.from('hello'));
  * const all = await pool.map(files, { onProgress: (done, total) => console.log(done, total) });
+ * // The same in child processes:
+ * await using procs = new WorkerPool({ filename: new URL('./hash.js', import.meta.url), kind: 'process' });
+ * const again = await procs.run(Buffer.from('hello')); // a Buffer in, the hex string back
  * ```
  */
 export class WorkerPool {
   constructor(options: WorkerPoolOptions);
   readonly filename: string;
   readonly name: string;
-  readonly kind: 'thread';
+  readonly kind: 'thread' | 'process';
   readonly minWorkers: number;
   readonly maxWorkers: number;
   readonly maxQueue: number;

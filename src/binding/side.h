@@ -74,12 +74,15 @@ inline void FreeBytes(napi_env env, void *data, void *hint) {
   free(data);
 }
 
-// Bytes from the core as a Buffer that owns them (a copy where external
-// memory is not allowed).
+// Bytes from the core as a Buffer: a large one owns them (no copy); a small
+// one is a copy (cheaper than an external Buffer's finalizer and the weak
+// reference the collector keeps for it), as is any where external memory is
+// not allowed.
+constexpr size_t kExternalMin = 4096;
 inline napi_value Bytes(napi_env env, uint8_t *data, size_t len) {
   napi_value buf = nullptr;
   void *unused;
-  if (data != nullptr && len > 0 &&
+  if (data != nullptr && len >= kExternalMin &&
       napi_create_external_buffer(env, len, data, FreeBytes, nullptr, &buf) == napi_ok)
     return buf;
   if (data != nullptr && len > 0)
@@ -89,7 +92,6 @@ inline napi_value Bytes(napi_env env, uint8_t *data, size_t len) {
   free(data);
   return buf;
 }
-
 
 template <typename T>
 inline T *SideOf(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
@@ -143,6 +145,54 @@ inline napi_value ResultList(napi_env env, uva_wresult_t *results, size_t count)
   }
   free(results);
   return list;
+}
+
+// A worker's calls, for either kind (S holds the core's worker as `w`):
+// next() → [id, Buffer] or undefined; done(id, status, head, body?) → the
+// next task the same way.
+template <typename S, typename W, int (*Next)(W *, uint64_t *, uint8_t **, size_t *)>
+napi_value WorkerNextCall(napi_env env, napi_callback_info info) {
+  S *s = SideOf<S>(env, info, nullptr, nullptr);
+  if (s->closed) return nullptr;
+  uint64_t id = 0;
+  uint8_t *data = nullptr;
+  size_t len = 0;
+  int got = Next(s->w, &id, &data, &len);
+  return TaskPair(env, got, id, data, len);
+}
+
+template <typename S, typename W,
+          int (*Done)(W *, uint64_t, int, const uva_wbuf_t *, const uva_wbuf_t *, uint64_t *, uint8_t **, size_t *)>
+napi_value WorkerDoneCall(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  S *s = SideOf<S>(env, info, &argc, argv);
+  if (s->closed) return nullptr;
+  uva_wbuf_t head, body;
+  if (!BufArg(env, argv[2], &head) || !BufArg(env, argv[3], &body)) {
+    head.base = nullptr;
+    head.len = 0;
+    body = head;
+  }
+  uint64_t id = 0;
+  uint8_t *data = nullptr;
+  size_t len = 0;
+  int got = Done(s->w, (uint64_t)ArgNum(env, argv[0]), (int)ArgNum(env, argv[1]), &head, &body, &id, &data, &len);
+  return TaskPair(env, got, id, data, len);
+}
+
+// A constructor's start: its arguments, the Addon, and this environment's
+// loop (NULL, with an exception thrown, when the environment is going away).
+inline uv_loop_t *LoopOf(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, Addon **addon) {
+  void *data = nullptr;
+  uv_loop_t *loop = nullptr;
+  napi_get_cb_info(env, info, argc, argv, nullptr, &data);
+  *addon = static_cast<Addon *>(data);
+  if ((*addon)->core()->exiting || napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    napi_throw_error(env, "ERR_INVALID_STATE", "uvasync: the environment is going away");
+    return nullptr;
+  }
+  return loop;
 }
 
 }  // namespace uvasync

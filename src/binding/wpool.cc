@@ -130,14 +130,9 @@ static napi_value PoolClose(napi_env env, napi_callback_info info) {
 static napi_value NewWorkerPool(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  void *data = nullptr;
-  napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
-  Addon *addon = static_cast<Addon *>(data);
-  uv_loop_t *loop = nullptr;
-  if (addon->core()->exiting || napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    napi_throw_error(env, "ERR_INVALID_STATE", "uvasync: the environment is going away");
-    return nullptr;
-  }
+  Addon *addon;
+  uv_loop_t *loop = LoopOf(env, info, &argc, argv, &addon);
+  if (loop == nullptr) return nullptr;
   PoolSide *s = new PoolSide();
   if (uva_wpool_new(loop, OnResults, s, &s->pool) != 0) {
     delete s;
@@ -187,36 +182,6 @@ static void WorkerCleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   Detach(static_cast<WorkerSide *>(arg));
 }
 
-static napi_value WorkerNext(napi_env env, napi_callback_info info) {
-  WorkerSide *s = SideOf<WorkerSide>(env, info, nullptr, nullptr);
-  if (s->closed) return nullptr;
-  uint64_t id = 0;
-  uint8_t *data = nullptr;
-  size_t len = 0;
-  int got = uva_wworker_next(s->w, &id, &data, &len);
-  return TaskPair(env, got, id, data, len);
-}
-
-// done(id, status, head, body?) → the next task as [id, Buffer], or undefined.
-static napi_value WorkerDone(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  WorkerSide *s = SideOf<WorkerSide>(env, info, &argc, argv);
-  if (s->closed) return nullptr;
-  uva_wbuf_t head, body;
-  if (!BufArg(env, argv[2], &head) || !BufArg(env, argv[3], &body)) {
-    head.base = nullptr;
-    head.len = 0;
-    body = head;
-  }
-  uint64_t id = 0;
-  uint8_t *data = nullptr;
-  size_t len = 0;
-  int got = uva_wworker_done(s->w, (uint64_t)ArgNum(env, argv[0]), (int)ArgNum(env, argv[1]), &head, &body,
-                             &id, &data, &len);
-  return TaskPair(env, got, id, data, len);
-}
-
 static napi_value WorkerDetach(napi_env env, napi_callback_info info) {
   WorkerSide *s = SideOf<WorkerSide>(env, info, nullptr, nullptr);
   Detach(s);
@@ -248,8 +213,8 @@ static napi_value WorkerAttach(napi_env env, napi_callback_info info) {
   napi_value obj;
   napi_create_object(env, &obj);
   napi_property_descriptor props[] = {
-      {"next", nullptr, WorkerNext, nullptr, nullptr, nullptr, napi_default, s},
-      {"done", nullptr, WorkerDone, nullptr, nullptr, nullptr, napi_default, s},
+      {"next", nullptr, WorkerNextCall<WorkerSide, uva_wworker_t, uva_wworker_next>, nullptr, nullptr, nullptr, napi_default, s},
+      {"done", nullptr, WorkerDoneCall<WorkerSide, uva_wworker_t, uva_wworker_done>, nullptr, nullptr, nullptr, napi_default, s},
       {"detach", nullptr, WorkerDetach, nullptr, nullptr, nullptr, napi_default, s},
   };
   napi_define_properties(env, obj, sizeof(props) / sizeof(props[0]), props);

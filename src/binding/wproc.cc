@@ -20,7 +20,7 @@ struct ProcSide : Side {
 };
 
 struct ChildSide : Side {
-  uva_wchild_t *c = nullptr;
+  uva_wchild_t *w = nullptr;
 };
 
 // ---- The pool's side ------------------------------------------------------
@@ -190,14 +190,9 @@ static napi_value ProcClose(napi_env env, napi_callback_info info) {
 static napi_value NewProcPool(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  void *data = nullptr;
-  napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
-  Addon *addon = static_cast<Addon *>(data);
-  uv_loop_t *loop = nullptr;
-  if (addon->core()->exiting || napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    napi_throw_error(env, "ERR_INVALID_STATE", "uvasync: the environment is going away");
-    return nullptr;
-  }
+  Addon *addon;
+  uv_loop_t *loop = LoopOf(env, info, &argc, argv, &addon);
+  if (loop == nullptr) return nullptr;
   ProcSide *s = new ProcSide();
   if (uva_wproc_new(loop, OnProcResults, OnProcEvent, s, &s->pool) != 0) {
     delete s;
@@ -244,41 +239,12 @@ static void OnChildTask(uva_wchild_t *c, uint64_t id, uint8_t *data, size_t len)
 }
 
 static void CloseChild(ChildSide *s) {
-  if (StartClosing(s)) uva_wchild_close(s->c, SideClosed<ChildSide>);
+  if (StartClosing(s)) uva_wchild_close(s->w, SideClosed<ChildSide>);
 }
 
 static void ChildCleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   (void)handle;
   CloseChild(static_cast<ChildSide *>(arg));
-}
-
-static napi_value ChildNext(napi_env env, napi_callback_info info) {
-  ChildSide *s = SideOf<ChildSide>(env, info, nullptr, nullptr);
-  if (s->closed) return nullptr;
-  uint64_t id = 0;
-  uint8_t *data = nullptr;
-  size_t len = 0;
-  int got = uva_wchild_next(s->c, &id, &data, &len);
-  return TaskPair(env, got, id, data, len);
-}
-
-static napi_value ChildDone(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  ChildSide *s = SideOf<ChildSide>(env, info, &argc, argv);
-  if (s->closed) return nullptr;
-  uva_wbuf_t head, body;
-  if (!BufArg(env, argv[2], &head) || !BufArg(env, argv[3], &body)) {
-    head.base = nullptr;
-    head.len = 0;
-    body = head;
-  }
-  uint64_t id = 0;
-  uint8_t *data = nullptr;
-  size_t len = 0;
-  int got = uva_wchild_done(s->c, (uint64_t)ArgNum(env, argv[0]), (int)ArgNum(env, argv[1]), &head, &body, &id,
-                            &data, &len);
-  return TaskPair(env, got, id, data, len);
 }
 
 // send(type, body?): READY (3) or FAILED (4) to the pool.
@@ -291,7 +257,7 @@ static napi_value ChildSend(napi_env env, napi_callback_info info) {
   if (!BufArg(env, argv[1], &body)) return JsNum(env, UV_EINVAL);
   int type = (int)ArgNum(env, argv[0]);
   if (type != UVA_WFRAME_READY && type != UVA_WFRAME_FAILED) return JsNum(env, UV_EINVAL);
-  return JsNum(env, uva_wchild_send(s->c, type, &body));
+  return JsNum(env, uva_wchild_send(s->w, type, &body));
 }
 
 static napi_value ChildClose(napi_env env, napi_callback_info info) {
@@ -302,17 +268,12 @@ static napi_value ChildClose(napi_env env, napi_callback_info info) {
 static napi_value ChildAttach(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  void *data = nullptr;
-  napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
-  Addon *addon = static_cast<Addon *>(data);
-  uv_loop_t *loop = nullptr;
-  if (addon->core()->exiting || napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    napi_throw_error(env, "ERR_INVALID_STATE", "uvasync: the environment is going away");
-    return nullptr;
-  }
+  Addon *addon;
+  uv_loop_t *loop = LoopOf(env, info, &argc, argv, &addon);
+  if (loop == nullptr) return nullptr;
   ChildSide *s = new ChildSide();
-  int err = uva_wchild_open(loop, (int)ArgNum(env, argv[0]), OnChildTask, s, &s->c);
-  if (s->c == nullptr) {
+  int err = uva_wchild_open(loop, (int)ArgNum(env, argv[0]), OnChildTask, s, &s->w);
+  if (s->w == nullptr) {
     delete s;
     napi_throw_error(env, "ERR_INVALID_STATE", "uvasync: no pool to attach to (fd 3)");
     return nullptr;
@@ -326,8 +287,8 @@ static napi_value ChildAttach(napi_env env, napi_callback_info info) {
   napi_value obj;
   napi_create_object(env, &obj);
   napi_property_descriptor props[] = {
-      {"next", nullptr, ChildNext, nullptr, nullptr, nullptr, napi_default, s},
-      {"done", nullptr, ChildDone, nullptr, nullptr, nullptr, napi_default, s},
+      {"next", nullptr, WorkerNextCall<ChildSide, uva_wchild_t, uva_wchild_next>, nullptr, nullptr, nullptr, napi_default, s},
+      {"done", nullptr, WorkerDoneCall<ChildSide, uva_wchild_t, uva_wchild_done>, nullptr, nullptr, nullptr, napi_default, s},
       {"send", nullptr, ChildSend, nullptr, nullptr, nullptr, napi_default, s},
       {"close", nullptr, ChildClose, nullptr, nullptr, nullptr, napi_default, s},
   };

@@ -53,6 +53,7 @@ struct uva_wproc_s {
   uva_wproc_results_cb results_cb;
   uva_wproc_event_cb event_cb;
   uv_async_t keep; /* Never sent: referenced while the pool has work. */
+  uv_check_t check; /* Hands the results of a loop turn over. */
   int open;
   int handles;
   void (*close_cb)(void *data);
@@ -79,7 +80,10 @@ int uva_wproc_new(uv_loop_t *loop, uva_wproc_results_cb results,
   }
   uv_unref((uv_handle_t *)&p->keep);
   p->keep.data = p;
-  p->handles = 1;
+  uv_check_init(loop, &p->check);
+  uv_unref((uv_handle_t *)&p->check);
+  p->check.data = p;
+  p->handles = 2;
   p->open = 1;
   *out = p;
   return 0;
@@ -198,22 +202,44 @@ static int on_frame(void *arg, int type, int status, uint64_t id,
   return UV_EPROTO;
 }
 
-/* The results of a read go to the caller, after the child has its next. */
-static void flush(pchild_t *c) {
-  uva_wproc_t *p = c->pool;
-  uva_wresult_t *r = c->results;
-  size_t n = c->nresults, i;
+/* Results wait for the end of the loop's poll phase, so that those of
+ * every child read in it go to the caller in one call (the children were
+ * written their next tasks as their results were read). */
+static void on_check(uv_check_t *h) {
+  uva_wproc_t *p = h->data;
+  uva_wresult_t *all;
+  size_t n = 0, k = 0;
+  int i;
+  uv_check_stop(h);
+  for (i = 0; i < p->nslots; i++)
+    if (p->child[i] != NULL)
+      n += p->child[i]->nresults;
   if (n == 0)
     return;
-  c->results = NULL;
-  c->nresults = c->rcap = 0;
-  if (p->open) {
-    p->results_cb(p, r, n);
+  if ((all = malloc(n * sizeof(*all))) == NULL) {
+    uv_check_start(h, on_check); /* Next turn. */
     return;
   }
-  for (i = 0; i < n; i++)
-    free(r[i].data);
-  free(r);
+  for (i = 0; i < p->nslots; i++) {
+    pchild_t *c = p->child[i];
+    if (c == NULL || c->nresults == 0)
+      continue;
+    memcpy(all + k, c->results, c->nresults * sizeof(*all));
+    k += c->nresults;
+    c->nresults = 0;
+  }
+  if (p->open) {
+    p->results_cb(p, all, n);
+    return;
+  }
+  for (k = 0; k < n; k++)
+    free(all[k].data);
+  free(all);
+}
+
+static void flush_soon(pchild_t *c) {
+  if (c->nresults > 0)
+    uv_check_start(&c->pool->check, on_check);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -237,7 +263,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   int rc = 0;
   if (n > 0)
     rc = uva__wframer_feed(&c->framer, buf, (size_t)n, on_frame, c);
-  flush(c);
+  flush_soon(c);
   if (n >= 0 && rc == 0)
     return;
   /* The end of fd 3 or a socket error: the child is of no more use.  One
@@ -272,7 +298,6 @@ static void drain(pchild_t *c) {
                                     c) != 0)
       break;
   }
-  flush(c);
 }
 
 /* ---- a child's end -------------------------------------------------------- */
@@ -283,6 +308,8 @@ static void on_child_closed(uv_handle_t *h) {
   if (--c->handles > 0)
     return;
   uva__wframer_free(&c->framer);
+  while (c->nresults > 0)
+    free(c->results[--c->nresults].data);
   free(c->results);
   free(c);
   pool_handle_closed(p);
@@ -294,6 +321,8 @@ static void child_done(pchild_t *c) {
   int slot = c->slot;
   if (p->child[slot] != c)
     return;
+  /* Its last results (read as it died) go before the news of its end. */
+  on_check(&p->check);
   p->child[slot] = NULL;
   p->state[slot] = SLOT_DEAD;
   p->dead_id[slot] = c->current;
@@ -533,4 +562,5 @@ void uva_wproc_close(uva_wproc_t *p, void (*close_cb)(void *data)) {
     }
   }
   uv_close((uv_handle_t *)&p->keep, on_keep_closed);
+  uv_close((uv_handle_t *)&p->check, on_keep_closed);
 }
