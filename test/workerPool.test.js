@@ -404,6 +404,23 @@ describe('WorkerPool (process): what only processes have', () => {
     assert.equal(await pool.run(3), 3);
   });
 
+  it('a worker thread terminated with its process pool at work leaves no child behind', async () => {
+    const { Worker } = require('node:worker_threads');
+    const before = children();
+    for (let round = 0; round < 3; round++) {
+      const w = new Worker(`
+        const { parentPort } = require('node:worker_threads');
+        const { WorkerPool } = require(${JSON.stringify(path.join(__dirname, '..'))});
+        const pool = new WorkerPool({ kind: 'process', filename: ${JSON.stringify(TASKS)}, maxWorkers: 3 });
+        for (let i = 0; i < 2; i++) pool.run(null, { name: 'hang' }).catch(() => {});
+        pool.run(1).then(() => parentPort.postMessage('running'));`, { eval: true });
+      await new Promise((resolve) => w.once('message', resolve));
+      assert.equal(children().filter((c) => !before.includes(c)).length, 3);
+      await w.terminate();
+      await until(() => children().filter((c) => !before.includes(c)).length === 0);
+    }
+  });
+
   it('refuses what a child process cannot take', () => {
     const { SHARE_ENV } = require('node:worker_threads');
     assert.throws(() => new WorkerPool({ kind: 'process', filename: TASKS, env: SHARE_ENV }), { name: 'TypeError', message: /options\.env/ });
