@@ -1,4 +1,5 @@
 {
+  "variables": {"have_hiredis": "<!(node scripts/has-hiredis.js)"},
   "targets": [
     {
       "target_name": "uva_core",
@@ -25,13 +26,15 @@
         "src/core/timer.c",
         "src/core/waitq.c"
       ],
+      "conditions": [["have_hiredis==1", {"sources": ["src/core/redis.c"], "defines": ["UVA_HAVE_HIREDIS"]}]],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-fvisibility=hidden"],
       "cflags!": ["-fno-exceptions"],
       "xcode_settings": {"OTHER_CFLAGS": ["-std=gnu11"]}
     },
     {
       "target_name": "uvasync",
-      "sources": ["src/binding/addon.cc", "src/binding/fetch.cc", "src/binding/flow.cc", "src/binding/sched.cc", "src/binding/taskq.cc", "src/binding/wpool.cc", "src/binding/wproc.cc"],
+      "sources": ["src/binding/addon.cc", "src/binding/fetch.cc", "src/binding/flow.cc", "src/binding/sched.cc", "src/binding/taskq.cc", "src/binding/wpool.cc", "src/binding/wproc.cc", "src/binding/redis.cc"],
+      "conditions": [["have_hiredis==1", {"defines": ["UVA_HAVE_HIREDIS"], "libraries": ["-lhiredis"]}]],
       "dependencies": [
         "uva_core",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

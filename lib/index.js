@@ -14,6 +14,7 @@ const { attempt, timed } = require('./attempt');
 const { fetch, Response } = require('./fetch');
 const { Fetcher } = require('./fetcher');
 const { WorkerPool } = require('./workerpool');
+const { RedisStore } = require('./redis');
 const { UvasyncError, TimeoutError, AbortError, FetchError } = require('./errors');
 // Node's own classes, as node-fetch's exports have them: fetch() takes a
 // Request as its input, and Headers is what res.headers is.  (Shorthand
@@ -39,6 +40,7 @@ module.exports = {
   fetch,
   Fetcher,
   WorkerPool,
+  RedisStore,
   Response,
   Request,
   Headers,

@@ -14,6 +14,7 @@ const MAX_TOKENS = 1e9;
 
 class RateLimiter {
   #bucket;
+  #shared = null; // With a `store`: the limit is in Redis (lib/redis.js).
   #waiting = [];
   #rate;
   #capacity;
@@ -26,7 +27,18 @@ class RateLimiter {
     if (capacity !== undefined) validate.between('options.capacity', capacity, Number.MIN_VALUE, MAX_TOKENS);
     this.#rate = rate;
     this.#capacity = cap;
+    if (options.store !== undefined) {
+      // Shared by every process that names the same key: one round trip per acquire.
+      const { SharedRate } = require('./redis');
+      this.#shared = new SharedRate({ ...options, capacity: cap }, () => new RateLimiter({ rate, capacity: cap }));
+      return;
+    }
     this.#bucket = new binding.Bucket(rate, cap, (ids, waited) => this.#granted(ids, waited));
+  }
+
+  /** With a store: granted, and how often a store error was met with 'allow' or 'local'. */
+  get stats() {
+    return this.#shared !== null ? { ...this.#shared.stats } : undefined;
   }
 
   /** Tokens per second. */
@@ -34,9 +46,9 @@ class RateLimiter {
   /** The burst: the most tokens the bucket holds. */
   get capacity() { return this.#capacity; }
   /** Tokens that can be taken now (fractional while refilling). */
-  get available() { return this.#bucket.available; }
+  get available() { return this.#shared !== null ? NaN : this.#bucket.available; }
   /** Callers waiting for tokens. */
-  get pending() { return this.#bucket.pending; }
+  get pending() { return this.#shared !== null ? this.#shared.waiting : this.#bucket.pending; }
 
   #tokens(tokens) {
     validate.between('tokens', tokens, 0, MAX_TOKENS);
@@ -71,6 +83,7 @@ class RateLimiter {
       return Promise.reject(err);
     }
     if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
+    if (this.#shared !== null) return this.#shared.acquire(tokens, signal);
     const id = this.#bucket.acquire(tokens);
     if (id === NOW) return Promise.resolve(0);
     if (id < NOW) return Promise.reject(new Error(`uvasync: rate limiter failed (${binding.errName(id)})`));
@@ -91,6 +104,8 @@ class RateLimiter {
   /** Takes `tokens` now if nobody waits and they are there. */
   tryAcquire(tokens = 1) {
     this.#tokens(tokens);
+    // With a store, a round trip: a promise of the answer.
+    if (this.#shared !== null) return this.#shared.tryAcquire(tokens);
     return this.#bucket.tryAcquire(tokens);
   }
 
@@ -105,6 +120,7 @@ class RateLimiter {
 
   /** Rejects every waiter with an AbortError (code ABORT_ERR). */
   clear() {
+    if (this.#shared !== null) return; // Its waits are reserved slots on the server.
     for (let id = this.#bucket.drop(); id !== NOW; id = this.#bucket.drop()) {
       const w = this.#waiting[id & SLOT];
       this.#waiting[id & SLOT] = undefined;

@@ -29,10 +29,13 @@ function hasHeader(file, pkgConfigName) {
 
 // Build-time header packages.  libcurl's are needed to build the addon;
 // libuv's only let the test suite build the C core's own tests against the
-// system libuv (the addon always uses Node's own libuv, never links one).
+// system libuv (the addon always uses Node's own libuv, never links one);
+// hiredis's build Redis support (limits shared across processes), which the
+// addon goes without where they are missing.
 const HEADERS = [
   { pkg: 'libcurl4-openssl-dev', file: 'curl/curl.h', pc: 'libcurl', required: true },
-  { pkg: 'libuv1-dev', file: 'uv.h', pc: 'libuv', required: false },
+  { pkg: 'libuv1-dev', file: 'uv.h', pc: 'libuv', required: false, without: "the C core's own tests will be skipped" },
+  { pkg: 'libhiredis-dev', file: 'hiredis/async.h', pc: 'hiredis', required: false, without: 'the addon is built without Redis support (RedisStore)' },
 ];
 
 function aptInstall(pkgs) {
@@ -53,7 +56,7 @@ function ensureHeaders() {
   if (isRoot && has('apt-get')) aptInstall(missing.map((h) => h.pkg));
   const still = missing.filter((h) => !hasHeader(h.file, h.pc));
   for (const h of still.filter((x) => !x.required)) {
-    process.stderr.write(`uvasync: ${h.pkg} is not installed; the C core's own tests will be skipped ` +
+    process.stderr.write(`uvasync: ${h.pkg} is not installed; ${h.without} ` +
       `(\`sudo apt-get install -y ${h.pkg}\` enables them)\n`);
   }
   const needed = still.filter((h) => h.required);

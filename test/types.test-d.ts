@@ -4,7 +4,7 @@ import {
   delay, withTimeout, retry, allSettled, mapWithLimit,
   RateLimiter, limit, limitFunction, Semaphore, Queue, TaskQueue, producerConsumer, attempt, timed, mapIterable,
   TimeoutError, AbortError, UvasyncError,
-  fetch, Fetcher, FetchError, Response, WorkerPool,
+  fetch, Fetcher, FetchError, Response, WorkerPool, RedisStore, RateLimiter as RL,
 } from 'uvasync';
 import type { FetchResult, SettledResult } from 'uvasync';
 
@@ -115,6 +115,14 @@ async function checks(): Promise<void> {
   expectType<typeof pool.stats.utilization, number>(true);
   const procs = new WorkerPool({ filename: 'x.js', kind: 'process', env: { A: '1' }, resourceLimits: { maxOldGenerationSizeMb: 64 } });
   expectType<typeof procs.kind, 'thread' | 'process'>(true);
+  const store = new RedisStore({ url: 'redis://127.0.0.1:6379/1', commandTimeout: 500 });
+  const shared = new RL({ rate: 10, store, key: 'k', onStoreError: 'local' });
+  const ok = await shared.tryAcquire();
+  expectType<typeof ok, boolean>(true);
+  expectType<ReturnType<typeof shared.tryAcquire>, Promise<boolean>>(true);
+  const plain = new RL({ rate: 10 });
+  expectType<ReturnType<typeof plain.tryAcquire>, boolean>(true);
+  await store.close();
   // @ts-expect-error no such kind
   new WorkerPool({ filename: 'x.js', kind: 'fiber' });
   await pool.close();

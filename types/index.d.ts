@@ -318,6 +318,65 @@ export interface RateLimiterOptions {
   readonly rate: number;
   /** The burst: the most tokens held at once. @default Math.max(1, Math.floor(rate)) */
   readonly capacity?: number;
+  /**
+   * A {@link RedisStore}: the limit is shared by every process (on any machine) that names the
+   * same `key` with that store, one Redis call per acquire (GCRA on Redis's own clock). Then
+   * `tryAcquire` returns a promise, and `available` is NaN.
+   */
+  readonly store?: RedisStore;
+  /** With a store: the limit's name. */
+  readonly key?: string;
+  /** With a store: an acquire that would wait longer (ms) rejects with `ERR_RATE_LIMIT_WAIT` and reserves nothing. @default Infinity */
+  readonly maxWait?: number;
+  /** With a store, when Redis fails: `'reject'` (with its code), `'allow'` (fail open), `'local'` (an in-process limit of the same rate). @default 'reject' */
+  readonly onStoreError?: 'reject' | 'allow' | 'local';
+}
+
+/** Options of a {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** `redis://[:password@]host[:port][/db]`; the other options win over its parts. */
+  readonly url?: string;
+  /** A host name (resolved without blocking) or an IP address. @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 6379 */
+  readonly port?: number;
+  /** @default 0 */
+  readonly db?: number;
+  readonly password?: string;
+  /** Prefixed to every key. @default 'uvasync:' */
+  readonly keyPrefix?: string;
+  /** ms. @default 2000 */
+  readonly connectTimeout?: number;
+  /** ms; a call without a reply by then rejects with `ERR_REDIS_TIMEOUT` (and the connection is made again). @default 1000 */
+  readonly commandTimeout?: number;
+  /** Reconnect after a loss, with a backoff of 50 ms doubling to 500 ms. @default true */
+  readonly reconnect?: boolean;
+}
+
+/**
+ * One Redis connection on this process's loop (hiredis driven by the C core), for limits
+ * shared across processes and machines. While Redis is unreachable a call rejects at once
+ * with `ERR_REDIS_UNAVAILABLE` (or `ERR_REDIS_TIMEOUT` within `commandTimeout`); it never
+ * hangs. An idle store does not keep the process alive.
+ *
+ * @example
+ * ```ts
+ * import { RedisStore, RateLimiter } from 'uvasync';
+ * await using store = new RedisStore({ url: 'redis://127.0.0.1:6379' });
+ * // In every process: 100 a second in all.
+ * const limiter = new RateLimiter({ rate: 100, store, key: 'api.example.com' });
+ * await limiter.acquire();
+ * ```
+ */
+export class RedisStore {
+  constructor(options?: RedisStoreOptions);
+  readonly keyPrefix: string;
+  readonly commandTimeout: number;
+  /** Calls made (scripts included), replies, connects, and whether it is connected. */
+  readonly stats: { readonly calls: number; readonly replies: number; readonly connects: number; readonly connected: boolean };
+  /** Closes the connection; pending calls reject with `ERR_REDIS_CLOSED`. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -335,16 +394,18 @@ export interface RateLimiterOptions {
  * }
  * ```
  */
-export class RateLimiter {
+export class RateLimiter<O extends RateLimiterOptions = RateLimiterOptions> {
   /**
-   * @param options `rate` and `capacity`.
+   * @param options `rate` and `capacity`; `store` and `key` to share the limit through Redis.
    * @example
    * ```ts
    * import { RateLimiter } from 'uvasync';
    * const limiter = new RateLimiter({ rate: 200, capacity: 20 });
    * ```
    */
-  constructor(options: RateLimiterOptions);
+  constructor(options: O);
+  /** With a store: acquires granted, and store errors met with `'allow'` or `'local'`; else undefined. */
+  readonly stats: O extends { store: RedisStore } ? { readonly granted: number; readonly allowedOnError: number; readonly localOnError: number } : undefined;
   /** Tokens per second. */
   readonly rate: number;
   /** The most tokens held at once. */
@@ -375,7 +436,7 @@ export class RateLimiter {
    * if (!new RateLimiter({ rate: 1 }).tryAcquire()) console.log('busy');
    * ```
    */
-  tryAcquire(tokens?: number): boolean;
+  tryAcquire(tokens?: number): O extends { store: RedisStore } ? Promise<boolean> : boolean;
   /**
    * A function that takes one token before each call of `fn`.
    * @param fn The function to limit.

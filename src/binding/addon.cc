@@ -102,6 +102,7 @@ void Addon::Setup(Napi::Env env, Napi::Object exports) {
   InitTaskQueue(env, exports);
   InitWorkerPool(env, exports, this);
   InitProcPool(env, exports, this);
+  InitRedis(env, exports, this);
 }
 
 Addon::~Addon() {

@@ -97,6 +97,7 @@ void InitFetch(Napi::Env env, Napi::Object exports, Addon *addon);
 void InitTaskQueue(Napi::Env env, Napi::Object exports);
 void InitWorkerPool(Napi::Env env, Napi::Object exports, Addon *addon);
 void InitProcPool(Napi::Env env, Napi::Object exports, Addon *addon);
+void InitRedis(Napi::Env env, Napi::Object exports, Addon *addon);
 
 }  // namespace uvasync
 

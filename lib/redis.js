@@ -1,0 +1,204 @@
+'use strict';
+// RedisStore: one Redis connection on this process's loop, held in the C
+// core (src/core/redis.c, hiredis with the core's own adapter), and the
+// limits that go through it.  A rate limit is GCRA in a Lua script on
+// Redis's own clock: one call reserves the caller's slot and says how long
+// to wait, and the wait is a local timer.  So one round trip per acquire,
+// waiting or not; no polling, no pub/sub, no client clock.
+
+const { binding } = require('./native');
+const { UvasyncError, AbortError, abortError } = require('./errors');
+const validate = require('./validate');
+const { unlisten } = require('./signal');
+
+const ERRORS = {
+  [-40101]: ['ERR_REDIS_UNAVAILABLE', 'Redis is unreachable'],
+  [-40102]: ['ERR_REDIS_TIMEOUT', 'Redis did not answer in time'],
+  [-40103]: ['ERR_REDIS_REPLY', 'Redis answered with an error'],
+  [-40104]: ['ERR_REDIS_CLOSED', 'The RedisStore is closed'],
+};
+
+function storeError(status, detail) {
+  const [code, text] = ERRORS[status] || [binding.errName(status), 'Redis call failed'];
+  return new UvasyncError(detail ? `${text}: ${detail}` : text, { code });
+}
+
+/** `redis://[user:password@]host[:port][/db]` as options. */
+function fromUrl(url) {
+  let u;
+  try {
+    u = new URL(url);
+  } catch {
+    throw validate.typeError('options.url', 'a redis:// URL', url);
+  }
+  if (u.protocol !== 'redis:') throw validate.typeError('options.url', 'a redis:// URL', url);
+  const out = { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port === '' ? 6379 : Number(u.port) };
+  if (u.password !== '') out.password = decodeURIComponent(u.password);
+  const db = u.pathname.replace(/^\//, '');
+  if (db !== '') out.db = Number(db);
+  return out;
+}
+
+class RedisStore {
+  #native;
+  #pending = new Map(); // id → { resolve, reject }
+  #nextId = 1;
+  #closed = null;
+
+  /**
+   * @param {object} [options] url or host/port/db/password; keyPrefix;
+   *   connectTimeout, commandTimeout (ms); reconnect
+   */
+  constructor(options = {}) {
+    validate.options('options', options);
+    if (typeof binding.newRedisStore !== 'function') {
+      throw new UvasyncError('uvasync was built without Redis support: install hiredis\'s headers ' +
+        '(`sudo apt-get install -y libhiredis-dev`) and run `npm rebuild uvasync`', { code: 'ERR_REDIS_NOT_BUILT' });
+    }
+    const fromU = options.url !== undefined ? fromUrl(options.url) : {};
+    const o = { host: '127.0.0.1', port: 6379, db: 0, ...fromU, ...options };
+    const { host, port, db, password, keyPrefix = 'uvasync:', connectTimeout = 2000, commandTimeout = 1000, reconnect = true } = o;
+    if (typeof host !== 'string' || host === '') throw validate.typeError('options.host', 'a host name or an IP address', host);
+    validate.integer('options.port', port, 1);
+    if (port > 65535) throw validate.rangeError('options.port', 'at most 65535', port);
+    validate.integer('options.db', db, 0);
+    if (password !== undefined && typeof password !== 'string') throw validate.typeError('options.password', 'a string', password);
+    if (typeof keyPrefix !== 'string') throw validate.typeError('options.keyPrefix', 'a string', keyPrefix);
+    validate.ms('options.connectTimeout', connectTimeout);
+    validate.ms('options.commandTimeout', commandTimeout);
+    if (typeof reconnect !== 'boolean') throw validate.typeError('options.reconnect', 'a boolean', reconnect);
+    this.keyPrefix = keyPrefix;
+    this.commandTimeout = commandTimeout;
+    this.#native = binding.newRedisStore({
+      host, port, db, password, connectTimeout: Math.max(1, connectTimeout), commandTimeout: Math.max(1, commandTimeout), reconnect: reconnect ? 1 : 0,
+    }, (id, status, reserved, waitUs, error) => this.#reply(id, status, reserved, waitUs, error));
+  }
+
+  /** Calls made to Redis (scripts included), replies, connects; and whether it is connected now. */
+  get stats() {
+    const [calls, replies, connects] = this.#native.counts();
+    return { calls, replies, connects, connected: this.#native.connected() };
+  }
+
+  #reply(id, status, reserved, waitUs, error) {
+    const p = this.#pending.get(id);
+    if (p === undefined) return;
+    this.#pending.delete(id);
+    if (status === 0) p.resolve({ reserved: reserved === 1, waitMs: waitUs / 1000 });
+    else p.reject(storeError(status, error));
+  }
+
+  /**
+   * One GCRA call: reserves `n` tokens of the limit at `key` unless the wait
+   * would pass `maxWaitMs`; resolves with { reserved, waitMs }.
+   * @internal
+   */
+  gcra(key, intervalMs, burst, n, maxWaitMs) {
+    if (this.#closed !== null) return Promise.reject(storeError(-40104));
+    const id = this.#nextId++;
+    const rc = this.#native.gcra(id, this.keyPrefix + key, intervalMs * 1000, burst, n, maxWaitMs === Infinity ? -1 : maxWaitMs * 1000);
+    if (rc !== 0) return Promise.reject(storeError(rc));
+    return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+  }
+
+  /** Closes the connection; what is pending rejects with ERR_REDIS_CLOSED. */
+  close() {
+    if (this.#closed === null) {
+      this.#native.close();
+      this.#closed = Promise.resolve();
+    }
+    return this.#closed;
+  }
+}
+
+if (typeof Symbol.asyncDispose === 'symbol') {
+  RedisStore.prototype[Symbol.asyncDispose] = function asyncDispose() {
+    return this.close();
+  };
+}
+
+/**
+ * The limit of a RateLimiter with a `store`: one round trip per acquire.
+ * What to do when the store fails: 'reject' (the default), 'allow' (fail
+ * open), or 'local' (an in-process limit of the same rate meanwhile).
+ */
+class SharedRate {
+  constructor({ rate, capacity, store, key, maxWait = Infinity, onStoreError = 'reject' }, makeLocal) {
+    if (!(store instanceof RedisStore)) throw validate.typeError('options.store', 'a RedisStore', store);
+    if (typeof key !== 'string' || key === '') throw validate.typeError('options.key', 'a non-empty string (the limit\'s name, shared by every process that uses it)', key);
+    validate.ms('options.maxWait', maxWait, true);
+    if (!['reject', 'allow', 'local'].includes(onStoreError)) throw validate.typeError('options.onStoreError', "'reject', 'allow' or 'local'", onStoreError);
+    this.store = store;
+    this.key = `rate:${key}`;
+    this.intervalMs = 1000 / rate;
+    this.capacity = capacity;
+    this.maxWait = maxWait;
+    this.onStoreError = onStoreError;
+    this.makeLocal = makeLocal;
+    this.local = null;
+    this.waiting = 0;
+    this.stats = { granted: 0, allowedOnError: 0, localOnError: 0 };
+  }
+
+  async #fallback(err, tokens, signal) {
+    if (this.onStoreError === 'allow') {
+      this.stats.allowedOnError++;
+      return 0;
+    }
+    if (this.onStoreError === 'local') {
+      this.stats.localOnError++;
+      if (this.local === null) this.local = this.makeLocal();
+      return this.local.acquire(tokens, { signal });
+    }
+    throw err;
+  }
+
+  async acquire(tokens, signal, maxWait = this.maxWait) {
+    let r;
+    try {
+      r = await this.store.gcra(this.key, this.intervalMs, this.capacity, tokens, maxWait);
+    } catch (err) {
+      if (err.code === 'ERR_REDIS_CLOSED') throw err;
+      return this.#fallback(err, tokens, signal);
+    }
+    if (!r.reserved) {
+      const err = new UvasyncError(`The wait for a token (${r.waitMs.toFixed(1)} ms) would pass maxWait (${maxWait} ms)`, { code: 'ERR_RATE_LIMIT_WAIT' });
+      err.wait = r.waitMs;
+      throw err;
+    }
+    this.stats.granted++;
+    if (r.waitMs <= 0) return 0;
+    if (signal !== undefined && signal.aborted) throw abortError(signal);
+    // The slot is reserved on the server: the wait is this process's own.
+    this.waiting++;
+    try {
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          if (signal !== undefined) unlisten(signal, onAbort);
+          resolve();
+        }, r.waitMs);
+        const onAbort = () => {
+          clearTimeout(timer);
+          reject(abortError(signal));
+        };
+        if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
+      });
+    } finally {
+      this.waiting--;
+    }
+    return r.waitMs;
+  }
+
+  /** true if a token is there now (a round trip; nothing is reserved otherwise). */
+  async tryAcquire(tokens) {
+    try {
+      await this.acquire(tokens, undefined, 0);
+      return true;
+    } catch (err) {
+      if (err.code === 'ERR_RATE_LIMIT_WAIT') return false;
+      throw err;
+    }
+  }
+}
+
+module.exports = { RedisStore, SharedRate, AbortError };

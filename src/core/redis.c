@@ -1,0 +1,590 @@
+/* redis.c: a Redis connection on a libuv loop, with hiredis (redis.h).
+ *
+ * One redisAsyncContext at a time.  Commands are kept in the core's own
+ * list beside hiredis's, each with its deadline: the timer fires for the
+ * oldest, which then fails with UVA_EREDIS_TIMEOUT at once (its reply, if
+ * it ever comes, is dropped), and a connection whose server has not
+ * answered in that long is dropped too and made again.  While there is no
+ * connection a command fails at once with UVA_EREDIS_UNAVAILABLE (the
+ * caller decides what that means: reject, allow, fall back); while one is
+ * being made it waits for it, within its deadline.
+ *
+ * The adapter: hiredis asks for read and write interest, the core keeps one
+ * uv_poll_t on hiredis's socket for it.  A poll error goes to hiredis as a
+ * read (it reads the socket's error: a refused connect is reported as one),
+ * and hiredis's cleanup stops and closes the poll before hiredis closes the
+ * socket. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "redis.h"
+
+/* GCRA on Redis's clock.  KEYS[1]: the limit's key.  ARGV: the interval
+ * per token (µs), the burst (tokens), the tokens wanted, the most the caller
+ * will wait (µs, < 0: no bound).  The key holds the theoretical arrival
+ * time (µs), and expires when it has passed. */
+static const char GCRA[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+    "local interval = tonumber(ARGV[1])\n"
+    "local burst = tonumber(ARGV[2])\n"
+    "local n = tonumber(ARGV[3])\n"
+    "local max_wait = tonumber(ARGV[4])\n"
+    "local tat = tonumber(redis.call('GET', KEYS[1]) or now)\n"
+    "if tat < now then tat = now end\n"
+    "local new_tat = tat + n * interval\n"
+    "local wait = new_tat - burst * interval - now\n"
+    "if wait < 0 then wait = 0 end\n"
+    "if max_wait >= 0 and wait > max_wait then\n"
+    "  return {0, math.ceil(wait)}\n"
+    "end\n"
+    "redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX',\n"
+    "           math.max(1, math.ceil((new_tat - now) / 1000)))\n"
+    "return {1, math.ceil(wait)}\n";
+
+enum { R_IDLE = 0, R_RESOLVING, R_CONNECTING, R_READY, R_CLOSED };
+
+typedef struct rcmd_s {
+  uva_redis_t *r;
+  uva_redis_gcra_cb cb;
+  void *arg;
+  uint64_t deadline;
+  int done;      /* Its cb has come (a timeout); the reply is dropped. */
+  int in_redis;  /* hiredis holds it (a callback will come). */
+  int evals;     /* Sent as EVAL after a NOSCRIPT. */
+  char *key;
+  size_t keylen;
+  char nums[4][32];
+  struct rcmd_s *next, *prev;
+} rcmd_t;
+
+struct uva_redis_s {
+  uv_loop_t *loop;
+  void *data;
+  uva_redis_opts_t opts;
+  char *host;
+  char *password;
+  int state;
+  redisAsyncContext *ac;
+  struct rconn_s *conn; /* The current context's poll. */
+  uv_timer_t deadline; /* The oldest command's, or the connect's. */
+  uv_timer_t retry;    /* The next connect. */
+  uv_getaddrinfo_t resolve;
+  int resolving;
+  char addr[64];
+  uint64_t backoff_ms;
+  uint64_t connect_deadline;
+  char sha[41];
+  rcmd_t *head, *tail; /* Pending, oldest first. */
+  size_t pending;
+  uint64_t sent, replies, connects;
+  int handles;
+  void (*close_cb)(void *data);
+};
+
+/* A context's poll, its own allocation: hiredis may free an old context
+ * (and so close its poll) after a new one has been made. */
+typedef struct rconn_s {
+  uv_poll_t poll;
+  int events;
+  uva_redis_t *r;
+} rconn_t;
+
+static void start_connect(uva_redis_t *r);
+static void maybe_free(uva_redis_t *r);
+static void connection_lost(uva_redis_t *r);
+
+void *uva_redis_data(const uva_redis_t *r) {
+  return r->data;
+}
+
+int uva_redis_connected(const uva_redis_t *r) {
+  return r->state == R_READY;
+}
+
+void uva_redis_counts(const uva_redis_t *r, uint64_t *sent,
+                      uint64_t *replies, uint64_t *connects) {
+  *sent = r->sent;
+  *replies = r->replies;
+  *connects = r->connects;
+}
+
+/* ---- the pending list ------------------------------------------------------ */
+
+static void unlink_cmd(uva_redis_t *r, rcmd_t *c) {
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else
+    r->head = c->next;
+  if (c->next != NULL)
+    c->next->prev = c->prev;
+  else
+    r->tail = c->prev;
+  c->next = c->prev = NULL;
+  r->pending--;
+}
+
+/* The loop is held while a command is pending, not otherwise. */
+static void hold(uva_redis_t *r) {
+  uv_handle_t *h[3] = {(uv_handle_t *)&r->deadline,
+                       r->conn ? (uv_handle_t *)&r->conn->poll : NULL, NULL};
+  int i;
+  for (i = 0; h[i] != NULL; i++) {
+    if (r->pending > 0)
+      uv_ref(h[i]);
+    else
+      uv_unref(h[i]);
+  }
+}
+
+static void arm_deadline(uva_redis_t *r);
+
+/* The command's cb, once; the command goes when hiredis lets go of it. */
+static void finish(rcmd_t *c, int status, int reserved, int64_t wait,
+                   const char *error) {
+  uva_redis_t *r = c->r;
+  if (!c->done) {
+    c->done = 1;
+    unlink_cmd(r, c);
+    c->cb(r, c->arg, status, reserved, wait, error);
+  }
+  if (!c->in_redis) {
+    free(c->key);
+    free(c);
+  }
+  hold(r);
+}
+
+static void on_deadline(uv_timer_t *t) {
+  uva_redis_t *r = t->data;
+  uint64_t now = uv_now(r->loop);
+  int stalled = 0;
+  if (r->state == R_CONNECTING || r->state == R_RESOLVING) {
+    if (now >= r->connect_deadline) {
+      connection_lost(r);
+      return;
+    }
+  }
+  while (r->head != NULL && r->head->deadline <= now) {
+    stalled |= r->head->in_redis;
+    finish(r->head, UVA_EREDIS_TIMEOUT, 0, 0, NULL);
+  }
+  if (stalled && r->state == R_READY) {
+    connection_lost(r); /* It has not answered in that long. */
+    return;
+  }
+  arm_deadline(r);
+}
+
+static void arm_deadline(uva_redis_t *r) {
+  uint64_t at = 0, now;
+  if (r->head != NULL)
+    at = r->head->deadline;
+  if ((r->state == R_CONNECTING || r->state == R_RESOLVING) &&
+      (at == 0 || r->connect_deadline < at))
+    at = r->connect_deadline;
+  if (at == 0 || r->state == R_CLOSED) {
+    uv_timer_stop(&r->deadline);
+    return;
+  }
+  uv_update_time(r->loop);
+  now = uv_now(r->loop);
+  uv_timer_start(&r->deadline, on_deadline, at > now ? at - now : 0, 0);
+}
+
+/* ---- commands --------------------------------------------------------------- */
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *priv);
+
+static int send_cmd(uva_redis_t *r, rcmd_t *c) {
+  const char *argv[8];
+  size_t len[8];
+  int i, rc;
+  int eval = c->evals || r->sha[0] == '\0';
+  argv[0] = eval ? "EVAL" : "EVALSHA";
+  argv[1] = eval ? GCRA : r->sha;
+  argv[2] = "1";
+  argv[3] = c->key;
+  len[3] = c->keylen;
+  for (i = 0; i < 4; i++)
+    argv[4 + i] = c->nums[i];
+  for (i = 0; i < 8; i++)
+    if (i != 3)
+      len[i] = strlen(argv[i]);
+  rc = redisAsyncCommandArgv(r->ac, on_reply, c, 8, argv, len);
+  if (rc != REDIS_OK)
+    return UVA_EREDIS_UNAVAILABLE;
+  c->in_redis = 1;
+  r->sent++;
+  return 0;
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *priv) {
+  rcmd_t *c = priv;
+  uva_redis_t *r = c->r;
+  redisReply *rep = reply;
+  (void)ac;
+  c->in_redis = 0;
+  if (rep == NULL) { /* The connection went. */
+    finish(c, r->state == R_CLOSED ? UVA_EREDIS_CLOSED : UVA_EREDIS_UNAVAILABLE,
+           0, 0, NULL);
+    return;
+  }
+  r->replies++;
+  if (c->done) {
+    finish(c, 0, 0, 0, NULL);
+    return;
+  }
+  if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0 &&
+      !c->evals && r->state == R_READY) {
+    c->evals = 1; /* Flushed (or a restart): the script itself. */
+    if (send_cmd(r, c) == 0)
+      return;
+  }
+  if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+      rep->element[0]->type == REDIS_REPLY_INTEGER &&
+      rep->element[1]->type == REDIS_REPLY_INTEGER) {
+    finish(c, 0, (int)rep->element[0]->integer, rep->element[1]->integer,
+           NULL);
+    return;
+  }
+  finish(c, UVA_EREDIS_REPLY, 0, 0,
+         rep->type == REDIS_REPLY_ERROR ? rep->str : "an unexpected reply");
+}
+
+int uva_redis_gcra(uva_redis_t *r, const char *key, size_t keylen,
+                   double interval_us, double burst, double n,
+                   double max_wait_us, uva_redis_gcra_cb cb, void *arg) {
+  rcmd_t *c;
+  if (r->state == R_CLOSED)
+    return UVA_EREDIS_CLOSED;
+  if (r->state == R_IDLE)
+    return UVA_EREDIS_UNAVAILABLE; /* Between connects: fail now. */
+  if ((c = calloc(1, sizeof(*c))) == NULL || (c->key = malloc(keylen + 1)) == NULL) {
+    free(c);
+    return UV_ENOMEM;
+  }
+  memcpy(c->key, key, keylen);
+  c->key[keylen] = '\0';
+  c->keylen = keylen;
+  snprintf(c->nums[0], sizeof(c->nums[0]), "%.17g", interval_us);
+  snprintf(c->nums[1], sizeof(c->nums[1]), "%.17g", burst);
+  snprintf(c->nums[2], sizeof(c->nums[2]), "%.17g", n);
+  snprintf(c->nums[3], sizeof(c->nums[3]), "%.17g", max_wait_us);
+  c->r = r;
+  c->cb = cb;
+  c->arg = arg;
+  uv_update_time(r->loop);
+  c->deadline = uv_now(r->loop) + r->opts.command_timeout_ms;
+  if (r->state == R_READY && send_cmd(r, c) != 0) {
+    free(c->key);
+    free(c);
+    return UVA_EREDIS_UNAVAILABLE;
+  }
+  c->prev = r->tail;
+  if (r->tail != NULL)
+    r->tail->next = c;
+  else
+    r->head = c;
+  r->tail = c;
+  r->pending++;
+  hold(r);
+  if (r->head == c)
+    arm_deadline(r);
+  return 0;
+}
+
+/* ---- the adapter ---------------------------------------------------------------- */
+
+static void on_poll(uv_poll_t *p, int status, int events) {
+  redisAsyncContext *ac = p->data;
+  if (ac == NULL)
+    return;
+  if (status < 0 || (events & UV_READABLE))
+    redisAsyncHandleRead(ac); /* An error is read from the socket. */
+  else if (events & UV_WRITABLE)
+    redisAsyncHandleWrite(ac);
+}
+
+static void poll_update(rconn_t *k, int add, int ev) {
+  int events = add ? (k->events | ev) : (k->events & ~ev);
+  if (events == k->events)
+    return;
+  k->events = events;
+  if (events == 0)
+    uv_poll_stop(&k->poll);
+  else
+    uv_poll_start(&k->poll, events, on_poll);
+}
+
+static void ev_add_read(void *d) { poll_update(d, 1, UV_READABLE); }
+static void ev_del_read(void *d) { poll_update(d, 0, UV_READABLE); }
+static void ev_add_write(void *d) { poll_update(d, 1, UV_WRITABLE); }
+static void ev_del_write(void *d) { poll_update(d, 0, UV_WRITABLE); }
+
+static void on_poll_closed(uv_handle_t *h) {
+  rconn_t *k = (rconn_t *)h;
+  uva_redis_t *r = k->r;
+  free(k);
+  r->handles--;
+  maybe_free(r);
+}
+
+/* hiredis is about to close its socket: the poll goes first. */
+static void ev_cleanup(void *d) {
+  rconn_t *k = d;
+  if (k->r->conn == k)
+    k->r->conn = NULL;
+  uv_poll_stop(&k->poll);
+  k->poll.data = NULL;
+  uv_close((uv_handle_t *)&k->poll, on_poll_closed);
+}
+
+/* ---- connecting ---------------------------------------------------------------- */
+
+static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv) {
+  uva_redis_t *r = ac->data;
+  redisReply *rep = reply;
+  (void)priv;
+  if (rep == NULL || r == NULL)
+    return;
+  if (rep->type == REDIS_REPLY_STRING && rep->len == 40)
+    memcpy(r->sha, rep->str, 41);
+  else if (rep->type == REDIS_REPLY_ERROR)
+    redisAsyncDisconnect(ac); /* AUTH or SELECT refused. */
+}
+
+static void on_connected(const redisAsyncContext *ac, int status) {
+  uva_redis_t *r = ac->data;
+  rcmd_t *c, *next;
+  char db[16];
+  if (r == NULL || r->ac != ac)
+    return;
+  if (status != REDIS_OK) {
+    /* hiredis frees the context after this. */
+    r->ac = NULL;
+    connection_lost(r);
+    return;
+  }
+  r->state = R_READY;
+  r->backoff_ms = 0;
+  r->connects++;
+  if (r->password != NULL)
+    redisAsyncCommand(r->ac, on_setup_reply, NULL, "AUTH %s", r->password);
+  if (r->opts.db > 0) {
+    snprintf(db, sizeof(db), "%d", r->opts.db);
+    redisAsyncCommand(r->ac, on_setup_reply, NULL, "SELECT %s", db);
+  }
+  /* The script, loaded on every connect; until its SHA comes, EVAL. */
+  redisAsyncCommand(r->ac, on_setup_reply, NULL, "SCRIPT LOAD %s", GCRA);
+  r->sent++;
+  for (c = r->head; c != NULL; c = next) {
+    next = c->next;
+    if (!c->in_redis && send_cmd(r, c) != 0)
+      finish(c, UVA_EREDIS_UNAVAILABLE, 0, 0, NULL);
+  }
+  arm_deadline(r);
+}
+
+static void on_disconnected(const redisAsyncContext *ac, int status) {
+  uva_redis_t *r = ac->data;
+  (void)status;
+  if (r == NULL || r->ac != ac)
+    return;
+  r->ac = NULL; /* hiredis frees it. */
+  connection_lost(r);
+}
+
+static void on_retry(uv_timer_t *t) {
+  start_connect(t->data);
+}
+
+/* The connection is gone (or never came): what waits fails, and the next
+ * connect comes after a backoff (50 ms, doubling, at most 500 ms). */
+static void connection_lost(uva_redis_t *r) {
+  rcmd_t *c, *next;
+  redisAsyncContext *ac = r->ac;
+  if (r->state == R_CLOSED)
+    return;
+  r->state = R_IDLE;
+  r->sha[0] = '\0';
+  if (ac != NULL) {
+    r->ac = NULL;
+    ac->data = NULL;
+    redisAsyncFree(ac); /* Its callbacks come with NULL replies. */
+  }
+  for (c = r->head; c != NULL; c = next) {
+    next = c->next;
+    if (!c->in_redis)
+      finish(c, UVA_EREDIS_UNAVAILABLE, 0, 0, NULL);
+  }
+  arm_deadline(r);
+  if (!r->opts.reconnect && r->connects > 0)
+    return;
+  r->backoff_ms = r->backoff_ms == 0 ? 50 : r->backoff_ms * 2;
+  if (r->backoff_ms > 500)
+    r->backoff_ms = 500;
+  uv_timer_start(&r->retry, on_retry, r->backoff_ms, 0);
+}
+
+static void connect_addr(uva_redis_t *r, const char *ip) {
+  redisAsyncContext *ac = redisAsyncConnect(ip, r->opts.port);
+  if (ac == NULL || ac->err) {
+    if (ac != NULL)
+      redisAsyncFree(ac);
+    connection_lost(r);
+    return;
+  }
+  rconn_t *k = calloc(1, sizeof(*k));
+  if (k == NULL || uv_poll_init(r->loop, &k->poll, ac->c.fd) != 0) {
+    free(k);
+    redisAsyncFree(ac);
+    connection_lost(r);
+    return;
+  }
+  k->r = r;
+  k->poll.data = ac;
+  r->handles++;
+  r->conn = k;
+  ac->data = r;
+  ac->ev.data = k;
+  ac->ev.addRead = ev_add_read;
+  ac->ev.delRead = ev_del_read;
+  ac->ev.addWrite = ev_add_write;
+  ac->ev.delWrite = ev_del_write;
+  ac->ev.cleanup = ev_cleanup;
+  r->ac = ac;
+  r->state = R_CONNECTING;
+  redisAsyncSetConnectCallback(ac, on_connected);
+  redisAsyncSetDisconnectCallback(ac, on_disconnected);
+  /* hiredis waits for the socket to be writable: the connect's end. */
+  poll_update(k, 1, UV_WRITABLE);
+  hold(r);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status,
+                        struct addrinfo *res) {
+  uva_redis_t *r = req->data;
+  r->resolving = 0;
+  r->handles--;
+  if (r->state == R_CLOSED) {
+    uv_freeaddrinfo(res);
+    maybe_free(r);
+    return;
+  }
+  if (status != 0 || res == NULL) {
+    uv_freeaddrinfo(res);
+    connection_lost(r);
+    return;
+  }
+  if (res->ai_family == AF_INET6)
+    uv_ip6_name((struct sockaddr_in6 *)res->ai_addr, r->addr, sizeof(r->addr));
+  else
+    uv_ip4_name((struct sockaddr_in *)res->ai_addr, r->addr, sizeof(r->addr));
+  uv_freeaddrinfo(res);
+  connect_addr(r, r->addr);
+}
+
+static void start_connect(uva_redis_t *r) {
+  struct sockaddr_in6 a6;
+  struct sockaddr_in a4;
+  struct addrinfo hints;
+  if (r->state != R_IDLE)
+    return;
+  uv_update_time(r->loop);
+  r->connect_deadline = uv_now(r->loop) + r->opts.connect_timeout_ms;
+  if (uv_ip4_addr(r->host, r->opts.port, &a4) == 0 ||
+      uv_ip6_addr(r->host, r->opts.port, &a6) == 0) {
+    connect_addr(r, r->host);
+  } else {
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    r->state = R_RESOLVING;
+    r->resolve.data = r;
+    if (uv_getaddrinfo(r->loop, &r->resolve, on_resolved, r->host, NULL,
+                       &hints) != 0) {
+      r->state = R_IDLE;
+      connection_lost(r);
+      return;
+    }
+    r->resolving = 1;
+    r->handles++;
+  }
+  arm_deadline(r);
+}
+
+int uva_redis_new(uv_loop_t *loop, const uva_redis_opts_t *opts, void *data,
+                  uva_redis_t **out) {
+  uva_redis_t *r = calloc(1, sizeof(*r));
+  if (r == NULL || (r->host = strdup(opts->host)) == NULL) {
+    free(r);
+    return UV_ENOMEM;
+  }
+  if (opts->password != NULL && (r->password = strdup(opts->password)) == NULL) {
+    free(r->host);
+    free(r);
+    return UV_ENOMEM;
+  }
+  r->loop = loop;
+  r->data = data;
+  r->opts = *opts;
+  r->opts.host = r->host;
+  r->opts.password = r->password;
+  uv_timer_init(loop, &r->deadline);
+  uv_timer_init(loop, &r->retry);
+  uv_unref((uv_handle_t *)&r->deadline);
+  uv_unref((uv_handle_t *)&r->retry);
+  r->deadline.data = r;
+  r->retry.data = r;
+  r->handles = 2;
+  r->state = R_IDLE;
+  *out = r;
+  start_connect(r);
+  return 0;
+}
+
+/* After close, once the timers, the polls and the lookup are done. */
+static void maybe_free(uva_redis_t *r) {
+  void (*cb)(void *);
+  void *data;
+  if (r->state != R_CLOSED || r->handles > 0)
+    return;
+  cb = r->close_cb;
+  data = r->data;
+  free(r->host);
+  free(r->password);
+  free(r);
+  if (cb != NULL)
+    cb(data);
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  uva_redis_t *r = h->data;
+  r->handles--;
+  maybe_free(r);
+}
+
+void uva_redis_close(uva_redis_t *r, void (*close_cb)(void *data)) {
+  rcmd_t *c, *next;
+  redisAsyncContext *ac = r->ac;
+  if (r->state == R_CLOSED)
+    return;
+  r->state = R_CLOSED;
+  r->close_cb = close_cb;
+  if (ac != NULL) {
+    r->ac = NULL;
+    redisAsyncFree(ac); /* Pending callbacks: NULL replies, CLOSED. */
+  }
+  for (c = r->head; c != NULL; c = next) {
+    next = c->next;
+    finish(c, UVA_EREDIS_CLOSED, 0, 0, NULL);
+  }
+  if (r->resolving)
+    uv_cancel((uv_req_t *)&r->resolve);
+  uv_close((uv_handle_t *)&r->deadline, on_timer_closed);
+  uv_close((uv_handle_t *)&r->retry, on_timer_closed);
+}

@@ -1,0 +1,178 @@
+'use strict';
+// Limits shared through Redis: a real redis-server on a loopback port.
+const assert = require('node:assert/strict');
+const { RateLimiter, RedisStore, AbortError } = require('..');
+const { runNode, skip } = require('./helpers');
+const { ensureRedis, RedisServer } = require('./helpers/redis');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+describe('RedisStore and a RateLimiter shared through it', function () {
+  this.timeout(30000);
+  let server;
+  let why;
+  const stores = [];
+  const store = (o = {}) => {
+    const s = new RedisStore({ port: server.port, ...o });
+    stores.push(s);
+    return s;
+  };
+
+  before(async () => {
+    why = ensureRedis();
+    if (why === null) server = await RedisServer.start();
+  });
+  beforeEach(function () {
+    if (why !== null) skip(this, why);
+  });
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+  });
+  after(async () => {
+    if (server !== undefined) await server.stop();
+  });
+
+  it('holds the rate with one Redis call per acquire, on Redis\'s clock; by IP and by host name', async () => {
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const s = store({ host });
+      const key = `one-${host}`;
+      const limiter = new RateLimiter({ rate: 50, capacity: 5, store: s, key });
+      const before = server.calls('evalsha') + server.calls('eval');
+      const t0 = performance.now();
+      const waited = await Promise.all(Array.from({ length: 30 }, () => limiter.acquire()));
+      const ms = performance.now() - t0;
+      // 5 at once, then one each 20 ms: the last of 30 after 500 ms.
+      assert.ok(ms >= 480, `${ms} ms`);
+      assert.equal(waited.filter((w) => w === 0).length, 5);
+      assert.equal(server.calls('evalsha') + server.calls('eval') - before, 30, 'one call per acquire');
+      assert.equal(limiter.stats.granted, 30);
+      assert.ok(Number(server.cli('PTTL', `uvasync:rate:${key}`)) > 0, 'the key expires');
+    }
+  });
+
+  it('shares one limit between processes', async () => {
+    const code = (n) => `const { RateLimiter, RedisStore } = require('./lib');
+      const store = new RedisStore({ port: ${server.port} });
+      const l = new RateLimiter({ rate: 20, capacity: 1, store, key: 'shared' });
+      const t = [];
+      Promise.all(Array.from({ length: ${n} }, () => l.acquire().then(() => t.push(Date.now()))))
+        .then(() => { console.log(JSON.stringify(t)); return store.close(); });`;
+    const [a, b] = await Promise.all([runNode(code(15)), runNode(code(15))]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const all = [...JSON.parse(a.stdout), ...JSON.parse(b.stdout)].sort((x, y) => x - y);
+    assert.equal(all.length, 30);
+    // 30 grants at 20/s with a burst of 1: 1.45 s at the least, from the first.
+    assert.ok(all[29] - all[0] >= 1400, `${all[29] - all[0]} ms`);
+    // No second holds more than rate + capacity (+1 for a window's two ends).
+    for (let i = 0; i < all.length; i++) {
+      const inWindow = all.filter((x) => x >= all[i] && x < all[i] + 1000).length;
+      assert.ok(inWindow <= 22, `${inWindow} in a second from ${i}`);
+    }
+  });
+
+  it('answers NOSCRIPT with EVAL after SCRIPT FLUSH', async () => {
+    const limiter = new RateLimiter({ rate: 1000, store: store(), key: 'flush' });
+    await limiter.acquire();
+    server.cli('SCRIPT', 'FLUSH');
+    const evals = server.calls('eval');
+    assert.equal(await limiter.acquire(), 0);
+    assert.equal(server.calls('eval'), evals + 1);
+  });
+
+  it('rejects at once with ERR_REDIS_UNAVAILABLE where nothing listens, and has its choices: allow, local', async () => {
+    const dead = store({ port: 1, connectTimeout: 200 });
+    const l = new RateLimiter({ rate: 10, store: dead, key: 'x' });
+    await assert.rejects(l.acquire(), { code: 'ERR_REDIS_UNAVAILABLE' });
+    await sleep(100);
+    await assert.rejects(l.acquire(), { code: 'ERR_REDIS_UNAVAILABLE' });
+    const open = new RateLimiter({ rate: 10, store: dead, key: 'x', onStoreError: 'allow' });
+    assert.equal(await open.acquire(), 0);
+    assert.equal(open.stats.allowedOnError, 1);
+    const local = new RateLimiter({ rate: 20, capacity: 1, store: dead, key: 'x', onStoreError: 'local' });
+    const t0 = performance.now();
+    await Promise.all([local.acquire(), local.acquire(), local.acquire()]);
+    assert.ok(performance.now() - t0 >= 90, 'the local limit holds meanwhile');
+    assert.equal(local.stats.localOnError, 3);
+  });
+
+  it('a stalled server (SIGSTOP) fails its acquires with ERR_REDIS_TIMEOUT within commandTimeout; grants resume after', async () => {
+    const s = store({ commandTimeout: 200 });
+    const l = new RateLimiter({ rate: 1000, store: s, key: 'stall' });
+    await l.acquire();
+    server.pause();
+    try {
+      const t0 = performance.now();
+      const r = await Promise.allSettled([l.acquire(), l.acquire(), l.acquire()]);
+      const ms = performance.now() - t0;
+      for (const x of r) assert.ok(['ERR_REDIS_TIMEOUT', 'ERR_REDIS_UNAVAILABLE'].includes(x.reason.code), x.reason.code);
+      assert.equal(r[0].reason.code, 'ERR_REDIS_TIMEOUT');
+      assert.ok(ms < 1000, `${ms} ms: settled within commandTimeout (200 ms), give or take a loaded machine`);
+    } finally {
+      server.resume();
+    }
+    const end = Date.now() + 3000;
+    for (;;) {
+      try {
+        await l.acquire();
+        break;
+      } catch (err) {
+        if (Date.now() > end) throw err;
+        await sleep(50);
+      }
+    }
+  });
+
+  it('survives a Redis restart: acquires fail meanwhile, grants resume within a second', async () => {
+    const s = store({ commandTimeout: 300 });
+    const l = new RateLimiter({ rate: 1000, store: s, key: 'restart' });
+    await l.acquire();
+    await server.down();
+    await assert.rejects(l.acquire(), (e) => ['ERR_REDIS_UNAVAILABLE', 'ERR_REDIS_TIMEOUT'].includes(e.code));
+    await server.up();
+    const t0 = Date.now();
+    for (;;) {
+      try {
+        await l.acquire();
+        break;
+      } catch (err) {
+        if (Date.now() - t0 > 3000) throw err;
+        await sleep(20);
+      }
+    }
+    // The reconnect backoff is 500 ms at the most (the issue's 1 s bar is for a benchmark).
+    assert.ok(Date.now() - t0 < 2000, `${Date.now() - t0} ms to the first grant`);
+    assert.ok(s.stats.connects >= 2);
+  });
+
+  it('abort while waiting rejects with AbortError; tryAcquire answers without reserving; bad arguments throw', async () => {
+    const l = new RateLimiter({ rate: 5, capacity: 1, store: store(), key: 'abort' });
+    await l.acquire();
+    const ac = new AbortController();
+    const p = l.acquire(1, { signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('no')), 20);
+    await assert.rejects(p, (e) => e instanceof AbortError);
+    const t = new RateLimiter({ rate: 1, capacity: 1, store: store(), key: 'try' });
+    assert.equal(await t.tryAcquire(), true);
+    assert.equal(await t.tryAcquire(), false);
+    const w = new RateLimiter({ rate: 1, capacity: 1, store: store(), key: 'maxwait', maxWait: 100 });
+    await w.acquire();
+    await assert.rejects(w.acquire(), { code: 'ERR_RATE_LIMIT_WAIT' });
+    assert.throws(() => new RateLimiter({ rate: 1, store: {}, key: 'k' }), { name: 'TypeError', message: /options\.store/ });
+    assert.throws(() => new RateLimiter({ rate: 1, store: store() }), { name: 'TypeError', message: /options\.key/ });
+    assert.throws(() => new RedisStore({ port: 70000 }), { name: 'RangeError', message: /options\.port/ });
+    assert.throws(() => new RedisStore({ url: 'http://x' }), { name: 'TypeError', message: /options\.url/ });
+  });
+
+  it('lets the process exit once the store is closed, and while it is idle', async () => {
+    for (const close of [true, false]) {
+      const r = await runNode(`const { RateLimiter, RedisStore } = require('./lib');
+        const store = new RedisStore({ url: 'redis://127.0.0.1:${server.port}/0' });
+        new RateLimiter({ rate: 100, store, key: 'exit' }).acquire().then((w) => {
+          console.log('granted', w); ${close ? 'store.close();' : ''}
+        });`, { timeout: 10000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /granted 0/);
+    }
+  });
+});
