@@ -50,7 +50,12 @@ describe('RedisStore and a RateLimiter shared through it', function () {
       assert.equal(waited.filter((w) => w === 0).length, 5);
       assert.equal(server.calls('evalsha') + server.calls('eval') - before, 30, 'one call per acquire');
       assert.equal(limiter.stats.granted, 30);
-      assert.ok(Number(server.cli('PTTL', `uvasync:rate:${key}`)) > 0, 'the key expires');
+      // The key never persists: it has an expiry (-1 would be none) or is gone (-2) once its time has passed.
+      assert.notEqual(Number(server.cli('PTTL', `uvasync:rate:${key}`)), -1);
+      const slow = new RateLimiter({ rate: 1, capacity: 1, store: s, key: `${key}-slow` });
+      await slow.acquire();
+      const ttl = Number(server.cli('PTTL', `uvasync:rate:${key}-slow`));
+      assert.ok(ttl > 0 && ttl <= 1000, `${ttl} ms: one token's interval at 1/s`);
     }
   });
 
