@@ -123,11 +123,16 @@ if (typeof Symbol.asyncDispose === 'symbol') {
  * open), or 'local' (an in-process limit of the same rate meanwhile).
  */
 class SharedRate {
-  constructor({ rate, capacity, store, key, maxWait = Infinity, onStoreError = 'reject' }, makeLocal) {
+  constructor({ rate, capacity, store, key, maxWait = Infinity, onStoreError = 'reject', lease = 1 }, makeLocal) {
     if (!(store instanceof RedisStore)) throw validate.typeError('options.store', 'a RedisStore', store);
     if (typeof key !== 'string' || key === '') throw validate.typeError('options.key', 'a non-empty string (the limit\'s name, shared by every process that uses it)', key);
     validate.ms('options.maxWait', maxWait, true);
     if (!['reject', 'allow', 'local'].includes(onStoreError)) throw validate.typeError('options.onStoreError', "'reject', 'allow' or 'local'", onStoreError);
+    validate.integer('options.lease', lease, 1);
+    if (lease > capacity) throw validate.rangeError('options.lease', `at most the capacity (${capacity})`, lease);
+    this.lease = lease;
+    this.leased = []; // With a lease: the times (performance.now()) the tokens reserved and not handed out yet are due.
+    this.leasing = null; // The lease call in flight, which callers meanwhile wait on.
     this.store = store;
     this.key = `rate:${key}`;
     this.intervalMs = 1000 / rate;
@@ -153,10 +158,31 @@ class SharedRate {
     throw err;
   }
 
+  /** The wait (ms) for one token of a lease: one call reserves `lease` of them, handed out here. */
+  async #fromLease(maxWait) {
+    while (this.leased.length === 0) {
+      if (this.leasing === null) {
+        const n = this.lease;
+        this.leasing = this.store.gcra(this.key, this.intervalMs, this.capacity, n, maxWait).then((r) => {
+          if (!r.reserved) return r;
+          // The reply's wait is the last token's; token k of n is due (n - k) intervals sooner.
+          const now = performance.now();
+          for (let k = 1; k <= n; k++) this.leased.push(now + Math.max(0, r.waitMs - (n - k) * this.intervalMs));
+          return r;
+        }).finally(() => { this.leasing = null; });
+      }
+      const r = await this.leasing;
+      if (!r.reserved) return r;
+    }
+    const due = this.leased.shift();
+    return { reserved: true, waitMs: Math.max(0, due - performance.now()) };
+  }
+
   async acquire(tokens, signal, maxWait = this.maxWait) {
     let r;
     try {
-      r = await this.store.gcra(this.key, this.intervalMs, this.capacity, tokens, maxWait);
+      r = this.lease > 1 && tokens === 1 ? await this.#fromLease(maxWait)
+        : await this.store.gcra(this.key, this.intervalMs, this.capacity, tokens, maxWait);
     } catch (err) {
       if (err.code === 'ERR_REDIS_CLOSED') throw err;
       return this.#fallback(err, tokens, signal);

@@ -59,6 +59,18 @@ describe('RedisStore and a RateLimiter shared through it', function () {
     }
   });
 
+  it('lease: N tokens per Redis call, handed out here at the rate', async () => {
+    const s = store();
+    const l = new RateLimiter({ rate: 100, capacity: 10, lease: 5, store: s, key: 'lease' });
+    const before = server.calls('evalsha') + server.calls('eval');
+    const t0 = performance.now();
+    const waited = await Promise.all(Array.from({ length: 50 }, () => l.acquire()));
+    assert.ok(performance.now() - t0 >= 380, 'the rate holds: (50 - 10) / 100 s');
+    assert.equal(waited.filter((w) => w === 0).length, 10);
+    assert.equal(server.calls('evalsha') + server.calls('eval') - before, 10, 'one call per 5 tokens');
+    assert.throws(() => new RateLimiter({ rate: 10, capacity: 4, lease: 5, store: s, key: 'l2' }), { name: 'RangeError', message: /options\.lease/ });
+  });
+
   it('shares one limit between processes', async () => {
     const code = (n) => `const { RateLimiter, RedisStore } = require('./lib');
       const store = new RedisStore({ port: ${server.port} });

@@ -328,6 +328,8 @@ export interface RateLimiterOptions {
   readonly key?: string;
   /** With a store: an acquire that would wait longer (ms) rejects with `ERR_RATE_LIMIT_WAIT` and reserves nothing. @default Infinity */
   readonly maxWait?: number;
+  /** With a store: tokens reserved per Redis call (1 to capacity), handed out here at the rate; fewer calls, but a process holds what it reserved. @default 1 */
+  readonly lease?: number;
   /** With a store, when Redis fails: `'reject'` (with its code), `'allow'` (fail open), `'local'` (an in-process limit of the same rate). @default 'reject' */
   readonly onStoreError?: 'reject' | 'allow' | 'local';
 }

@@ -1,0 +1,40 @@
+// bench/redis-child.mjs: one process of bench/redis.mjs's shared-rate run.
+//   node bench/redis-child.mjs <uvasync|bottleneck> <port> <rate> <capacity> <seconds> <acquirers> <key>
+// Prints the grant times (ms since the epoch) as JSON when done.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const [kind, port, rate, capacity, seconds, acquirers, key] = process.argv.slice(2);
+const end = Date.now() + Number(seconds) * 1000;
+const times = [];
+let acquire;
+let close;
+if (kind === 'uvasync') {
+  const { RedisStore, RateLimiter } = require('../lib/index.js');
+  const store = new RedisStore({ port: Number(port) });
+  const l = new RateLimiter({ rate: Number(rate), capacity: Number(capacity), store, key });
+  acquire = () => l.acquire();
+  close = () => store.close();
+} else {
+  const Bottleneck = require('bottleneck');
+  // Bottleneck's rate limit: minTime between jobs, shared through Redis (its clustering).
+  const l = new Bottleneck({ id: key, datastore: 'ioredis', clientOptions: { port: Number(port) }, clearDatastore: false, minTime: 1000 / Number(rate) });
+  await l.ready();
+  acquire = () => l.schedule(() => Promise.resolve());
+  close = () => l.disconnect();
+}
+process.send?.('ready');
+await new Promise((resolve) => process.once('message', resolve)); // Start together.
+await Promise.all(Array.from({ length: Number(acquirers) }, async () => {
+  while (Date.now() < end) {
+    try {
+      await acquire();
+      times.push(Date.now());
+    } catch {
+      // Counted as not granted.
+    }
+  }
+}));
+process.stdout.write(JSON.stringify(times));
+await close();
+process.exit(0);
