@@ -180,17 +180,27 @@ class Semaphore {
   #sem;
   #waiting = [];
   #permits;
+  #shared = null; // With a `store`: permits shared through Redis (lib/redis.js).
 
-  constructor(permits) {
-    validate.integer('permits', permits, 1, true);
+  constructor(permits, options) {
+    validate.options('options', options);
+    const shared = options !== undefined && options.store !== undefined;
+    validate.integer('permits', permits, 1, !shared); // Shared permits are counted in Redis: a number.
     this.#permits = permits;
+    if (shared) {
+      const { SharedSemaphore } = require('./redis');
+      this.#shared = new SharedSemaphore(permits, options);
+      return;
+    }
     this.#sem = new binding.Semaphore(toLimit(permits));
   }
 
-  /** Permits in use. */
-  get active() { return this.#sem.active; }
-  /** Callers waiting for a permit. */
-  get pending() { return this.#sem.pending; }
+  /** Permits in use (with a store: by this process). */
+  get active() { return this.#shared !== null ? this.#shared.active : this.#sem.active; }
+  /** Callers waiting for a permit (with a store: in this process). */
+  get pending() { return this.#shared !== null ? this.#shared.pending : this.#sem.pending; }
+  /** With a store: leases found ended while held (`lost`); else undefined. */
+  get stats() { return this.#shared !== null ? { ...this.#shared.stats } : undefined; }
   /** The number of permits. */
   get permits() { return this.#permits; }
 
@@ -220,6 +230,7 @@ class Semaphore {
       return Promise.reject(err);
     }
     if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
+    if (this.#shared !== null) return this.#shared.acquire(signal);
     const id = check(this.#sem.acquire());
     if (id === NOW) return Promise.resolve(this.#releaser());
     return new Promise((resolve, reject) => {

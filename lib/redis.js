@@ -6,10 +6,17 @@
 // to wait, and the wait is a local timer.  So one round trip per acquire,
 // waiting or not; no polling, no pub/sub, no client clock.
 
+const crypto = require('node:crypto');
 const { binding } = require('./native');
 const { UvasyncError, AbortError, abortError } = require('./errors');
 const validate = require('./validate');
 const { unlisten } = require('./signal');
+
+// The core's scripts (src/core/redis.h).
+const SCRIPT_GCRA = 0;
+const SCRIPT_SEM_ACQUIRE = 1;
+const SCRIPT_SEM_RELEASE = 2;
+const SCRIPT_SEM_RENEW = 3;
 
 const ERRORS = {
   [-40101]: ['ERR_REDIS_UNAVAILABLE', 'Redis is unreachable'],
@@ -71,7 +78,7 @@ class RedisStore {
     this.commandTimeout = commandTimeout;
     this.#native = binding.newRedisStore({
       host, port, db, password, connectTimeout: Math.max(1, connectTimeout), commandTimeout: Math.max(1, commandTimeout), reconnect: reconnect ? 1 : 0,
-    }, (id, status, reserved, waitUs, error) => this.#reply(id, status, reserved, waitUs, error));
+    }, (id, status, ints, error) => this.#reply(id, status, ints, error));
   }
 
   /** Calls made to Redis (scripts included), replies, connects; and whether it is connected now. */
@@ -80,12 +87,21 @@ class RedisStore {
     return { calls, replies, connects, connected: this.#native.connected() };
   }
 
-  #reply(id, status, reserved, waitUs, error) {
+  #reply(id, status, ints, error) {
     const p = this.#pending.get(id);
     if (p === undefined) return;
     this.#pending.delete(id);
-    if (status === 0) p.resolve({ reserved: reserved === 1, waitMs: waitUs / 1000 });
+    if (status === 0) p.resolve(ints);
     else p.reject(storeError(status, error));
+  }
+
+  /** One script call (SCRIPT_* below): its integers. @internal */
+  eval(script, key, args) {
+    if (this.#closed !== null) return Promise.reject(storeError(-40104));
+    const id = this.#nextId++;
+    const rc = this.#native.eval(id, script, this.keyPrefix + key, args.map(String));
+    if (rc !== 0) return Promise.reject(storeError(rc));
+    return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
   }
 
   /**
@@ -94,11 +110,8 @@ class RedisStore {
    * @internal
    */
   gcra(key, intervalMs, burst, n, maxWaitMs) {
-    if (this.#closed !== null) return Promise.reject(storeError(-40104));
-    const id = this.#nextId++;
-    const rc = this.#native.gcra(id, this.keyPrefix + key, intervalMs * 1000, burst, n, maxWaitMs === Infinity ? -1 : maxWaitMs * 1000);
-    if (rc !== 0) return Promise.reject(storeError(rc));
-    return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    const args = [intervalMs * 1000, burst, n, maxWaitMs === Infinity ? -1 : maxWaitMs * 1000];
+    return this.eval(SCRIPT_GCRA, key, args).then(([reserved, waitUs]) => ({ reserved: reserved === 1, waitMs: waitUs / 1000 }));
   }
 
   /** Closes the connection; what is pending rejects with ERR_REDIS_CLOSED. */
@@ -227,4 +240,94 @@ class SharedRate {
   }
 }
 
-module.exports = { RedisStore, SharedRate, AbortError };
+/**
+ * The permits of a Semaphore with a `store`: leases in a sorted set, each
+ * renewed every ttl / 3 while held, so a process that dies frees its
+ * permits when their leases end.  A waiter tries again when a permit of
+ * this process is released, when the first lease would end, and at least
+ * every 200 ms (with jitter): permits go to whoever asks first after one is
+ * free, not first come, first served across processes.
+ */
+class SharedSemaphore {
+  constructor(permits, { store, key, ttl = 10000 }) {
+    if (!(store instanceof RedisStore)) throw validate.typeError('options.store', 'a RedisStore', store);
+    if (typeof key !== 'string' || key === '') throw validate.typeError('options.key', 'a non-empty string (the semaphore\'s name, shared by every process that uses it)', key);
+    validate.ms('options.ttl', ttl);
+    if (ttl < 30) throw validate.rangeError('options.ttl', 'at least 30 ms', ttl);
+    this.store = store;
+    this.key = `sem:${key}`;
+    this.permits = permits;
+    this.ttl = ttl;
+    this.active = 0; // Held by this process.
+    this.pending = 0;
+    this.wakers = new Set(); // Waiters of this process, woken by a release here.
+    this.stats = { lost: 0 };
+  }
+
+  #wait(ms, signal) {
+    return new Promise((resolve, reject) => {
+      let timer;
+      const done = () => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        if (signal !== undefined) unlisten(signal, onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        done();
+        reject(abortError(signal));
+      };
+      timer = setTimeout(done, ms);
+      this.wakers.add(done);
+      if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async acquire(signal) {
+    const holder = `${process.pid}:${crypto.randomUUID()}`;
+    let backoff = 5;
+    this.pending++;
+    try {
+      for (;;) {
+        if (signal !== undefined && signal.aborted) throw abortError(signal);
+        const [granted, untilMs] = await this.store.eval(SCRIPT_SEM_ACQUIRE, this.key, [this.permits, this.ttl, holder]);
+        if (granted === 1) break;
+        backoff = Math.min(200, backoff * 2);
+        await this.#wait(Math.max(1, Math.min(untilMs + 1, backoff * (0.5 + Math.random()))), signal);
+      }
+    } finally {
+      this.pending--;
+    }
+    this.active++;
+    return this.#releaser(holder);
+  }
+
+  #releaser(holder) {
+    let released = null;
+    const renew = setInterval(() => {
+      this.store.eval(SCRIPT_SEM_RENEW, this.key, [this.ttl, holder]).then(([held]) => {
+        if (held === 0 && released === null) {
+          // Its lease ended (this process stalled past ttl, or Redis lost it).
+          this.stats.lost++;
+          clearInterval(renew);
+        }
+      }, () => {}); // The next renewal tries again; the lease outlives a short outage.
+    }, Math.max(10, this.ttl / 3));
+    renew.unref();
+    const release = () => {
+      if (released === null) {
+        clearInterval(renew);
+        this.active--;
+        released = this.store.eval(SCRIPT_SEM_RELEASE, this.key, [holder]).then(() => {}, () => {
+          // Not given back now: the lease ends by itself within ttl.
+        });
+        for (const wake of [...this.wakers]) wake();
+      }
+      return released;
+    };
+    if (typeof Symbol.dispose === 'symbol') release[Symbol.dispose] = release;
+    return release;
+  }
+}
+
+module.exports = { RedisStore, SharedRate, SharedSemaphore, AbortError };

@@ -185,6 +185,63 @@ describe('RedisStore and a RateLimiter shared through it', function () {
     assert.throws(() => new RedisStore({ url: 'http://x' }), { name: 'TypeError', message: /options\.url/ });
   });
 
+  it('Semaphore with a store: permits across processes; a killed holder\'s permit comes back after its ttl', async () => {
+    const { Semaphore } = require('..');
+    const sem = new Semaphore(2, { store: store(), key: 'sem', ttl: 300 });
+    const a = await sem.acquire();
+    const b = await sem.acquire();
+    assert.equal(sem.active, 2);
+    let third = false;
+    const c = sem.acquire().then((r) => { third = true; return r; });
+    await sleep(50);
+    assert.equal(third, false, 'the third waits');
+    await a();
+    const release = await c;
+    assert.equal(third, true);
+    await b();
+    await release();
+    await release(); // Idempotent.
+    // Two processes, 3 permits, 8 tasks each holding one for 30 ms: never more than 3 at once.
+    const code = `const { Semaphore, RedisStore } = require('./lib');
+      const store = new RedisStore({ port: ${server.port} });
+      const s = new Semaphore(3, { store, key: 'sem2', ttl: 2000 });
+      const spans = [];
+      Promise.all(Array.from({ length: 8 }, async () => {
+        const r = await s.acquire();
+        const t0 = Date.now();
+        await new Promise((x) => setTimeout(x, 30));
+        spans.push([t0, Date.now()]);
+        await r();
+      })).then(() => { console.log(JSON.stringify(spans)); return store.close(); });`;
+    const [x, y] = await Promise.all([runNode(code), runNode(code)]);
+    assert.equal(x.code, 0, x.stderr);
+    assert.equal(y.code, 0, y.stderr);
+    const spans = [...JSON.parse(x.stdout), ...JSON.parse(y.stdout)];
+    assert.equal(spans.length, 16);
+    for (const [t] of spans) {
+      const overlapping = spans.filter(([s0, s1]) => s0 <= t && t < s1).length;
+      assert.ok(overlapping <= 3, `${overlapping} held at once`);
+    }
+    // A holder killed with SIGKILL: its lease ends after ttl, and the permit is free again.
+    const holder = require('node:child_process').spawn(process.execPath, ['-e', `
+      const { Semaphore, RedisStore } = require('./lib');
+      const s = new Semaphore(1, { store: new RedisStore({ port: ${server.port} }), key: 'sem3', ttl: 300 });
+      s.acquire().then(() => { console.log('held'); setInterval(() => {}, 1000); });`], { cwd: require('./helpers').root, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve) => holder.stdout.once('data', resolve));
+    const one = new Semaphore(1, { store: store(), key: 'sem3', ttl: 300 });
+    let got = false;
+    const waiting = one.acquire().then((r) => { got = true; return r; });
+    await sleep(400);
+    assert.equal(got, false, 'held while the holder lives (its lease renewed past ttl)');
+    holder.kill('SIGKILL');
+    const t0 = performance.now();
+    const r = await waiting;
+    assert.ok(performance.now() - t0 < 2000);
+    await r();
+    assert.throws(() => new Semaphore(Infinity, { store: store(), key: 'k' }), { name: 'RangeError' });
+    assert.throws(() => new Semaphore(1, { store: store(), key: 'k', ttl: 5 }), { name: 'RangeError', message: /options\.ttl/ });
+  });
+
   it('lets the process exit once the store is closed, and while it is idle', async () => {
     for (const close of [true, false]) {
       const r = await runNode(`const { RateLimiter, RedisStore } = require('./lib');

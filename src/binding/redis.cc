@@ -1,10 +1,10 @@
 // redis.cc: the binding of the core's Redis connection (src/core/redis.h),
 // built only where hiredis is found (UVA_HAVE_HIREDIS).
 //
-// newRedisStore(options, onReply) → { gcra, counts, connected, close }.
-// gcra(id, key, intervalUs, burst, n, maxWaitUs) → 0 or a negative error
-// (then no reply comes); onReply(id, status, reserved, waitUs, error?) once
-// for each call that returned 0.
+// newRedisStore(options, onReply) → { eval, counts, connected, close }.
+// eval(id, script, key, [args]) → 0 or a negative error (then no reply
+// comes); onReply(id, status, [integers], error?) once for each call that
+// returned 0.  script: the core's UVA_REDIS_* (0 GCRA, 1-3 the semaphore's).
 #include <string>
 
 #include "side.h"
@@ -18,20 +18,22 @@ struct RedisSide : Side {
   uva_redis_t *r = nullptr;
 };
 
-static void OnGcra(uva_redis_t *r, void *arg, int status, int reserved, int64_t wait_us, const char *error) {
+static void OnReply(uva_redis_t *r, void *arg, int status, const int64_t *ints, size_t n, const char *error) {
   RedisSide *s = static_cast<RedisSide *>(uva_redis_data(r));
   double id = (double)(uintptr_t)arg;
   if (s->core->exiting || s->cb == nullptr) return;
   napi_env env = s->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value argv[5] = {JsNum(env, id), JsNum(env, status), JsNum(env, reserved), JsNum(env, (double)wait_us),
-                        nullptr};
+  napi_value list;
+  napi_create_array_with_length(env, n, &list);
+  for (size_t i = 0; i < n; i++) napi_set_element(env, list, (uint32_t)i, JsNum(env, (double)ints[i]));
+  napi_value argv[4] = {JsNum(env, id), JsNum(env, status), list, nullptr};
   if (error != nullptr)
-    napi_create_string_utf8(env, error, NAPI_AUTO_LENGTH, &argv[4]);
+    napi_create_string_utf8(env, error, NAPI_AUTO_LENGTH, &argv[3]);
   else
-    napi_get_undefined(env, &argv[4]);
-  CallSide(s, 5, argv);
+    napi_get_undefined(env, &argv[3]);
+  CallSide(s, 4, argv);
   napi_close_handle_scope(env, scope);
 }
 
@@ -66,18 +68,38 @@ static double NumProp(napi_env env, napi_value obj, const char *name) {
   return ArgNum(env, v);
 }
 
-static napi_value RedisGcra(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+// A JS string as UTF-8 (false for a non-string).
+static bool Utf8(napi_env env, napi_value v, std::string *out) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
+  out->assign(len + 1, '\0');
+  napi_get_value_string_utf8(env, v, &(*out)[0], len + 1, &len);
+  out->resize(len);
+  return true;
+}
+
+static napi_value RedisEval(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
   RedisSide *s = SideOf<RedisSide>(env, info, &argc, argv);
   if (s->closed) return JsNum(env, UVA_EREDIS_CLOSED);
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, argv[1], nullptr, 0, &len) != napi_ok) return JsNum(env, UV_EINVAL);
-  std::string key(len + 1, '\0');
-  napi_get_value_string_utf8(env, argv[1], &key[0], len + 1, &len);
+  std::string key;
+  uint32_t n = 0;
+  if (!Utf8(env, argv[2], &key) || napi_get_array_length(env, argv[3], &n) != napi_ok || n > 6)
+    return JsNum(env, UV_EINVAL);
+  std::string args[6];
+  const char *ptrs[6];
+  size_t lens[6];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    napi_get_element(env, argv[3], i, &v);
+    if (!Utf8(env, v, &args[i])) return JsNum(env, UV_EINVAL);
+    ptrs[i] = args[i].data();
+    lens[i] = args[i].size();
+  }
   uintptr_t id = (uintptr_t)ArgNum(env, argv[0]);
-  return JsNum(env, uva_redis_gcra(s->r, key.data(), len, ArgNum(env, argv[2]), ArgNum(env, argv[3]),
-                                   ArgNum(env, argv[4]), ArgNum(env, argv[5]), OnGcra, (void *)id));
+  return JsNum(env, uva_redis_eval(s->r, (int)ArgNum(env, argv[1]), key.data(), key.size(), ptrs, lens, (int)n,
+                                   OnReply, (void *)id));
 }
 
 static napi_value RedisCounts(napi_env env, napi_callback_info info) {
@@ -132,7 +154,7 @@ static napi_value NewRedisStore(napi_env env, napi_callback_info info) {
   napi_value obj;
   napi_create_object(env, &obj);
   napi_property_descriptor props[] = {
-      {"gcra", nullptr, RedisGcra, nullptr, nullptr, nullptr, napi_default, s},
+      {"eval", nullptr, RedisEval, nullptr, nullptr, nullptr, napi_default, s},
       {"counts", nullptr, RedisCounts, nullptr, nullptr, nullptr, napi_default, s},
       {"connected", nullptr, RedisConnected, nullptr, nullptr, nullptr, napi_default, s},
       {"close", nullptr, RedisClose, nullptr, nullptr, nullptr, napi_default, s},

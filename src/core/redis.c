@@ -46,11 +46,53 @@ static const char GCRA[] =
     "           math.max(1, math.ceil((new_tat - now) / 1000)))\n"
     "return {1, math.ceil(wait)}\n";
 
+/* A semaphore's permits: a sorted set of holders scored by when their
+ * lease ends (ms, Redis's clock); leases past their end are dropped first.
+ * ACQUIRE: ARGV permits, ttl (ms), holder → {1, 0}, or {0, ms until the
+ * first lease ends}.  RELEASE: ARGV holder → {removed}.  RENEW: ARGV ttl,
+ * holder → {1}, or {0} when the lease had ended (the permit is lost). */
+#define NOW_MS                                                     \
+  "local t = redis.call('TIME')\n"                                 \
+  "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+static const char SEM_ACQUIRE[] =
+    NOW_MS
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)\n"
+    "if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then\n"
+    "  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])\n"
+    "  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))\n"
+    "  return {1, 0}\n"
+    "end\n"
+    "local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+    "return {0, tonumber(first[2]) - now}\n";
+static const char SEM_RELEASE[] =
+    "return {redis.call('ZREM', KEYS[1], ARGV[1])}\n";
+static const char SEM_RENEW[] =
+    NOW_MS
+    "local s = redis.call('ZSCORE', KEYS[1], ARGV[2])\n"
+    "if not s or tonumber(s) < now then\n"
+    "  redis.call('ZREM', KEYS[1], ARGV[2])\n"
+    "  return {0}\n"
+    "end\n"
+    "redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])\n"
+    "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then\n"
+    "  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))\n"
+    "end\n"
+    "return {1}\n";
+
+static const char *const SCRIPTS[UVA_REDIS_NSCRIPTS] = {GCRA, SEM_ACQUIRE,
+                                                      SEM_RELEASE, SEM_RENEW};
+
 enum { R_IDLE = 0, R_RESOLVING, R_CONNECTING, R_READY, R_CLOSED };
+
+#define MAX_ARGS 6
 
 typedef struct rcmd_s {
   uva_redis_t *r;
-  uva_redis_gcra_cb cb;
+  uva_redis_cb cb;
+  int script;
+  int nargs;
+  char *args[MAX_ARGS]; /* One allocation, args[0] at its start. */
+  size_t lens[MAX_ARGS];
   void *arg;
   uint64_t deadline;
   int done;      /* Its cb has come (a timeout); the reply is dropped. */
@@ -58,7 +100,6 @@ typedef struct rcmd_s {
   int evals;     /* Sent as EVAL after a NOSCRIPT. */
   char *key;
   size_t keylen;
-  char nums[4][32];
   struct rcmd_s *next, *prev;
 } rcmd_t;
 
@@ -78,7 +119,7 @@ struct uva_redis_s {
   char addr[64];
   uint64_t backoff_ms;
   uint64_t connect_deadline;
-  char sha[41];
+  char sha[UVA_REDIS_NSCRIPTS][41];
   rcmd_t *head, *tail; /* Pending, oldest first. */
   size_t pending;
   uint64_t sent, replies, connects;
@@ -144,16 +185,17 @@ static void hold(uva_redis_t *r) {
 static void arm_deadline(uva_redis_t *r);
 
 /* The command's cb, once; the command goes when hiredis lets go of it. */
-static void finish(rcmd_t *c, int status, int reserved, int64_t wait,
+static void finish(rcmd_t *c, int status, const int64_t *ints, size_t n,
                    const char *error) {
   uva_redis_t *r = c->r;
   if (!c->done) {
     c->done = 1;
     unlink_cmd(r, c);
-    c->cb(r, c->arg, status, reserved, wait, error);
+    c->cb(r, c->arg, status, ints, n, error);
   }
   if (!c->in_redis) {
     free(c->key);
+    free(c->args[0]);
     free(c);
   }
   hold(r);
@@ -171,7 +213,7 @@ static void on_deadline(uv_timer_t *t) {
   }
   while (r->head != NULL && r->head->deadline <= now) {
     stalled |= r->head->in_redis;
-    finish(r->head, UVA_EREDIS_TIMEOUT, 0, 0, NULL);
+    finish(r->head, UVA_EREDIS_TIMEOUT, NULL, 0, NULL);
   }
   if (stalled && r->state == R_READY) {
     connection_lost(r); /* It has not answered in that long. */
@@ -201,21 +243,22 @@ static void arm_deadline(uva_redis_t *r) {
 static void on_reply(redisAsyncContext *ac, void *reply, void *priv);
 
 static int send_cmd(uva_redis_t *r, rcmd_t *c) {
-  const char *argv[8];
-  size_t len[8];
+  const char *argv[4 + MAX_ARGS];
+  size_t len[4 + MAX_ARGS];
   int i, rc;
-  int eval = c->evals || r->sha[0] == '\0';
+  int eval = c->evals || r->sha[c->script][0] == '\0';
   argv[0] = eval ? "EVAL" : "EVALSHA";
-  argv[1] = eval ? GCRA : r->sha;
+  argv[1] = eval ? SCRIPTS[c->script] : r->sha[c->script];
   argv[2] = "1";
   argv[3] = c->key;
+  for (i = 0; i < 3; i++)
+    len[i] = strlen(argv[i]);
   len[3] = c->keylen;
-  for (i = 0; i < 4; i++)
-    argv[4 + i] = c->nums[i];
-  for (i = 0; i < 8; i++)
-    if (i != 3)
-      len[i] = strlen(argv[i]);
-  rc = redisAsyncCommandArgv(r->ac, on_reply, c, 8, argv, len);
+  for (i = 0; i < c->nargs; i++) {
+    argv[4 + i] = c->args[i];
+    len[4 + i] = c->lens[i];
+  }
+  rc = redisAsyncCommandArgv(r->ac, on_reply, c, 4 + c->nargs, argv, len);
   if (rc != REDIS_OK)
     return UVA_EREDIS_UNAVAILABLE;
   c->in_redis = 1;
@@ -227,16 +270,18 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv) {
   rcmd_t *c = priv;
   uva_redis_t *r = c->r;
   redisReply *rep = reply;
+  int64_t ints[4];
+  size_t i, n;
   (void)ac;
   c->in_redis = 0;
   if (rep == NULL) { /* The connection went. */
     finish(c, r->state == R_CLOSED ? UVA_EREDIS_CLOSED : UVA_EREDIS_UNAVAILABLE,
-           0, 0, NULL);
+           NULL, 0, NULL);
     return;
   }
   r->replies++;
   if (c->done) {
-    finish(c, 0, 0, 0, NULL);
+    finish(c, 0, NULL, 0, NULL);
     return;
   }
   if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0 &&
@@ -245,36 +290,55 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv) {
     if (send_cmd(r, c) == 0)
       return;
   }
-  if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-      rep->element[0]->type == REDIS_REPLY_INTEGER &&
-      rep->element[1]->type == REDIS_REPLY_INTEGER) {
-    finish(c, 0, (int)rep->element[0]->integer, rep->element[1]->integer,
-           NULL);
-    return;
+  if (rep->type == REDIS_REPLY_ARRAY && rep->elements <= 4) {
+    for (i = 0, n = rep->elements; i < n; i++) {
+      if (rep->element[i]->type != REDIS_REPLY_INTEGER)
+        break;
+      ints[i] = rep->element[i]->integer;
+    }
+    if (i == n) {
+      finish(c, 0, ints, n, NULL);
+      return;
+    }
   }
-  finish(c, UVA_EREDIS_REPLY, 0, 0,
+  finish(c, UVA_EREDIS_REPLY, NULL, 0,
          rep->type == REDIS_REPLY_ERROR ? rep->str : "an unexpected reply");
 }
 
-int uva_redis_gcra(uva_redis_t *r, const char *key, size_t keylen,
-                   double interval_us, double burst, double n,
-                   double max_wait_us, uva_redis_gcra_cb cb, void *arg) {
+int uva_redis_eval(uva_redis_t *r, int script, const char *key, size_t keylen,
+                   const char *const *args, const size_t *lens, int nargs,
+                   uva_redis_cb cb, void *arg) {
   rcmd_t *c;
+  size_t total = 0, off = 0;
+  int i;
   if (r->state == R_CLOSED)
     return UVA_EREDIS_CLOSED;
+  if (script < 0 || script >= UVA_REDIS_NSCRIPTS || nargs < 0 || nargs > MAX_ARGS)
+    return UV_EINVAL;
   if (r->state == R_IDLE)
     return UVA_EREDIS_UNAVAILABLE; /* Between connects: fail now. */
-  if ((c = calloc(1, sizeof(*c))) == NULL || (c->key = malloc(keylen + 1)) == NULL) {
+  for (i = 0; i < nargs; i++)
+    total += lens[i] + 1;
+  if ((c = calloc(1, sizeof(*c))) == NULL || (c->key = malloc(keylen + 1)) == NULL ||
+      (c->args[0] = malloc(total + 1)) == NULL) {
+    if (c != NULL)
+      free(c->key);
     free(c);
     return UV_ENOMEM;
   }
   memcpy(c->key, key, keylen);
   c->key[keylen] = '\0';
   c->keylen = keylen;
-  snprintf(c->nums[0], sizeof(c->nums[0]), "%.17g", interval_us);
-  snprintf(c->nums[1], sizeof(c->nums[1]), "%.17g", burst);
-  snprintf(c->nums[2], sizeof(c->nums[2]), "%.17g", n);
-  snprintf(c->nums[3], sizeof(c->nums[3]), "%.17g", max_wait_us);
+  for (i = 0; i < nargs; i++) {
+    char *base = c->args[0];
+    c->args[i] = base + off;
+    memcpy(c->args[i], args[i], lens[i]);
+    c->args[i][lens[i]] = '\0';
+    c->lens[i] = lens[i];
+    off += lens[i] + 1;
+  }
+  c->nargs = nargs;
+  c->script = script;
   c->r = r;
   c->cb = cb;
   c->arg = arg;
@@ -282,6 +346,7 @@ int uva_redis_gcra(uva_redis_t *r, const char *key, size_t keylen,
   c->deadline = uv_now(r->loop) + r->opts.command_timeout_ms;
   if (r->state == R_READY && send_cmd(r, c) != 0) {
     free(c->key);
+    free(c->args[0]);
     free(c);
     return UVA_EREDIS_UNAVAILABLE;
   }
@@ -349,11 +414,11 @@ static void ev_cleanup(void *d) {
 static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv) {
   uva_redis_t *r = ac->data;
   redisReply *rep = reply;
-  (void)priv;
+  intptr_t script = (intptr_t)priv - 1; /* -1: AUTH or SELECT. */
   if (rep == NULL || r == NULL)
     return;
-  if (rep->type == REDIS_REPLY_STRING && rep->len == 40)
-    memcpy(r->sha, rep->str, 41);
+  if (script >= 0 && rep->type == REDIS_REPLY_STRING && rep->len == 40)
+    memcpy(r->sha[script], rep->str, 41);
   else if (rep->type == REDIS_REPLY_ERROR)
     redisAsyncDisconnect(ac); /* AUTH or SELECT refused. */
 }
@@ -362,6 +427,7 @@ static void on_connected(const redisAsyncContext *ac, int status) {
   uva_redis_t *r = ac->data;
   rcmd_t *c, *next;
   char db[16];
+  int i;
   if (r == NULL || r->ac != ac)
     return;
   if (status != REDIS_OK) {
@@ -379,13 +445,16 @@ static void on_connected(const redisAsyncContext *ac, int status) {
     snprintf(db, sizeof(db), "%d", r->opts.db);
     redisAsyncCommand(r->ac, on_setup_reply, NULL, "SELECT %s", db);
   }
-  /* The script, loaded on every connect; until its SHA comes, EVAL. */
-  redisAsyncCommand(r->ac, on_setup_reply, NULL, "SCRIPT LOAD %s", GCRA);
-  r->sent++;
+  /* The scripts, loaded on every connect; until a SHA comes, EVAL. */
+  for (i = 0; i < UVA_REDIS_NSCRIPTS; i++) {
+    redisAsyncCommand(r->ac, on_setup_reply, (void *)(intptr_t)(i + 1),
+                      "SCRIPT LOAD %s", SCRIPTS[i]);
+    r->sent++;
+  }
   for (c = r->head; c != NULL; c = next) {
     next = c->next;
     if (!c->in_redis && send_cmd(r, c) != 0)
-      finish(c, UVA_EREDIS_UNAVAILABLE, 0, 0, NULL);
+      finish(c, UVA_EREDIS_UNAVAILABLE, NULL, 0, NULL);
   }
   arm_deadline(r);
 }
@@ -411,7 +480,7 @@ static void connection_lost(uva_redis_t *r) {
   if (r->state == R_CLOSED)
     return;
   r->state = R_IDLE;
-  r->sha[0] = '\0';
+  memset(r->sha, 0, sizeof(r->sha));
   if (ac != NULL) {
     r->ac = NULL;
     ac->data = NULL;
@@ -420,7 +489,7 @@ static void connection_lost(uva_redis_t *r) {
   for (c = r->head; c != NULL; c = next) {
     next = c->next;
     if (!c->in_redis)
-      finish(c, UVA_EREDIS_UNAVAILABLE, 0, 0, NULL);
+      finish(c, UVA_EREDIS_UNAVAILABLE, NULL, 0, NULL);
   }
   arm_deadline(r);
   if (!r->opts.reconnect && r->connects > 0)
@@ -581,7 +650,7 @@ void uva_redis_close(uva_redis_t *r, void (*close_cb)(void *data)) {
   }
   for (c = r->head; c != NULL; c = next) {
     next = c->next;
-    finish(c, UVA_EREDIS_CLOSED, 0, 0, NULL);
+    finish(c, UVA_EREDIS_CLOSED, NULL, 0, NULL);
   }
   if (r->resolving)
     uv_cancel((uv_req_t *)&r->resolve);

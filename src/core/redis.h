@@ -36,22 +36,28 @@ typedef struct uva_redis_opts_s {
   int reconnect; /* Whether to reconnect after a loss. */
 } uva_redis_opts_t;
 
-/* A GCRA reply: status 0 and what the script said (reserved: 1, or 0 when
- * the wait would pass max_wait; wait_us: how long the caller is to wait),
- * or a negative status (UVA_EREDIS_*) and, for a reply error, its text. */
-typedef void (*uva_redis_gcra_cb)(uva_redis_t *r, void *arg, int status,
-                                  int reserved, int64_t wait_us,
-                                  const char *error);
+/* The scripts the store runs (each loaded on every connect). */
+enum {
+  UVA_REDIS_GCRA = 0,     /* ARGV: interval (µs), burst, n, max wait (µs, < 0: none) → {reserved, wait µs}. */
+  UVA_REDIS_SEM_ACQUIRE,  /* ARGV: permits, ttl (ms), holder → {1, 0} or {0, ms to the first lease's end}. */
+  UVA_REDIS_SEM_RELEASE,  /* ARGV: holder → {removed}. */
+  UVA_REDIS_SEM_RENEW,    /* ARGV: ttl (ms), holder → {1}, or {0}: the lease had ended. */
+  UVA_REDIS_NSCRIPTS
+};
+
+/* A script's reply: status 0 and its integers (at most 4), or a negative
+ * status (UVA_EREDIS_*) and, for a reply error, its text. */
+typedef void (*uva_redis_cb)(uva_redis_t *r, void *arg, int status,
+                             const int64_t *ints, size_t n, const char *error);
 
 int uva_redis_new(uv_loop_t *loop, const uva_redis_opts_t *opts, void *data,
                   uva_redis_t **out);
 void *uva_redis_data(const uva_redis_t *r);
-/* One round trip: reserves `n` tokens of the limit at `key` (interval_us
- * per token, a burst of `burst` tokens) unless the wait passes max_wait_us
- * (< 0: no bound).  cb comes once, always (after close: UVA_EREDIS_CLOSED). */
-int uva_redis_gcra(uva_redis_t *r, const char *key, size_t keylen,
-                   double interval_us, double burst, double n,
-                   double max_wait_us, uva_redis_gcra_cb cb, void *arg);
+/* One round trip: the script with KEYS[1] = key and ARGV = args (at most
+ * 6, copied).  cb comes once, always (after close: UVA_EREDIS_CLOSED). */
+int uva_redis_eval(uva_redis_t *r, int script, const char *key, size_t keylen,
+                   const char *const *args, const size_t *lens, int nargs,
+                   uva_redis_cb cb, void *arg);
 /* 1 while connected (and the script's SHA known or being loaded). */
 int uva_redis_connected(const uva_redis_t *r);
 /* Counters: commands sent (scripts included), replies, reconnects. */
