@@ -122,6 +122,9 @@ async function checks(): Promise<void> {
   expectType<ReturnType<typeof shared.tryAcquire>, Promise<boolean>>(true);
   const plain = new RL({ rate: 10 });
   expectType<ReturnType<typeof plain.tryAcquire>, boolean>(true);
+  const shsem = new Semaphore(3, { store, key: 's', ttl: 5000 });
+  const rel = await shsem.acquire();
+  rel();
   await store.close();
   // @ts-expect-error no such kind
   new WorkerPool({ filename: 'x.js', kind: 'fiber' });

@@ -536,6 +536,22 @@ export interface Release {
  * try { await work(); } finally { release(); }
  * ```
  */
+/** Options of a {@link Semaphore} shared through Redis. */
+export interface SemaphoreOptions {
+  /**
+   * A {@link RedisStore}: the permits are shared by every process that names the same `key`.
+   * Each is a lease renewed every `ttl / 3` while held, so a process that dies frees its
+   * permits when their leases end. A waiter asks again when a permit of its own process is
+   * released, when the first lease would end, and at least every 200 ms: not first come,
+   * first served across processes. The release function then returns a promise.
+   */
+  readonly store?: RedisStore;
+  /** With a store: the semaphore's name. */
+  readonly key?: string;
+  /** With a store: a lease's length in ms (≥ 30). @default 10000 */
+  readonly ttl?: number;
+}
+
 export class Semaphore {
   /**
    * @param permits An integer ≥ 1, or `Infinity`.
@@ -545,13 +561,15 @@ export class Semaphore {
    * const sem = new Semaphore(2);
    * ```
    */
-  constructor(permits: number);
-  /** Permits in use. */
+  constructor(permits: number, options?: SemaphoreOptions);
+  /** Permits in use (with a store: by this process). */
   readonly active: number;
-  /** Callers waiting. */
+  /** Callers waiting (with a store: in this process). */
   readonly pending: number;
   /** The number of permits. */
   readonly permits: number;
+  /** With a store: leases found ended while held (`lost`); else undefined. */
+  readonly stats: { readonly lost: number } | undefined;
   /**
    * Waits for a permit.
    * @param options `signal`: aborting rejects with {@link AbortError} without taking a permit.
