@@ -49,6 +49,26 @@ function toFailure(url, err) {
   };
 }
 
+/** The limits of a Fetcher with a `store`, shared through Redis under `key`. */
+function sharedLimits(store, key, concurrency, perSecond, perHost) {
+  if (typeof key !== 'string' || key === '') throw validate.typeError('options.key', 'a non-empty string (the limits\' name, shared by every process that uses it)', key);
+  const { RateLimiter } = require('./rate');
+  const { Semaphore } = require('./limit');
+  const hosts = new Map();
+  return {
+    rate: perSecond === Infinity ? null : new RateLimiter({ rate: perSecond, store, key: `${key}:perSecond` }),
+    sem: concurrency === Infinity ? null : new Semaphore(concurrency, { store, key: `${key}:concurrency` }),
+    host: perHost === Infinity ? null : (h) => {
+      let s = hosts.get(h);
+      if (s === undefined) {
+        s = new Semaphore(perHost, { store, key: `${key}:host:${h}` });
+        if (hosts.size < 10000) hosts.set(h, s);
+      }
+      return s;
+    },
+  };
+}
+
 class Fetcher {
   /**
    * @param {object} [options] concurrency (10), perSecond (5), perHost,
@@ -76,8 +96,12 @@ class Fetcher {
     };
     this.concurrency = concurrency;
     this.perSecond = perSecond;
+    // With a store, the limits are shared by every process naming the same
+    // key (lib/redis.js); the pool's own concurrency and perHost stay as this
+    // process's bound, its perSecond is the shared one's.
+    this._shared = o.store === undefined ? null : sharedLimits(o.store, o.key, concurrency, perSecond, perHost);
     this._pool = binding.newFetchPool(concurrency === Infinity ? 0 : concurrency,
-      perHost === Infinity ? 0 : perHost, perSecond === Infinity ? 0 : perSecond,
+      perHost === Infinity ? 0 : perHost, perSecond === Infinity || this._shared !== null ? 0 : perSecond,
       retries, retryDelay, maxRetryDelay, maxRetryAfter);
     this._active = 0;
     this._closed = false;
@@ -103,7 +127,26 @@ class Fetcher {
     if (this._closed) {
       return Promise.reject(new FetchError(`The fetcher is closed; cannot fetch ${url}`, 'ERR_FETCHER_CLOSED', url));
     }
+    if (this._shared !== null) return this._sharedSubmit(url, o, stream);
     return submit(this._pool, this, url, o, undefined, stream);
+  }
+
+  /**
+   * Through the shared limits first: a token of perSecond, a permit of the
+   * concurrency and of the URL's host, held until the promise settles (the
+   * head for fetch(), the whole body for fetchAll() and stream()).
+   */
+  async _sharedSubmit(url, o, stream) {
+    const { rate, sem, host } = this._shared;
+    const releases = [];
+    try {
+      if (sem !== null) releases.push(await sem.acquire({ signal: o.signal }));
+      if (host !== null) releases.push(await host(new URL(url).host).acquire({ signal: o.signal }));
+      if (rate !== null) await rate.acquire(1, { signal: o.signal });
+      return await submit(this._pool, this, url, o, undefined, stream);
+    } finally {
+      for (const r of releases) r();
+    }
   }
 
   /**

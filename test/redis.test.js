@@ -242,6 +242,34 @@ describe('RedisStore and a RateLimiter shared through it', function () {
     assert.throws(() => new Semaphore(1, { store: store(), key: 'k', ttl: 5 }), { name: 'RangeError', message: /options\.ttl/ });
   });
 
+  it('a Fetcher pair in two processes holds one perSecond, as the server sees it', async () => {
+    const http = require('node:http');
+    const seen = [];
+    const srv = http.createServer((req, res) => { seen.push(Date.now()); res.end('ok'); });
+    await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${srv.address().port}/`;
+    try {
+      const code = `const { Fetcher, RedisStore } = require('./lib');
+        const store = new RedisStore({ port: ${server.port} });
+        const f = new Fetcher({ perSecond: 10, concurrency: 3, perHost: 2, store, key: 'fetchers' });
+        f.fetchAll(Array.from({ length: 10 }, (_, i) => '${url}?' + i)).then((r) => {
+          console.log(r.filter((x) => x.ok).length); return f.close().then(() => store.close());
+        });`;
+      const [a, b] = await Promise.all([runNode(code), runNode(code)]);
+      assert.equal(a.code, 0, a.stderr);
+      assert.equal(b.code, 0, b.stderr);
+      assert.equal(Number(a.stdout) + Number(b.stdout), 20);
+      seen.sort((x, y) => x - y);
+      assert.equal(seen.length, 20);
+      // 20 at 10/s with a burst of 10: a second at the least, and no second over 10 + 10.
+      assert.ok(seen[19] - seen[0] >= 900, `${seen[19] - seen[0]} ms`);
+      for (const t of seen) assert.ok(seen.filter((x) => x >= t && x < t + 1000).length <= 21);
+    } finally {
+      srv.close();
+    }
+    assert.throws(() => new (require('..').Fetcher)({ store: store() }), { name: 'TypeError', message: /options\.key/ });
+  });
+
   it('lets the process exit once the store is closed, and while it is idle', async () => {
     for (const close of [true, false]) {
       const r = await runNode(`const { RateLimiter, RedisStore } = require('./lib');
