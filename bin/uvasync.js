@@ -23,6 +23,10 @@ Fetch options:
                        newlines; form-urlencoded unless -H gives a type
       --data-binary D  a body as given ("@FILE": FILE as it is)
       --cacert FILE    PEM certificates to trust instead of the system's
+      --redis URL      share --rate and --concurrency through Redis
+                       (redis://host:port/db) with every process that
+                       gives the same --key
+      --key NAME       the shared limits' name (with --redis)
   -o, --output FILE    write one JSON line per result to FILE
       --output-dir DIR write each body to a file in DIR (made if missing),
                        named after the URL's last path segment as curl -O
@@ -59,6 +63,8 @@ async function main(argv) {
         data: { type: 'string', short: 'd' },
         'data-binary': { type: 'string' },
         cacert: { type: 'string' },
+        redis: { type: 'string' },
+        key: { type: 'string' },
         output: { type: 'string', short: 'o' },
         'output-dir': { type: 'string' },
         count: { type: 'string' },

@@ -127,8 +127,13 @@ class Fetcher {
     if (this._closed) {
       return Promise.reject(new FetchError(`The fetcher is closed; cannot fetch ${url}`, 'ERR_FETCHER_CLOSED', url));
     }
-    if (this._shared !== null) return this._sharedSubmit(url, o, stream);
-    return submit(this._pool, this, url, o, undefined, stream);
+    return this._submit(url, o, undefined, stream);
+  }
+
+  /** A request into the pool: through the shared limits first where there are any. */
+  _submit(url, o, track, stream) {
+    if (this._shared !== null) return this._sharedSubmit(url, o, track, stream);
+    return submit(this._pool, this, url, o, track, stream);
   }
 
   /**
@@ -136,14 +141,14 @@ class Fetcher {
    * concurrency and of the URL's host, held until the promise settles (the
    * head for fetch(), the whole body for fetchAll() and stream()).
    */
-  async _sharedSubmit(url, o, stream) {
+  async _sharedSubmit(url, o, track, stream) {
     const { rate, sem, host } = this._shared;
     const releases = [];
     try {
       if (sem !== null) releases.push(await sem.acquire({ signal: o.signal }));
       if (host !== null) releases.push(await host(new URL(url).host).acquire({ signal: o.signal }));
       if (rate !== null) await rate.acquire(1, { signal: o.signal });
-      return await submit(this._pool, this, url, o, undefined, stream);
+      return await submit(this._pool, this, url, o, track, stream);
     } finally {
       for (const r of releases) r();
     }
@@ -247,7 +252,7 @@ class Fetcher {
           }
           const url = checkUrl(step.value);
           if (this._closed) throw new FetchError(`The fetcher is closed; cannot fetch ${url}`, 'ERR_FETCHER_CLOSED', url);
-          submit(this._pool, this, url, o, track)
+          this._submit(url, o, track)
             .then((res) => arrive(toResult(url, res)), (err) => arrive(toFailure(url, err)));
           inflight++;
         }

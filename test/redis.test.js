@@ -270,6 +270,32 @@ describe('RedisStore and a RateLimiter shared through it', function () {
     assert.throws(() => new (require('..').Fetcher)({ store: store() }), { name: 'TypeError', message: /options\.key/ });
   });
 
+  it('uvasync fetch --redis URL --key NAME: two runs share one --rate', async () => {
+    const http = require('node:http');
+    const path = require('node:path');
+    const seen = [];
+    const srv = http.createServer((req, res) => { seen.push(Date.now()); res.end('ok'); });
+    await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const urls = Array.from({ length: 10 }, (_, i) => `http://127.0.0.1:${srv.address().port}/${i}`);
+    const bin = path.join(__dirname, '..', 'bin', 'uvasync.js');
+    try {
+      const run = () => runNode(`process.argv = [process.argv[0], 'uvasync', 'fetch', ...${JSON.stringify(urls)}, '-r', '10', '--redis', 'redis://127.0.0.1:${server.port}', '--key', 'cli'];
+        require(${JSON.stringify(bin)});`);
+      const [a, b] = await Promise.all([run(), run()]);
+      assert.equal(a.code, 0, a.stderr);
+      assert.equal(b.code, 0, b.stderr);
+      seen.sort((x, y) => x - y);
+      assert.equal(seen.length, 20);
+      assert.ok(seen[19] - seen[0] >= 900, `${seen[19] - seen[0]} ms: 20 at 10/s in all`);
+      const bad = await runNode(`process.argv = [process.argv[0], 'uvasync', 'fetch', 'http://127.0.0.1:1/', '--redis', 'redis://127.0.0.1:1'];
+        require(${JSON.stringify(bin)});`);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--redis and --key go together/);
+    } finally {
+      srv.close();
+    }
+  });
+
   it('lets the process exit once the store is closed, and while it is idle', async () => {
     for (const close of [true, false]) {
       const r = await runNode(`const { RateLimiter, RedisStore } = require('./lib');

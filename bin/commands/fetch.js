@@ -5,7 +5,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const readline = require('node:readline');
-const { Fetcher } = require('../../lib/index.js');
+const { Fetcher, RedisStore } = require('../../lib/index.js');
 const { checkUrl } = require('../../lib/fetch.js');
 const { Progress, Summary } = require('./summary');
 
@@ -134,7 +134,18 @@ function outputNamer(dir) {
  */
 async function fetchCommand(opts, positionals, { title = 'uvasync fetch', out = process.stdout } = {}) {
   const { method, headers, body, ca } = requestFlags(opts);
+  if ((opts.redis === undefined) !== (opts.key === undefined)) throw new UsageError('--redis and --key go together');
+  let store;
+  if (opts.redis !== undefined) {
+    try {
+      store = new RedisStore({ url: opts.redis });
+    } catch (err) {
+      throw new UsageError(`--redis ${JSON.stringify(opts.redis)}: ${err.message}`);
+    }
+  }
   const fetcher = new Fetcher({
+    store,
+    key: opts.key,
     concurrency: int('--concurrency', opts.concurrency, 1),
     perSecond: rate('--rate', opts.rate),
     timeout: int('--timeout', opts.timeout, 1),
@@ -202,6 +213,7 @@ async function fetchCommand(opts, positionals, { title = 'uvasync fetch', out = 
   } finally {
     progress.stop();
     await fetcher.close();
+    if (store !== undefined) await store.close();
     if (results !== null) await new Promise((resolve) => results.end(resolve));
   }
   out.write(`${summary.lines(`${title}: ${summary.count} URLs, concurrency ${opts.concurrency}, ${opts.rate === '0' ? 'no rate limit' : `${opts.rate}/s`}`).join('\n')}\n`);
