@@ -1087,6 +1087,14 @@ export interface FetcherOptions {
   readonly perSecond?: number;
   /** Requests in flight to one host:port at once (default: no cap). */
   readonly perHost?: number;
+  /**
+   * A {@link RedisStore}: `perSecond`, `concurrency` and `perHost` are shared by every process
+   * naming the same `key` (a shared RateLimiter and Semaphores gate each request; a permit is
+   * held until the request's promise settles). Retries inside a request take no new token.
+   */
+  readonly store?: RedisStore;
+  /** With a store: the shared limits' name. */
+  readonly key?: string;
   /** Per-attempt limit in ms (default 10000). */
   readonly timeout?: number;
   /**
