@@ -1,6 +1,7 @@
 // bench/redis-child.mjs: one process of bench/redis.mjs's shared-rate run.
-//   node bench/redis-child.mjs <uvasync|bottleneck> <port> <rate> <capacity> <seconds> <acquirers> <key>
-// Prints the grant times (ms since the epoch) as JSON when done.
+//   node bench/redis-child.mjs <uvasync|uvasync-lease|bottleneck> <port> <rate> <capacity> <seconds> <acquirers> <key>
+// Prints { times: the grant times (ms since the epoch), calls: the commands
+// this process sent to Redis } as JSON when done.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -9,14 +10,26 @@ const end = Date.now() + Number(seconds) * 1000;
 const times = [];
 let acquire;
 let close;
-if (kind === 'uvasync') {
+let calls;
+if (kind === 'uvasync' || kind === 'uvasync-lease') {
   const { RedisStore, RateLimiter } = require('../lib/index.js');
   const store = new RedisStore({ port: Number(port) });
-  const l = new RateLimiter({ rate: Number(rate), capacity: Number(capacity), store, key });
+  calls = () => store.stats.calls;
+  // uvasync-lease: 5 tokens per call (lease: 5).
+  const l = new RateLimiter({ rate: Number(rate), capacity: Number(capacity), store, key, lease: kind === 'uvasync-lease' ? 5 : 1 });
   acquire = () => l.acquire();
   close = () => store.close();
 } else {
   const Bottleneck = require('bottleneck');
+  // Every command ioredis sends, counted where it is sent.
+  const Redis = require('ioredis');
+  let sent = 0;
+  const send = Redis.prototype.sendCommand;
+  Redis.prototype.sendCommand = function counted(...args) {
+    sent++;
+    return send.apply(this, args);
+  };
+  calls = () => sent;
   // Bottleneck's rate limit: minTime between jobs, shared through Redis (its clustering).
   const l = new Bottleneck({ id: key, datastore: 'ioredis', clientOptions: { port: Number(port) }, clearDatastore: false, minTime: 1000 / Number(rate) });
   await l.ready();
@@ -25,6 +38,7 @@ if (kind === 'uvasync') {
 }
 process.send?.('ready');
 await new Promise((resolve) => process.once('message', resolve)); // Start together.
+const calls0 = calls();
 await Promise.all(Array.from({ length: Number(acquirers) }, async () => {
   while (Date.now() < end) {
     try {
@@ -35,6 +49,6 @@ await Promise.all(Array.from({ length: Number(acquirers) }, async () => {
     }
   }
 }));
-process.stdout.write(JSON.stringify(times));
+process.stdout.write(JSON.stringify({ times, calls: calls() - calls0 }));
 await close();
 process.exit(0);
