@@ -116,6 +116,31 @@ describe('RedisStore and a RateLimiter shared through it', function () {
     }
   });
 
+  it('a server that lies (not RESP) or never answers: its calls fail, nothing hangs or crashes', async () => {
+    const net = require('node:net');
+    for (const how of ['garbage', 'silent', 'huge']) {
+      const sockets = new Set();
+      const srv = net.createServer((c) => {
+        sockets.add(c);
+        c.on('error', () => {});
+        c.on('data', () => {
+          if (how === 'garbage') c.write('this is not RESP at all\r\n\x00\xff');
+          if (how === 'huge') c.write('$99999999999\r\nabc'); // A bulk string it claims and never sends.
+        });
+      });
+      await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+      try {
+        const l = new RateLimiter({ rate: 10, store: store({ port: srv.address().port, commandTimeout: 150 }), key: 'lie' });
+        const err = await l.acquire().catch((e) => e);
+        assert.ok(['ERR_REDIS_UNAVAILABLE', 'ERR_REDIS_TIMEOUT', 'ERR_REDIS_REPLY'].includes(err.code), `${how}: ${err.code}`);
+        if (how !== 'garbage') assert.equal(err.code, 'ERR_REDIS_TIMEOUT', how);
+      } finally {
+        for (const c of sockets) c.destroy();
+        srv.close();
+      }
+    }
+  });
+
   it('answers NOSCRIPT with EVAL after SCRIPT FLUSH', async () => {
     const limiter = new RateLimiter({ rate: 1000, store: store(), key: 'flush' });
     await limiter.acquire();
