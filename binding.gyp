@@ -15,6 +15,7 @@
         "src/core/fetch_result.c",
         "src/core/fetch_upload.c",
         "src/core/fetch_chunk.c",
+        "src/core/fetch_deliver.c",
         "src/core/wpool.c",
         "src/core/wproc.c",
         "src/core/wchild.c",

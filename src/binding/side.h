@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "addon.h"
+#include "../core/wpool.h"
 
 namespace uvasync {
 

@@ -193,6 +193,12 @@ void uva__fetch_unhold(uva_fetch_t *f, uva_freq_t *r);
 void uva__fetch_news(uva_fetch_t *f, uva_freq_t *r);
 void uva__fetch_arm_wake(uva_fetch_t *f);
 void uva__fetch_finish(uva_fetch_t *f, uva_freq_t *r);
+/* fetch.c: drains finished transfers after an action; whether a finished
+ * easy handle may serve another transfer (libcurl >= 8.1.0). */
+void uva__fetch_drain(uva_fetch_t *f);
+int uva__fetch_reuse_easy(void);
+/* fetch_deliver.c: takes a transfer off the news list. */
+void uva__fetch_news_unlink(uva_fetch_t *f, uva_freq_t *r);
 
 /* fetch_pool.c */
 void uva__fpool_pump(uva_fpool_t *p);

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "uva.h"
+#include "wpool.h"
 
 enum { SLOT_FREE = 0, SLOT_RESERVED, SLOT_ATTACHED, SLOT_DEAD };
 

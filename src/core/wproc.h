@@ -12,7 +12,7 @@
 #ifndef UVA_WPROC_H
 #define UVA_WPROC_H
 
-#include "uva.h"
+#include "wpool.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "uva.h"
+#include "wpool.h"
 
 #include "check.h"
 
