@@ -86,7 +86,7 @@ static uint64_t profile_of(const uva_freq_t *r, const uva_freq_opts_t *o) {
   ints[1] = o->decompress;
   ints[2] = o->http2;
   ints[3] = r->has_body + 2 * r->upload;
-  ints[4] = tls;
+  ints[4] = tls + 2 * (r->output != NULL);  /* output: CURLOPT_BUFFERSIZE. */
   h = fnv(h, nums, sizeof(nums));
   h = fnv(h, ints, sizeof(ints));
   h = fnv(h, r->method, strlen(r->method) + 1);
@@ -341,6 +341,10 @@ static size_t read_nothing(char *buf, size_t size, size_t nitems, void *arg) {
       return (int) c_;                                       \
   } while (0)
 
+#ifndef UVA_OUTPUT_BUFFER
+#define UVA_OUTPUT_BUFFER (512L * 1024)
+#endif
+
 int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
   const uva_freq_opts_t *o = &r->o;
   int tls = strncasecmp(r->url, "https:", 6) == 0;
@@ -391,6 +395,9 @@ int uva__freq_setup(uva_freq_t *r, CURL *easy, int features) {
    * streamed after all (a 3xx, a retried status) is bounded in uva__freq_on_body. */
   if (o->max_body > 0 && !o->stream)
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) o->max_body);
+  /* A body that goes to a file: fewer, larger reads and writes. */
+  if (r->output != NULL)
+    SET(CURLOPT_BUFFERSIZE, UVA_OUTPUT_BUFFER);
 
   if (o->http2 < 0 || !(features & UVA_FETCH_HTTP2) ||
       (r->upload && !(features & UVA_FETCH_H2_UPLOAD)))
