@@ -103,9 +103,16 @@ class RateLimiter {
 
   /** Takes `tokens` now if nobody waits and they are there. */
   tryAcquire(tokens = 1) {
+    if (this.#shared !== null) {
+      // With a store, a round trip: a promise of the answer, which a bad argument rejects.
+      try {
+        this.#tokens(tokens);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return this.#shared.tryAcquire(tokens);
+    }
     this.#tokens(tokens);
-    // With a store, a round trip: a promise of the answer.
-    if (this.#shared !== null) return this.#shared.tryAcquire(tokens);
     return this.#bucket.tryAcquire(tokens);
   }
 

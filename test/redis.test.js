@@ -225,6 +225,9 @@ describe('RedisStore and a RateLimiter shared through it', function () {
     const t = new RateLimiter({ rate: 1, capacity: 1, store: store(), key: 'try' });
     assert.equal(await t.tryAcquire(), true);
     assert.equal(await t.tryAcquire(), false);
+    // A promise function: a bad argument rejects (the in-process one, synchronous, throws).
+    await assert.rejects(t.tryAcquire(-1), { name: 'RangeError', message: /tokens/ });
+    await assert.rejects(l.acquire(2), { name: 'RangeError', message: /tokens/ });
     const w = new RateLimiter({ rate: 1, capacity: 1, store: store(), key: 'maxwait', maxWait: 100 });
     await w.acquire();
     await assert.rejects(w.acquire(), { code: 'ERR_RATE_LIMIT_WAIT' });
