@@ -23,8 +23,8 @@ const UNDEFINED = 5;
 const NULL = 6;
 const TRUE = 7;
 const FALSE = 8;
-const CONSTANTS = [UNDEFINED, NULL, TRUE, FALSE];
-const VALUES = { [UNDEFINED]: undefined, [NULL]: null, [TRUE]: true, [FALSE]: false };
+// The kinds that are their value: the kind alone travels.
+const VALUES = new Map([[UNDEFINED, undefined], [NULL, null], [TRUE, true], [FALSE, false]]);
 
 const kindHeads = Array.from({ length: 9 }, (_, k) => Buffer.from([k]));
 // A number's bytes: one buffer, written anew each time (the core copies a
@@ -93,7 +93,7 @@ function resultHead(kind, ms) {
 function decode(kind, buf, offset) {
   if (kind === NUMBER) return buf.readDoubleLE(offset);
   if (kind === STRING) return buf.toString('utf8', offset);
-  if (CONSTANTS.includes(kind)) return VALUES[kind];
+  if (VALUES.has(kind)) return VALUES.get(kind);
   if (kind === BUFFER) return buf.subarray(offset);
   if (kind === BYTES) return new Uint8Array(buf.buffer, buf.byteOffset + offset, buf.length - offset);
   return v8.deserialize(buf.subarray(offset));

@@ -46,19 +46,11 @@ static void RedisCleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   CloseRedis(static_cast<RedisSide *>(arg));
 }
 
+// A string property as UTF-8 (*present false where it is not a string).
 static std::string StrProp(napi_env env, napi_value obj, const char *name, bool *present) {
   napi_value v;
-  napi_valuetype t;
-  *present = false;
-  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return "";
-  napi_typeof(env, v, &t);
-  if (t != napi_string) return "";
-  size_t len = 0;
-  napi_get_value_string_utf8(env, v, nullptr, 0, &len);
-  std::string out(len + 1, '\0');
-  napi_get_value_string_utf8(env, v, &out[0], len + 1, &len);
-  out.resize(len);
-  *present = true;
+  std::string out;
+  *present = napi_get_named_property(env, obj, name, &v) == napi_ok && Utf8(env, v, &out);
   return out;
 }
 
@@ -66,16 +58,6 @@ static double NumProp(napi_env env, napi_value obj, const char *name) {
   napi_value v;
   if (napi_get_named_property(env, obj, name, &v) != napi_ok) return 0;
   return ArgNum(env, v);
-}
-
-// A JS string as UTF-8 (false for a non-string).
-static bool Utf8(napi_env env, napi_value v, std::string *out) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
-  out->assign(len + 1, '\0');
-  napi_get_value_string_utf8(env, v, &(*out)[0], len + 1, &len);
-  out->resize(len);
-  return true;
 }
 
 static napi_value RedisEval(napi_env env, napi_callback_info info) {

@@ -7,6 +7,8 @@
 
 #include <stdlib.h>
 
+#include <string>
+
 #include "addon.h"
 #include "../core/wpool.h"
 
@@ -132,6 +134,16 @@ inline napi_value TaskPair(napi_env env, int got, uint64_t id, uint8_t *data, si
   napi_set_element(env, arr, 0, JsNum(env, (double)id));
   napi_set_element(env, arr, 1, Bytes(env, data, len));
   return arr;
+}
+
+// A JS string as UTF-8 (false for a non-string).
+inline bool Utf8(napi_env env, napi_value v, std::string *out) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
+  out->assign(len + 1, '\0');
+  napi_get_value_string_utf8(env, v, &(*out)[0], len + 1, &len);
+  out->resize(len);
+  return true;
 }
 
 // A batch of results as [id, status, Buffer, id, status, Buffer, ...]; the

@@ -87,12 +87,8 @@ static bool Strings(napi_env env, napi_value arr, std::vector<std::string> *keep
   keep->resize(n);
   for (uint32_t i = 0; i < n; i++) {
     napi_value v;
-    size_t len = 0;
     napi_get_element(env, arr, i, &v);
-    if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
-    (*keep)[i].resize(len + 1);
-    napi_get_value_string_utf8(env, v, &(*keep)[i][0], len + 1, &len);
-    (*keep)[i].resize(len);
+    if (!Utf8(env, v, &(*keep)[i])) return false;
   }
   for (auto &k : *keep) out->push_back(&k[0]);
   out->push_back(nullptr);
