@@ -51,16 +51,23 @@ class Rec {
 // Of this process's flags, those a child must not get: what runs instead of
 // the entry (-e would run this process's script again in every child, each
 // starting a pool of its own), and what would stop or watch it.
-const TAKES_VALUE = new Set(['-e', '--eval', '-p', '--print', '-pe', '--watch-path', '--inspect-port', '--debug-port']);
-const NOT_INHERITED = /^(?:-[ep]|-pe|--eval|--print|-i|--interactive|-c|--check|--test|--watch|--watch-path|--watch-preserve-output|--inspect|--inspect-brk|--inspect-wait|--inspect-port|--debug-port)(?:=|$)/;
+// Each: whether it takes the next argument as its value (unless given as --flag=value).
+const NOT_INHERITED = new Map([
+  ['-e', true], ['--eval', true], ['-p', true], ['--print', true], ['-pe', true],
+  ['-i', false], ['--interactive', false], ['-c', false], ['--check', false], ['--test', false],
+  ['--watch', false], ['--watch-path', true], ['--watch-preserve-output', false],
+  ['--inspect', false], ['--inspect-brk', false], ['--inspect-wait', false], ['--inspect-port', true], ['--debug-port', true],
+]);
 
 /** This process's Node flags, less those a child must not inherit. */
 function inheritedFlags() {
   const out = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
-    if (!NOT_INHERITED.test(argv[i])) out.push(argv[i]);
-    else if (TAKES_VALUE.has(argv[i])) i++;
+    const eq = argv[i].indexOf('=');
+    const name = eq < 0 ? argv[i] : argv[i].slice(0, eq);
+    if (!NOT_INHERITED.has(name)) out.push(argv[i]);
+    else if (eq < 0 && NOT_INHERITED.get(name)) i++; // Its value goes with it.
   }
   return out;
 }
