@@ -160,6 +160,72 @@ inline napi_value ResultList(napi_env env, uva_wresult_t *results, size_t count)
   return list;
 }
 
+// A pool's calls, for either kind (S holds the core's pool as `pool`):
+// push(id, head, body?) → 0 or a negative error; cancel(id) → whether it
+// was still queued; where(id) → the slot running it, or -1; reap(slot) →
+// the id of the task that worker was running, or 0; counts() → [queued,
+// running]; ref(bool): whether the pool holds the loop (while it has work).
+template <typename S, typename P, int (*Push)(P *, uint64_t, const uva_wbuf_t *, const uva_wbuf_t *)>
+napi_value PoolPushCall(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  S *s = SideOf<S>(env, info, &argc, argv);
+  if (s->closed) return JsNum(env, UVA_EBADSTATE);
+  uva_wbuf_t head, body;
+  if (!BufArg(env, argv[1], &head) || !BufArg(env, argv[2], &body)) return JsNum(env, UV_EINVAL);
+  return JsNum(env, Push(s->pool, (uint64_t)ArgNum(env, argv[0]), &head, &body));
+}
+
+template <typename S, typename P, int (*Cancel)(P *, uint64_t)>
+napi_value PoolCancelCall(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  S *s = SideOf<S>(env, info, &argc, argv);
+  napi_value v;
+  napi_get_boolean(env, !s->closed && Cancel(s->pool, (uint64_t)ArgNum(env, argv[0])) == 1, &v);
+  return v;
+}
+
+template <typename S, typename P, int (*Where)(P *, uint64_t)>
+napi_value PoolWhereCall(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  S *s = SideOf<S>(env, info, &argc, argv);
+  return JsNum(env, s->closed ? -1 : Where(s->pool, (uint64_t)ArgNum(env, argv[0])));
+}
+
+template <typename S, typename P, uint64_t (*Reap)(P *, int)>
+napi_value PoolReapCall(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  S *s = SideOf<S>(env, info, &argc, argv);
+  if (s->closed) return JsNum(env, 0);
+  return JsNum(env, (double)Reap(s->pool, (int)ArgNum(env, argv[0])));
+}
+
+template <typename S, typename P, void (*Counts)(P *, size_t *, size_t *)>
+napi_value PoolCountsCall(napi_env env, napi_callback_info info) {
+  S *s = SideOf<S>(env, info, nullptr, nullptr);
+  size_t queued = 0, running = 0;
+  if (!s->closed) Counts(s->pool, &queued, &running);
+  napi_value arr;
+  napi_create_array_with_length(env, 2, &arr);
+  napi_set_element(env, arr, 0, JsNum(env, (double)queued));
+  napi_set_element(env, arr, 1, JsNum(env, (double)running));
+  return arr;
+}
+
+template <typename S, typename P, void (*Ref)(P *, int)>
+napi_value PoolRefCall(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  S *s = SideOf<S>(env, info, &argc, argv);
+  bool on = false;
+  napi_get_value_bool(env, argv[0], &on);
+  if (!s->closed) Ref(s->pool, on ? 1 : 0);
+  return nullptr;
+}
+
 // A worker's calls, for either kind (S holds the core's worker as `w`):
 // next() → [id, Buffer] or undefined; done(id, status, head, body?) → the
 // next task the same way.

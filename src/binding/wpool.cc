@@ -63,64 +63,6 @@ static napi_value PoolReserve(napi_env env, napi_callback_info info) {
   return JsNum(env, s->closed ? UVA_EBADSTATE : uva_wpool_reserve(s->pool));
 }
 
-// push(id, head, body?) → 0 or a negative error.
-static napi_value PoolPush(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
-  if (s->closed) return JsNum(env, UVA_EBADSTATE);
-  uva_wbuf_t head, body;
-  if (!BufArg(env, argv[1], &head) || !BufArg(env, argv[2], &body)) return JsNum(env, UV_EINVAL);
-  return JsNum(env, uva_wpool_push(s->pool, (uint64_t)ArgNum(env, argv[0]), &head, &body));
-}
-
-static napi_value PoolCancel(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
-  napi_value v;
-  napi_get_boolean(env, !s->closed && uva_wpool_cancel(s->pool, (uint64_t)ArgNum(env, argv[0])) == 1, &v);
-  return v;
-}
-
-static napi_value PoolWhere(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
-  return JsNum(env, s->closed ? -1 : uva_wpool_where(s->pool, (uint64_t)ArgNum(env, argv[0])));
-}
-
-// reap(slot) → the id of the task that worker was running, or 0.
-static napi_value PoolReap(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
-  if (s->closed) return JsNum(env, 0);
-  return JsNum(env, (double)uva_wpool_reap(s->pool, (int)ArgNum(env, argv[0])));
-}
-
-static napi_value PoolCounts(napi_env env, napi_callback_info info) {
-  PoolSide *s = SideOf<PoolSide>(env, info, nullptr, nullptr);
-  size_t queued = 0, running = 0;
-  if (!s->closed) uva_wpool_counts(s->pool, &queued, &running);
-  napi_value arr;
-  napi_create_array_with_length(env, 2, &arr);
-  napi_set_element(env, arr, 0, JsNum(env, (double)queued));
-  napi_set_element(env, arr, 1, JsNum(env, (double)running));
-  return arr;
-}
-
-// ref(bool): whether the pool keeps the loop alive (while it has work).
-static napi_value PoolRef(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  PoolSide *s = SideOf<PoolSide>(env, info, &argc, argv);
-  bool on = false;
-  napi_get_value_bool(env, argv[0], &on);
-  if (!s->closed) uva_wpool_ref(s->pool, on ? 1 : 0);
-  return nullptr;
-}
-
 static napi_value PoolClose(napi_env env, napi_callback_info info) {
   PoolSide *s = SideOf<PoolSide>(env, info, nullptr, nullptr);
   ClosePool(s);
@@ -145,12 +87,12 @@ static napi_value NewWorkerPool(napi_env env, napi_callback_info info) {
   napi_property_descriptor props[] = {
       {"address", nullptr, PoolAddress, nullptr, nullptr, nullptr, napi_default, s},
       {"reserve", nullptr, PoolReserve, nullptr, nullptr, nullptr, napi_default, s},
-      {"push", nullptr, PoolPush, nullptr, nullptr, nullptr, napi_default, s},
-      {"cancel", nullptr, PoolCancel, nullptr, nullptr, nullptr, napi_default, s},
-      {"where", nullptr, PoolWhere, nullptr, nullptr, nullptr, napi_default, s},
-      {"reap", nullptr, PoolReap, nullptr, nullptr, nullptr, napi_default, s},
-      {"counts", nullptr, PoolCounts, nullptr, nullptr, nullptr, napi_default, s},
-      {"ref", nullptr, PoolRef, nullptr, nullptr, nullptr, napi_default, s},
+      {"push", nullptr, PoolPushCall<PoolSide, uva_wpool_t, uva_wpool_push>, nullptr, nullptr, nullptr, napi_default, s},
+      {"cancel", nullptr, PoolCancelCall<PoolSide, uva_wpool_t, uva_wpool_cancel>, nullptr, nullptr, nullptr, napi_default, s},
+      {"where", nullptr, PoolWhereCall<PoolSide, uva_wpool_t, uva_wpool_where>, nullptr, nullptr, nullptr, napi_default, s},
+      {"reap", nullptr, PoolReapCall<PoolSide, uva_wpool_t, uva_wpool_reap>, nullptr, nullptr, nullptr, napi_default, s},
+      {"counts", nullptr, PoolCountsCall<PoolSide, uva_wpool_t, uva_wpool_counts>, nullptr, nullptr, nullptr, napi_default, s},
+      {"ref", nullptr, PoolRefCall<PoolSide, uva_wpool_t, uva_wpool_ref>, nullptr, nullptr, nullptr, napi_default, s},
       {"close", nullptr, PoolClose, nullptr, nullptr, nullptr, napi_default, s},
   };
   napi_define_properties(env, obj, sizeof(props) / sizeof(props[0]), props);

@@ -114,32 +114,6 @@ static napi_value ProcSpawn(napi_env env, napi_callback_info info) {
   return JsNum(env, uva_wproc_spawn(s->pool, f[0], a.data(), t == napi_undefined ? nullptr : e.data()));
 }
 
-static napi_value ProcPush(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  ProcSide *s = SideOf<ProcSide>(env, info, &argc, argv);
-  if (s->closed) return JsNum(env, UVA_EBADSTATE);
-  uva_wbuf_t head, body;
-  if (!BufArg(env, argv[1], &head) || !BufArg(env, argv[2], &body)) return JsNum(env, UV_EINVAL);
-  return JsNum(env, uva_wproc_push(s->pool, (uint64_t)ArgNum(env, argv[0]), &head, &body));
-}
-
-static napi_value ProcCancel(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  ProcSide *s = SideOf<ProcSide>(env, info, &argc, argv);
-  napi_value v;
-  napi_get_boolean(env, !s->closed && uva_wproc_cancel(s->pool, (uint64_t)ArgNum(env, argv[0])) == 1, &v);
-  return v;
-}
-
-static napi_value ProcWhere(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  ProcSide *s = SideOf<ProcSide>(env, info, &argc, argv);
-  return JsNum(env, s->closed ? -1 : uva_wproc_where(s->pool, (uint64_t)ArgNum(env, argv[0])));
-}
-
 // stop(slot, signal): 0 ends the child's fd 3, else that signal.
 static napi_value ProcStop(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -147,35 +121,6 @@ static napi_value ProcStop(napi_env env, napi_callback_info info) {
   ProcSide *s = SideOf<ProcSide>(env, info, &argc, argv);
   if (s->closed) return JsNum(env, UVA_EBADSTATE);
   return JsNum(env, uva_wproc_stop(s->pool, (int)ArgNum(env, argv[0]), (int)ArgNum(env, argv[1])));
-}
-
-static napi_value ProcReap(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  ProcSide *s = SideOf<ProcSide>(env, info, &argc, argv);
-  if (s->closed) return JsNum(env, 0);
-  return JsNum(env, (double)uva_wproc_reap(s->pool, (int)ArgNum(env, argv[0])));
-}
-
-static napi_value ProcCounts(napi_env env, napi_callback_info info) {
-  ProcSide *s = SideOf<ProcSide>(env, info, nullptr, nullptr);
-  size_t queued = 0, running = 0;
-  if (!s->closed) uva_wproc_counts(s->pool, &queued, &running);
-  napi_value arr;
-  napi_create_array_with_length(env, 2, &arr);
-  napi_set_element(env, arr, 0, JsNum(env, (double)queued));
-  napi_set_element(env, arr, 1, JsNum(env, (double)running));
-  return arr;
-}
-
-static napi_value ProcRef(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  ProcSide *s = SideOf<ProcSide>(env, info, &argc, argv);
-  bool on = false;
-  napi_get_value_bool(env, argv[0], &on);
-  if (!s->closed) uva_wproc_ref(s->pool, on ? 1 : 0);
-  return nullptr;
 }
 
 static napi_value ProcClose(napi_env env, napi_callback_info info) {
@@ -201,13 +146,13 @@ static napi_value NewProcPool(napi_env env, napi_callback_info info) {
   napi_create_object(env, &obj);
   napi_property_descriptor props[] = {
       {"spawn", nullptr, ProcSpawn, nullptr, nullptr, nullptr, napi_default, s},
-      {"push", nullptr, ProcPush, nullptr, nullptr, nullptr, napi_default, s},
-      {"cancel", nullptr, ProcCancel, nullptr, nullptr, nullptr, napi_default, s},
-      {"where", nullptr, ProcWhere, nullptr, nullptr, nullptr, napi_default, s},
+      {"push", nullptr, PoolPushCall<ProcSide, uva_wproc_t, uva_wproc_push>, nullptr, nullptr, nullptr, napi_default, s},
+      {"cancel", nullptr, PoolCancelCall<ProcSide, uva_wproc_t, uva_wproc_cancel>, nullptr, nullptr, nullptr, napi_default, s},
+      {"where", nullptr, PoolWhereCall<ProcSide, uva_wproc_t, uva_wproc_where>, nullptr, nullptr, nullptr, napi_default, s},
       {"stop", nullptr, ProcStop, nullptr, nullptr, nullptr, napi_default, s},
-      {"reap", nullptr, ProcReap, nullptr, nullptr, nullptr, napi_default, s},
-      {"counts", nullptr, ProcCounts, nullptr, nullptr, nullptr, napi_default, s},
-      {"ref", nullptr, ProcRef, nullptr, nullptr, nullptr, napi_default, s},
+      {"reap", nullptr, PoolReapCall<ProcSide, uva_wproc_t, uva_wproc_reap>, nullptr, nullptr, nullptr, napi_default, s},
+      {"counts", nullptr, PoolCountsCall<ProcSide, uva_wproc_t, uva_wproc_counts>, nullptr, nullptr, nullptr, napi_default, s},
+      {"ref", nullptr, PoolRefCall<ProcSide, uva_wproc_t, uva_wproc_ref>, nullptr, nullptr, nullptr, napi_default, s},
       {"close", nullptr, ProcClose, nullptr, nullptr, nullptr, napi_default, s},
   };
   napi_define_properties(env, obj, sizeof(props) / sizeof(props[0]), props);
