@@ -123,14 +123,15 @@ fs.rmSync(out, { recursive: true, force: true });
 const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const row = (name) => {
   const rs = results[name];
-  return { cpuPerMiB: median(rs.map((r) => r.cpuMs)) / mib, ms: median(rs.map((r) => r.ms)), peak: median(rs.map((r) => r.peakMiB)) };
+  const cpu = rs.map((r) => r.cpuMs / mib);
+  return { cpuPerMiB: median(cpu), lo: Math.min(...cpu), hi: Math.max(...cpu), ms: median(rs.map((r) => r.ms)), peak: median(rs.map((r) => r.peakMiB)) };
 };
 const ref = row('fetch res.body');
 const curl = row('curl -o');
 console.log(`${mib} MiB from nginx on loopback into a file, median of ${rounds} rounds (${process.version}, libcurl ${require('../lib/fetch.js').FEATURES.curl})`);
-console.log('| contender | CPU ms/MiB | vs fetch res.body | vs curl -o | wall ms | peak RSS over baseline (MiB) |');
-console.log('|---|---|---|---|---|---|');
+console.log('| contender | CPU ms/MiB | (min-max) | vs fetch res.body | vs curl -o | wall ms | peak RSS over baseline (MiB) |');
+console.log('|---|---|---|---|---|---|---|');
 for (const name of names) {
   const r = row(name);
-  console.log(`| ${name} | ${r.cpuPerMiB.toFixed(3)} | ${(r.cpuPerMiB / ref.cpuPerMiB).toFixed(2)}× | ${(r.cpuPerMiB / curl.cpuPerMiB).toFixed(2)}× | ${r.ms.toFixed(0)} | ${r.peak.toFixed(1)} |`);
+  console.log(`| ${name} | ${r.cpuPerMiB.toFixed(3)} | ${r.lo.toFixed(3)}-${r.hi.toFixed(3)} | ${(r.cpuPerMiB / ref.cpuPerMiB).toFixed(2)}× | ${(r.cpuPerMiB / curl.cpuPerMiB).toFixed(2)}× | ${r.ms.toFixed(0)} | ${r.peak.toFixed(1)} |`);
 }

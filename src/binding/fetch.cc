@@ -68,16 +68,26 @@ static napi_value Str(napi_env env, const char *s, size_t len = NAPI_AUTO_LENGTH
   return v;
 }
 
-// A mapped chunk (src/core/fetch_chunk.c) is counted a second time as
-// external memory while its Buffer lives: V8 collects dead Buffers once
-// about 64 MiB of them have piled up, and a reader of a large body makes a
-// turn's worth of garbage per turn; counted twice, they go at about half
-// that (a 1 GiB body through res.body: 43-51 MiB peak over the baseline).
+// A mapped chunk (src/core/fetch_chunk.c) goes back to the core's cache
+// once V8 has collected its Buffer.
 static void FreeMapped(napi_env env, void *data, void *hint) {
-  size_t map = (size_t)(uintptr_t)hint;
-  int64_t unused;
-  napi_adjust_external_memory(env, -(int64_t)map, &unused);
-  uva_body_free(data, map);
+  (void)env;
+  uva_body_free(data, (size_t)(uintptr_t)hint);
+}
+
+// V8 collects its young generation, a scavenge of a fraction of a ms, once
+// the young ArrayBuffers hold twice the semi-space (32 MiB), but it checks
+// that only when a buffer is allocated through its own allocator, which an
+// external Buffer never is.  Without a check the chunks of a large body
+// piled up until external memory forced a full collection, every 10-40 MiB
+// (16-98 of them for a 1 GiB body, a third of its CPU).  So each mapped
+// chunk comes with a 1-byte Buffer from V8's allocator: the check runs, and
+// the chunks the reader is done with go in scavenges (36 for 1 GiB, no full
+// collection; bench/RESULTS.md).
+static void LetV8Check(napi_env env) {
+  napi_value buf;
+  void *unused;
+  napi_create_buffer(env, 1, &unused, &buf);
 }
 
 // A body chunk as a Buffer: the core's memory itself when large (see the
@@ -87,8 +97,7 @@ static napi_value BodyBuffer(napi_env env, uint8_t *body, size_t len, size_t map
   napi_value buf = nullptr;
   if (len > kCopyBodyMax && map > 0 &&
       napi_create_external_buffer(env, len, body, FreeMapped, (void *)(uintptr_t)map, &buf) == napi_ok) {
-    int64_t unused;
-    napi_adjust_external_memory(env, (int64_t)map, &unused);
+    LetV8Check(env);
     return buf;
   }
   if (len > kCopyBodyMax && map == 0 &&

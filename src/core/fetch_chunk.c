@@ -12,13 +12,19 @@
  * CPU (the stall test in test/fetch.test.js, on a CI run that had
  * fragmented memory); small pages cost more faults, never a stall.
  *
- * A fresh mapping is zeroed by the kernel a page fault at a time (a fifth
- * of the CPU of such a download), so the last 4 freed are kept for the
- * next ones, process-wide (Buffers are freed on their environment's
- * thread), and let go when an engine goes idle (uva__chunk_trim).  More
- * kept cost memory when V8 frees many at once: a 1 GiB body through
- * res.body peaked at 40-52 MiB with 4 kept, 49-59 with 8, 65-80 with 16
- * (libcurl 7.88; 8.14: 21-28 MiB with 4), for CPU within the noise. */
+ * A fresh mapping is zeroed by the kernel a page fault at a time, and
+ * those faults were a third of the CPU of reading a large body.  V8 frees
+ * the Buffers of a body in batches, a collection's worth at once (tens of
+ * MiB), so the freed mappings are kept for the next chunks, process-wide
+ * (Buffers are freed on their environment's thread): up to KEEP_BYTES of
+ * resident pages, as mincore counts them.  While the kept ones are reused
+ * the garbage grows by as much, so keeping costs no peak of its own: a
+ * 1 GiB body through res.body went from 0.75 to 0.46 ms of CPU a MiB
+ * (kept 4 and 128 at a time), its peak 57-73 MiB over the baseline either
+ * way (bench/RESULTS.md).  Kept mappings are let go when an
+ * engine goes idle (uva__chunk_trim), and from then on a freed one is
+ * unmapped until a transfer maps again, so that a body's garbage collected
+ * after its download does not stay with the process. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -26,13 +32,19 @@
 #include "fetch_internal.h"
 
 #define HUGE (2u * 1024 * 1024)
-#define KEEP 4
+#define PAGE 4096u
+#define KEEP 256                 /* 1 GiB of 4 MiB mappings at most... */
+#define KEEP_BYTES (48u << 20)   /* ...and 48 MiB of their pages. */
+#define MAX_PAGES ((UVA_FETCH_TURN_BYTES + HUGE) / PAGE)
 
 static uv_once_t keep_once = UV_ONCE_INIT;
 static uv_mutex_t keep_lock;
 static void *keep[KEEP];
 static size_t keep_size[KEEP];
+static size_t keep_resident[KEEP];
+static size_t kept_bytes;
 static int nkeep;
+static int keeping;  /* 0 after a trim, until a transfer maps again. */
 
 static void keep_init(void) {
   if (uv_mutex_init(&keep_lock) != 0)
@@ -48,12 +60,15 @@ void *uva__chunk_map(size_t *size) {
 
   uv_once(&keep_once, keep_init);
   uv_mutex_lock(&keep_lock);
+  keeping = 1;
   for (i = nkeep - 1; i >= 0; i--) {
     if (keep_size[i] == n) {
       p = keep[i];
-      keep[i] = keep[nkeep - 1];
-      keep_size[i] = keep_size[nkeep - 1];
+      kept_bytes -= keep_resident[i];
       nkeep--;
+      keep[i] = keep[nkeep];
+      keep_size[i] = keep_size[nkeep];
+      keep_resident[i] = keep_resident[nkeep];
       uv_mutex_unlock(&keep_lock);
       *size = n;
       return p;
@@ -77,7 +92,21 @@ void *uva__chunk_map(size_t *size) {
   return (void *) aligned;
 }
 
+/* The pages of a mapping that are in memory (touched since it was made). */
+static size_t resident(void *p, size_t size) {
+  unsigned char vec[MAX_PAGES];
+  size_t pages = size / PAGE;
+  size_t n = 0;
+  size_t i;
+  if (pages > MAX_PAGES || mincore(p, size, vec) != 0)
+    return SIZE_MAX;
+  for (i = 0; i < pages; i++)
+    n += vec[i] & 1;
+  return n * PAGE;
+}
+
 void uva_body_free(void *body, size_t map) {
+  size_t res;
   if (body == NULL)
     return;
   if (map == 0) {
@@ -85,10 +114,13 @@ void uva_body_free(void *body, size_t map) {
     return;
   }
   uv_once(&keep_once, keep_init);
+  res = resident(body, map);
   uv_mutex_lock(&keep_lock);
-  if (nkeep < KEEP) {
+  if (keeping && nkeep < KEEP && res <= KEEP_BYTES - kept_bytes) {
     keep[nkeep] = body;
-    keep_size[nkeep++] = map;
+    keep_size[nkeep] = map;
+    keep_resident[nkeep++] = res;
+    kept_bytes += res;
     body = NULL;
   }
   uv_mutex_unlock(&keep_lock);
@@ -110,6 +142,8 @@ void uva__chunk_trim(void) {
     sizes[i] = keep_size[i];
   }
   nkeep = 0;
+  kept_bytes = 0;
+  keeping = 0;
   uv_mutex_unlock(&keep_lock);
   for (i = 0; i < n; i++)
     munmap(out[i], sizes[i]);

@@ -1,7 +1,8 @@
 /* fetch_test.c: the fetcher (src/core/fetch*.c) on its own libuv loop,
  * without Node, against a small HTTP/1.1 server on the same loop
  * (keep-alive, a refused connection, a request cancelled mid-transfer, a
- * clean close, a token between two checks, a teardown with work in flight).
+ * clean close, a token between two checks, a teardown with work in flight),
+ * and the cache of freed chunk mappings (fetch_chunk.c).
  *
  * Built and run by test/core.test.js against the system's libuv.  Each case
  * ends by checking that the loop closes cleanly (uv_loop_close() == 0).
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "uva.h"
+#include "fetch_internal.h"
 
 #include "check.h"
 
@@ -492,7 +494,56 @@ static void test_fetch_teardown(void) {
   http_end(t);
 }
 
+/* ---- chunk mappings: kept once freed, within KEEP_BYTES, not after a trim.
+ * A kept mapping comes back with what was written to it; a fresh one is
+ * the kernel's zeroed memory. */
+
+#define CHUNK (4u << 20)
+#define NCHUNK 13 /* 52 MiB touched: more than the 48 MiB kept. */
+
+static void test_chunk_cache(void) {
+  uint8_t *m[NCHUNK];
+  size_t size;
+  int i;
+  int reused = 0;
+
+  uva__chunk_trim();
+  for (i = 0; i < NCHUNK; i++) {
+    size = CHUNK;
+    m[i] = uva__chunk_map(&size);
+    CHECK(m[i] != NULL && size == CHUNK);
+    CHECK(((uintptr_t) m[i] & ((2u << 20) - 1)) == 0); /* Huge-page aligned. */
+    memset(m[i], 'k', size);                          /* Every page resident. */
+  }
+  for (i = 0; i < NCHUNK; i++)
+    uva_body_free(m[i], CHUNK);
+  for (i = 0; i < NCHUNK; i++) {
+    size = CHUNK;
+    m[i] = uva__chunk_map(&size);
+    CHECK(m[i] != NULL);
+    reused += m[i][0] == 'k' && m[i][CHUNK - 1] == 'k';
+  }
+  CHECK(reused == 12); /* 48 MiB of resident pages kept, the 13th let go. */
+
+  /* After a trim (an engine gone idle) a freed mapping is let go, until a
+   * transfer maps again. */
+  uva__chunk_trim();
+  for (i = 0; i < NCHUNK; i++)
+    uva_body_free(m[i], CHUNK);
+  size = CHUNK;
+  m[0] = uva__chunk_map(&size);
+  CHECK(m[0] != NULL && m[0][0] == 0 && m[0][CHUNK - 1] == 0);
+  m[0][0] = 'k';
+  uva_body_free(m[0], CHUNK); /* Mapping again turned keeping back on. */
+  size = CHUNK;
+  m[0] = uva__chunk_map(&size);
+  CHECK(m[0] != NULL && m[0][0] == 'k');
+  uva_body_free(m[0], CHUNK);
+  uva__chunk_trim();
+}
+
 int main(void) {
+  test_chunk_cache();
   test_fetch();
   test_fetch_teardown();
   test_fetch_token_between_checks();
