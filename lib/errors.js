@@ -24,8 +24,19 @@ class AbortError extends UvasyncError {
   constructor(message = 'The operation was aborted', options) {
     super(message, { code: 'ABORT_ERR', cause: options && options.cause });
     this.name = 'AbortError';
+    this.type = 'aborted'; // node-fetch's, which code written for it tests.
   }
 }
+
+// node-fetch's `type` of a FetchError (its v2 and v3 names), from the code:
+// code written for node-fetch tests `err.type` ('aborted', 'max-size', ...).
+// A failure of the connection or the transfer is node-fetch's 'system'.
+const TYPES = new Map([
+  ['ABORT_ERR', 'aborted'],
+  ['EMAXREDIRECTS', 'max-redirect'],
+  ['EBODYTOOLARGE', 'max-size'],
+  ['ETIMEDOUT', 'request-timeout'],
+]);
 
 /**
  * A request that got no HTTP response (refused, timed out, reset, too many
@@ -39,6 +50,9 @@ class FetchError extends UvasyncError {
     this.url = url;
     this.curlCode = (options && options.curlCode) || 0;
     if (options && options.attempts !== undefined) this.attempts = options.attempts;
+    // options.type: where one code is two of node-fetch's (EREDIRECT is
+    // redirect: 'error' or a stream body a redirect would send again).
+    this.type = (options && options.type) || TYPES.get(code) || 'system';
   }
 }
 

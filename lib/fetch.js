@@ -263,12 +263,12 @@ function redirect(req, status, location, t, attempts) {
     req.upload.stop();
     req.upload = null;
   }
-  const fault = (message, code) => {
-    const err = new FetchError(`${message} (${code}) fetching ${from}`, code, from, { attempts });
+  const fault = (message, code, type) => {
+    const err = new FetchError(`${message} (${code}) fetching ${from}`, code, from, { attempts, type });
     err.timings = t;
     fail(req, err);
   };
-  if (req.o.redirect === 'error') return fault(`${status} redirect to ${location} with redirect: 'error'`, 'EREDIRECT');
+  if (req.o.redirect === 'error') return fault(`${status} redirect to ${location} with redirect: 'error'`, 'EREDIRECT', 'no-redirect');
   if (req.hops >= req.o.maxRedirects) return fault(`More than ${req.o.maxRedirects} redirects`, 'EMAXREDIRECTS');
   let next;
   try {
@@ -277,7 +277,7 @@ function redirect(req, status, location, t, attempts) {
     const text = /[^\x00-\x7f]/.test(location) ? Buffer.from(location, 'latin1').toString('utf8') : location;
     next = new URL(text, from);
   } catch {
-    return fault(`The server sent a Location that is not a URL: ${JSON.stringify(location)}`, 'EPROTO');
+    return fault(`The server sent a Location that is not a URL: ${JSON.stringify(location)}`, 'EPROTO', 'invalid-redirect');
   }
   if (next.protocol !== 'http:' && next.protocol !== 'https:') {
     return fault(`Redirect to ${next.protocol} refused: only http: and https: are followed`, 'EPROTONOSUPPORT');
@@ -291,7 +291,7 @@ function redirect(req, status, location, t, attempts) {
   }
   if ((o.body !== undefined || o.later !== undefined) && o.streamBody) {
     // As fetch: a body read from a stream is not sent twice.
-    return fault(`${status} redirect to ${next.href} would send the request's stream body again`, 'EREDIRECT');
+    return fault(`${status} redirect to ${next.href} would send the request's stream body again`, 'EREDIRECT', 'unsupported-redirect');
   }
   if (new URL(from).origin !== next.origin) o.headers = filterLines(o.headers, CROSS_ORIGIN_DROP);
   req.o = o;

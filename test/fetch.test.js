@@ -4,7 +4,7 @@ const assert = require('node:assert/strict');
 const zlib = require('node:zlib');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
-const { fetch, FetchError, Fetcher } = require('..');
+const { fetch, FetchError, Fetcher, AbortError } = require('..');
 const { startHttp, startRaw, closedPort, fdCount } = require('./helpers/servers');
 const { runNode, root, skip } = require('./helpers');
 const { nginxPath, startNginx, MISSING } = require('./helpers/nginx');
@@ -154,6 +154,18 @@ describe('fetch', () => {
     await assert.rejects(fetch(`${srv.url}/loop`, { maxRedirects: 2 }), { code: 'EMAXREDIRECTS' });
     const seeOther = await fetch(`${srv.url}/see-other`, { method: 'POST', body: 'x' });
     assert.equal((await seeOther.json()).method, 'GET', 'a 303 turns a POST into a GET');
+  });
+
+  it("gives each FetchError node-fetch's type beside its code, for code written for node-fetch", async () => {
+    const type = (t) => (e) => e instanceof FetchError && e.type === t;
+    await assert.rejects(fetch(`${srv.url}/loop`, { maxRedirects: 2 }), type('max-redirect'));
+    await assert.rejects((await fetch(`${srv.url}/big`, { maxBodySize: 10 })).text(), type('max-size'));
+    await assert.rejects(fetch(`${srv.url}/redirect?to=/echo`, { redirect: 'error' }), (e) => e.code === 'EREDIRECT' && e.type === 'no-redirect');
+    await assert.rejects(fetch(`${srv.url}/redirect?to=${encodeURIComponent('http://[zz]/')}`), (e) => e.code === 'EPROTO' && e.type === 'invalid-redirect');
+    await assert.rejects(fetch(`${srv.url}/never`, { timeout: 50 }), (e) => e.code === 'ETIMEDOUT' && e.type === 'request-timeout');
+    await assert.rejects(fetch(`${srv.url}/never`, { signal: AbortSignal.timeout(20) }), (e) => e.name === 'AbortError' && e.type === 'aborted');
+    await assert.rejects(fetch('http://127.0.0.1:1/'), (e) => e.code === 'ECONNREFUSED' && e.type === 'system');
+    assert.equal(new AbortError().type, 'aborted');
   });
 
   it('refuses schemes other than http and https, also after a redirect', async () => {

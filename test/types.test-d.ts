@@ -6,7 +6,7 @@ import {
   TimeoutError, AbortError, UvasyncError,
   fetch, Fetcher, FetchError, Response, WorkerPool, RedisStore, RateLimiter as RL,
 } from 'uvasync';
-import type { FetchResult, SettledResult } from 'uvasync';
+import type { FetchResult, SettledResult, FetchErrorCode } from 'uvasync';
 
 type Equal<A, B> = (<G>() => G extends A ? 1 : 2) extends (<G>() => G extends B ? 1 : 2) ? true : false;
 function expectType<A, B>(_: Equal<A, B>): void {}
@@ -135,9 +135,14 @@ async function checks(): Promise<void> {
   for await (const r of fetcher.stream((async function* () { yield 'http://a/'; })())) {
     expectType<typeof r.status, number>(true);
     if (r.error !== undefined) expectType<typeof r.error, FetchError>(true);
+    if (r.error !== undefined && r.error.type === 'max-size') expectType<typeof r.error.code, FetchErrorCode>(true);
   }
   // @ts-expect-error a number is not a URL
   await fetch(42);
+  // @ts-expect-error not one of node-fetch's types
+  if (new FetchError('m', 'EPROTO', 'u').type === 'bad-type') void 0;
+  const aborted: 'aborted' = new AbortError().type;
+  void aborted;
   const active: number = fetcher.stats.active;
   void active;
   await fetcher.close();

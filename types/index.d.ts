@@ -46,6 +46,8 @@ export class TimeoutError extends UvasyncError {
  */
 export class AbortError extends UvasyncError {
   readonly code: 'ABORT_ERR';
+  /** node-fetch's name for an abort, for code written for node-fetch. */
+  readonly type: 'aborted';
 }
 
 /** Options of {@link delay}. */
@@ -894,7 +896,7 @@ export type HeadersInit =
 /** Codes a {@link FetchError} carries. */
 export type FetchErrorCode =
   | 'ECONNREFUSED' | 'ETIMEDOUT' | 'ENOTFOUND' | 'ECONNRESET' | 'EHOSTUNREACH' | 'ENETUNREACH'
-  | 'EMAXREDIRECTS' | 'EBODYTOOLARGE' | 'EPROTONOSUPPORT' | 'EPROTO' | 'ETLS' | 'ENOMEM'
+  | 'EMAXREDIRECTS' | 'EREDIRECT' | 'EBODYTOOLARGE' | 'EPROTONOSUPPORT' | 'EPROTO' | 'ETLS' | 'ENOMEM'
   | 'ERR_INVALID_URL' | 'ERR_FETCHER_CLOSED' | 'ABORT_ERR' | 'EFETCH';
 
 /**
@@ -918,7 +920,21 @@ export class FetchError extends UvasyncError {
   readonly curlCode: number;
   /** Attempts made (with retries). */
   readonly attempts?: number;
+  /**
+   * node-fetch's kind of the error, for code written for node-fetch:
+   * `'aborted'` (ABORT_ERR), `'max-redirect'` (EMAXREDIRECTS), `'max-size'`
+   * (EBODYTOOLARGE), `'request-timeout'` (ETIMEDOUT), `'no-redirect'`
+   * (EREDIRECT with `redirect: 'error'`), `'unsupported-redirect'` (EREDIRECT:
+   * a stream body a redirect would send again), `'invalid-redirect'` (EPROTO:
+   * a Location that is not a URL), else `'system'`. `code` is the finer one.
+   */
+  readonly type: FetchErrorType;
 }
+
+/** The values of {@link FetchError.type} (node-fetch's names). */
+export type FetchErrorType =
+  | 'system' | 'aborted' | 'max-redirect' | 'max-size' | 'request-timeout'
+  | 'no-redirect' | 'unsupported-redirect' | 'invalid-redirect';
 
 /** Options of {@link fetch} and {@link Fetcher.fetch}. */
 export interface FetchOptions {
