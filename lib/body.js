@@ -8,6 +8,7 @@
 // boundary), not by an encoder of ours.
 
 const { Blob } = require('node:buffer');
+const { Stream } = require('node:stream');
 const validate = require('./validate');
 
 const read = new WeakMap(); // body object → Promise<{ buf, type }>
@@ -16,7 +17,27 @@ const read = new WeakMap(); // body object → Promise<{ buf, type }>
 function isLaterBody(body) {
   if (body === null || typeof body !== 'object') return false;
   return body instanceof Blob || body instanceof FormData || body instanceof ReadableStream ||
-    typeof body[Symbol.asyncIterator] === 'function';
+    typeof body[Symbol.asyncIterator] === 'function' || isLegacyStream(body);
+}
+
+/**
+ * A stream of Node's old kind (a `stream.Stream` with pipe() but no async
+ * iterator), as the `form-data` package's FormData is: node-fetch sends
+ * those, so code written for it does; read through its pipe() (lib/upload.js).
+ */
+function isLegacyStream(body) {
+  return body instanceof Stream && typeof body.pipe === 'function' && typeof body[Symbol.asyncIterator] !== 'function';
+}
+
+/**
+ * The `form-data` package's multipart type and length (-1: unknown, as when
+ * a stream is appended), as node-fetch takes them; null for other bodies.
+ */
+function formDataPackage(body) {
+  if (!isLegacyStream(body) || typeof body.getBoundary !== 'function') return null;
+  const known = typeof body.hasKnownLength === 'function' && body.hasKnownLength() &&
+    typeof body.getLengthSync === 'function';
+  return { type: `multipart/form-data;boundary=${body.getBoundary()}`, length: known ? body.getLengthSync() : -1 };
 }
 
 // A Blob up to this size is read whole and sent from memory (a retry or a
@@ -78,4 +99,4 @@ async function fromRequest(request, options) {
   return [request.url, options === undefined ? o : { ...o, ...options }];
 }
 
-module.exports = { isLaterBody, streamsLater, replayable, readLater, fromRequest, isRequest };
+module.exports = { isLaterBody, isLegacyStream, formDataPackage, streamsLater, replayable, readLater, fromRequest, isRequest };

@@ -22,7 +22,7 @@ const { unlisten, rethrow } = require('./signal');
 // ---- Results ------------------------------------------------------------
 
 const { Response, parseHeaders, EMPTY } = require('./response');
-const { streamsLater, replayable, readLater, fromRequest, isRequest } = require('./body');
+const { streamsLater, replayable, readLater, fromRequest, isRequest, formDataPackage } = require('./body');
 const {
   RequestOptions, checkUrl, withoutFragment, headerLines, readRequestOptions, readOutput, readCa, readHttp2, CONTENT_TYPE,
 } = require('./fetch-options');
@@ -317,11 +317,17 @@ function redirect(req, status, location, t, attempts) {
  * bodies are asked for in encodings Node's zlib decodes and decoded in
  * settle(): libcurl's decoders miss a truncated stream.
  */
+function lengthOf(body) {
+  if (body instanceof Blob) return body.size;
+  const form = formDataPackage(body);
+  return form === null ? -1 : form.length;
+}
+
 function send(req) {
   const o = req.o;
   // A body sent as it is read (o.later, left for it by submit()): its
-  // length when known (a Blob's), else -1.
-  const fed = o.later === undefined ? undefined : (o.later instanceof Blob ? o.later.size : -1);
+  // length when known (a Blob's, a form-data package's), else -1.
+  const fed = o.later === undefined ? undefined : lengthOf(o.later);
   // The body's reader first: the caller's iterator method may throw (then
   // so does send(), and nothing was submitted).
   const id = req.id;
@@ -369,8 +375,10 @@ function submit(pool, owner, url, o, track, stream = false) {
     return Promise.reject(err);
   }
   if (streams) {
-    // Sent as it is read, by send(); a type the caller gave wins over a Blob's.
-    const type = o.later instanceof Blob ? o.later.type : '';
+    // Sent as it is read, by send(); a type the caller gave wins over a
+    // Blob's or a form-data package's.
+    const form = formDataPackage(o.later);
+    const type = o.later instanceof Blob ? o.later.type : (form === null ? '' : form.type);
     o = Object.assign(new RequestOptions(null), o, { streamBody: !replayable(o.later) });
     if (type !== '' && !CONTENT_TYPE.test(o.headers)) o.headers = o.headers ? `${o.headers}\nContent-Type: ${type}` : `Content-Type: ${type}`;
   } else if (o.later !== undefined) {

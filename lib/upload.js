@@ -8,11 +8,21 @@
 // with "want").
 
 const { Blob } = require('node:buffer');
+const { PassThrough } = require('node:stream');
 const { types } = require('node:util');
 const validate = require('./validate');
+const { isLegacyStream } = require('./body');
 
 
 /** A body object's chunks, one at a time, and a way to stop it from outside. */
+// An old-style stream through its own pipe() (which starts the form-data
+// package's, and pauses it when the pipe is full), its error passed on.
+function piped(legacy) {
+  const through = new PassThrough();
+  legacy.on('error', (err) => through.destroy(err));
+  return legacy.pipe(through);
+}
+
 class Source {
   constructor(body) {
     this.body = body;
@@ -21,7 +31,7 @@ class Source {
     this.stopped = null; // The error it was stopped with, while a step ran.
     this.busy = false; // A step is under way.
     this.ended = false;
-    const stream = body instanceof Blob ? body.stream() : body;
+    const stream = body instanceof Blob ? body.stream() : (isLegacyStream(body) ? piped(body) : body);
     if (stream instanceof ReadableStream) {
       if (stream.locked) throw new TypeError('options.body: the ReadableStream is locked (already being read)');
       // A web stream through a reader: its cancel() ends a read under way.

@@ -62,6 +62,44 @@ describe('request bodies sent as they are produced', () => {
   });
   afterEach(() => { handler = null; });
 
+  it("sends the form-data package's FormData as node-fetch does: its boundary, its length when known, else chunked", async () => {
+    const FormDataPackage = require('form-data');
+    const filled = () => {
+      const form = new FormDataPackage();
+      form.append('a', '1');
+      form.append('ü', Buffer.from('zwei \u00e9'));
+      return form;
+    };
+    // What the package itself writes: the bytes the server must see.
+    const expected = await new Promise((resolve) => {
+      const parts = [];
+      const f = filled();
+      f.on('data', (c) => parts.push(Buffer.from(c)));
+      f.on('end', () => resolve({ bytes: Buffer.concat(parts), boundary: f.getBoundary() }));
+      f.resume();
+    });
+    const known = filled();
+    const length = known.getLengthSync();
+    const r = await (await fetch(`${srv.url}/`, { method: 'POST', body: known })).json();
+    assert.equal(r.type, `multipart/form-data;boundary=${known.getBoundary()}`);
+    assert.equal(r.cl, String(length));
+    assert.equal(r.length, expected.bytes.length);
+    assert.equal(r.sha, sha(expected.bytes.toString().replaceAll(expected.boundary, known.getBoundary())));
+    // A stream in it: no known length, so chunked; the caller's type wins.
+    const file = path.join(os.tmpdir(), `uvasync-form-${process.pid}.txt`);
+    fs.writeFileSync(file, 'x'.repeat(100000));
+    try {
+      const streamed = new FormDataPackage();
+      streamed.append('f', fs.createReadStream(file));
+      const s = await (await fetch(`${srv.url}/`, { method: 'POST', body: streamed, headers: streamed.getHeaders() })).json();
+      assert.equal(s.te, 'chunked');
+      assert.equal(s.type, `multipart/form-data; boundary=${streamed.getBoundary()}`);
+      assert.ok(s.length > 100000);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
   it('sends a stream body while it is produced, chunked over HTTP/1.1, each chunk before the next is asked for', async () => {
     // Each chunk is yielded only once the server has every byte before
     // it: a body read whole before sending never gets past the first.

@@ -953,7 +953,9 @@ export interface FetchOptions {
    * sent from its stream, with its length), FormData (multipart, serialized
    * by Node's own Response), or a web ReadableStream, Node Readable or async
    * iterable: sent as it is produced (chunked over HTTP/1.1), with
-   * backpressure both ways; never retried, and a redirect that would send it
+   * backpressure both ways. So is an old-style stream such as the
+   * `form-data` package's FormData, with its boundary as the type and its
+   * length when it knows it, as node-fetch sends one. Stream bodies are never retried, and a redirect that would send it
    * again rejects with `EREDIRECT`; a failing source rejects the request
    * with its own error. A POST, PUT or PATCH without one sends
    * `Content-Length: 0`.
