@@ -14,14 +14,16 @@
  *
  * A fresh mapping is zeroed by the kernel a page fault at a time, and
  * those faults were a third of the CPU of reading a large body.  V8 frees
- * the Buffers of a body in batches, a collection's worth at once (tens of
- * MiB), so the freed mappings are kept for the next chunks, process-wide
- * (Buffers are freed on their environment's thread): up to KEEP_BYTES of
- * resident pages, as mincore counts them.  While the kept ones are reused
- * the garbage grows by as much, so keeping costs no peak of its own: a
- * 1 GiB body through res.body went from 0.75 to 0.46 ms of CPU a MiB
- * (kept 4 and 128 at a time), its peak 57-73 MiB over the baseline either
- * way (bench/RESULTS.md).  Kept mappings are let go when an
+ * the Buffers of a body in batches, a scavenge's worth at once, so the
+ * freed mappings are kept for the next chunks, process-wide (Buffers are
+ * freed on their environment's thread): up to KEEP_BYTES of resident
+ * pages, as mincore counts them.  32 MiB is what V8 lets pile up in young
+ * ArrayBuffers before it scavenges (src/binding/fetch.cc), about what one
+ * scavenge frees.  A 1 GiB body through res.body went from 0.75 to 0.46 ms
+ * of CPU a MiB keeping 128 mappings instead of 4; on libcurl 7.88 (chunks
+ * of 1.6-2.5 MiB) keeping 48 MiB peaked at 57-64 MiB over the baseline,
+ * 32 MiB at 50-52 for the same CPU, and 24 MiB faulted again (+20 % CPU).
+ * Kept mappings are let go when an
  * engine goes idle (uva__chunk_trim), and from then on a freed one is
  * unmapped until a transfer maps again, so that a body's garbage collected
  * after its download does not stay with the process. */
@@ -34,7 +36,7 @@
 #define HUGE (2u * 1024 * 1024)
 #define PAGE 4096u
 #define KEEP 256                 /* 1 GiB of 4 MiB mappings at most... */
-#define KEEP_BYTES (48u << 20)   /* ...and 48 MiB of their pages. */
+#define KEEP_BYTES (32u << 20)   /* ...and 32 MiB of their pages. */
 #define MAX_PAGES ((UVA_FETCH_TURN_BYTES + HUGE) / PAGE)
 
 static uv_once_t keep_once = UV_ONCE_INIT;

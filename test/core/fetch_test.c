@@ -499,7 +499,7 @@ static void test_fetch_teardown(void) {
  * the kernel's zeroed memory. */
 
 #define CHUNK (4u << 20)
-#define NCHUNK 13 /* 52 MiB touched: more than the 48 MiB kept. */
+#define NCHUNK 9 /* 36 MiB touched: more than the 32 MiB kept. */
 
 static void test_chunk_cache(void) {
   uint8_t *m[NCHUNK];
@@ -523,7 +523,7 @@ static void test_chunk_cache(void) {
     CHECK(m[i] != NULL);
     reused += m[i][0] == 'k' && m[i][CHUNK - 1] == 'k';
   }
-  CHECK(reused == 12); /* 48 MiB of resident pages kept, the 13th let go. */
+  CHECK(reused == 8); /* 32 MiB of resident pages kept, the 9th let go. */
 
   /* After a trim (an engine gone idle) a freed mapping is let go, until a
    * transfer maps again. */
