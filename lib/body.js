@@ -26,7 +26,9 @@ function isLaterBody(body) {
  * those, so code written for it does; read through its pipe() (lib/upload.js).
  */
 function isLegacyStream(body) {
-  return body instanceof Stream && typeof body.pipe === 'function' && typeof body[Symbol.asyncIterator] !== 'function';
+  // `readable`: a Writable has pipe() too (the old Stream's), and no data.
+  return body instanceof Stream && body.readable === true && typeof body.pipe === 'function' &&
+    typeof body[Symbol.asyncIterator] !== 'function';
 }
 
 /**

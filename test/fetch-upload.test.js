@@ -98,6 +98,8 @@ describe('request bodies sent as they are produced', () => {
     } finally {
       fs.rmSync(file, { force: true });
     }
+    // A Writable has the old Stream's pipe() too, and nothing to read: refused.
+    await assert.rejects(fetch(`${srv.url}/`, { method: 'POST', body: new (require('node:stream').Writable)() }), TypeError);
   });
 
   it('sends a stream body while it is produced, chunked over HTTP/1.1, each chunk before the next is asked for', async () => {
