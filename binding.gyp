@@ -16,6 +16,7 @@
         "src/core/fetch_upload.c",
         "src/core/fetch_chunk.c",
         "src/core/fetch_deliver.c",
+        "src/core/fetch_sock.c",
         "src/core/wpool.c",
         "src/core/wproc.c",
         "src/core/wchild.c",

@@ -194,9 +194,18 @@ void uva__fetch_news(uva_fetch_t *f, uva_freq_t *r);
 void uva__fetch_arm_wake(uva_fetch_t *f);
 void uva__fetch_finish(uva_fetch_t *f, uva_freq_t *r);
 /* fetch.c: drains finished transfers after an action; whether a finished
- * easy handle may serve another transfer (libcurl >= 8.1.0). */
+ * easy handle may serve another transfer (libcurl >= 8.1.0); frees a
+ * closing engine once its last handle has closed. */
 void uva__fetch_drain(uva_fetch_t *f);
 int uva__fetch_reuse_easy(void);
+void uva__fetch_maybe_closed(uva_fetch_t *f);
+/* fetch_sock.c: libcurl's socket and timer callbacks, and a socket's
+ * watcher closed (before its descriptor is). */
+int uva__fetch_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp);
+int uva__fetch_timer_cb(CURLM *multi, long timeout_ms, void *userp);
+curl_socket_t uva__fetch_open_socket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr);
+int uva__fetch_close_socket_cb(void *clientp, curl_socket_t fd);
+void uva__fetch_sock_close(uva_fetch_t *f, curl_socket_t fd);
 /* fetch_deliver.c: takes a transfer off the news list. */
 void uva__fetch_news_unlink(uva_fetch_t *f, uva_freq_t *r);
 
