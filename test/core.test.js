@@ -1,5 +1,5 @@
 'use strict';
-// Builds and runs the C core's own tests (test/core/core_test.c) against
+// Builds and runs the C core's own tests (test/core/*_test.c) against
 // the system's libuv, without Node.  The addon itself always uses Node's
 // libuv; this binary exists only to test the core on a loop of its own.
 const assert = require('node:assert/strict');
@@ -40,7 +40,8 @@ describe('C core (without Node)', function () {
         delete env.LD_PRELOAD;
         delete env.LSAN_OPTIONS;
         delete env.UBSAN_OPTIONS;
-        const cc = spawnSync('cc', ['-std=gnu11', '-O1', '-g', '-Wall', '-Wextra', '-Werror', ...extra, '-I', path.join(root, 'src', 'core'),
+        const cc = spawnSync('cc', ['-std=gnu11', '-O1', '-g', '-Wall', '-Wextra', '-Werror', ...extra,
+          ...(redis ? ['-DUVA_TEST_REDIS'] : []), '-I', path.join(root, 'src', 'core'),
           path.join(root, 'test', 'core', program), ...src, ...flags, '-lcurl', '-lm', ...(redis ? ['-lhiredis'] : []),
           // The tests steer the core's clock (uv_hrtime), not libuv's.
           '-Wl,--wrap=uv_hrtime', '-o', bin], { encoding: 'utf8', env });

@@ -16,6 +16,7 @@
 #include "fetch_internal.h"
 
 #include "check.h"
+#include "respond.h"
 
 /* ---- fetcher, against a small HTTP/1.1 server on the same loop ---- */
 
@@ -66,28 +67,12 @@ static void on_client_closed(uv_handle_t *h) {
   free(c);
 }
 
-static void on_written(uv_write_t *w, int status) {
-  (void) status;
-  free(w->data);
-  free(w);
-}
 
 static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
   client_t *c = h->data;
   (void) size;
   buf->base = c->buf + c->len;
   buf->len = sizeof(c->buf) - c->len - 1;
-}
-
-static void respond(uv_stream_t *s, const char *text) {
-  uv_write_t *w = malloc(sizeof(*w));
-  size_t len = strlen(text);
-  char *out = malloc(len);
-  uv_buf_t b;
-  memcpy(out, text, len);
-  b = uv_buf_init(out, (unsigned) len);
-  w->data = out;
-  uv_write(w, s, &b, 1, on_written);
 }
 
 /* Answers every complete request with its path as the body; /stall never,
