@@ -76,7 +76,7 @@ describe('life cycle', () => {
         process.stdout.write('cycled');
       })();
     `, { timeout: 60000 });
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 0, `signal ${r.signal}, after ${r.ms.toFixed(0)} ms; stdout: ${r.stdout}; stderr: ${r.stderr}`);
     assert.equal(r.stdout, 'cycled', r.stderr);
   });
 
