@@ -96,8 +96,10 @@ size_t uva__freq_on_body(char *data, size_t size, size_t nmemb, void *arg) {
     uva__fetch_hold(r->f, r);
     return CURL_WRITEFUNC_PAUSE;
   }
-  if (r->turn_bytes >= UVA_FETCH_TURN_BYTES) {
-    /* Enough of this transfer for one loop turn: the rest of this chunk
+  if (r->turn_bytes > 0 && r->turn_bytes + n > UVA_FETCH_TURN_BYTES) {
+    /* Enough of this transfer for one loop turn, which takes at most
+     * UVA_FETCH_TURN_BYTES (a chunk that would pass it waits: with
+     * output's 512 KiB reads a turn had gone up to 4.5 MiB): this chunk
      * comes again when it resumes, next turn (fetch.c, on_resume). */
     uva__fetch_hold(r->f, r);
     return CURL_WRITEFUNC_PAUSE;
