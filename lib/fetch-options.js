@@ -36,6 +36,7 @@ class RequestOptions {
     this.output = undefined; // An absolute path: the core writes the body there.
     this.later = undefined; // A body object read in submit() or sent as it is read (lib/body.js).
     this.streamBody = false; // The body is a stream's: a redirect cannot send it again.
+    this.laterLength = -1; // That body's length when known (a Blob's, a form-data package's), set by submit().
   }
 }
 

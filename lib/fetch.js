@@ -317,17 +317,11 @@ function redirect(req, status, location, t, attempts) {
  * bodies are asked for in encodings Node's zlib decodes and decoded in
  * settle(): libcurl's decoders miss a truncated stream.
  */
-function lengthOf(body) {
-  if (body instanceof Blob) return body.size;
-  const form = formDataPackage(body);
-  return form === null ? -1 : form.length;
-}
-
 function send(req) {
   const o = req.o;
-  // A body sent as it is read (o.later, left for it by submit()): its
-  // length when known (a Blob's, a form-data package's), else -1.
-  const fed = o.later === undefined ? undefined : lengthOf(o.later);
+  // A body sent as it is read (o.later, left for it by submit()), with
+  // its length when known, else -1.
+  const fed = o.later === undefined ? undefined : o.laterLength;
   // The body's reader first: the caller's iterator method may throw (then
   // so does send(), and nothing was submitted).
   const id = req.id;
@@ -366,20 +360,27 @@ function filterLines(lines, re) {
 
 function submit(pool, owner, url, o, track, stream = false) {
   let streams;
+  let form = null;
   try {
     streams = o.later !== undefined && streamsLater(o.later);
     if (streams && o.later instanceof ReadableStream && o.later.locked) {
       throw new TypeError('options.body: the ReadableStream is locked (already being read)');
     }
+    // The form-data package's own methods (they may throw, as any caller's
+    // code may: the request rejects).
+    if (streams && !(o.later instanceof Blob)) form = formDataPackage(o.later);
   } catch (err) {
     return Promise.reject(err);
   }
   if (streams) {
     // Sent as it is read, by send(); a type the caller gave wins over a
-    // Blob's or a form-data package's.
-    const form = formDataPackage(o.later);
-    const type = o.later instanceof Blob ? o.later.type : (form === null ? '' : form.type);
-    o = Object.assign(new RequestOptions(null), o, { streamBody: !replayable(o.later) });
+    // Blob's or a form-data package's. Its length is read here, once: the
+    // form-data package's getLengthSync() is another number once the form
+    // has been read.
+    const blob = o.later instanceof Blob;
+    const type = blob ? o.later.type : (form === null ? '' : form.type);
+    const laterLength = blob ? o.later.size : (form === null ? -1 : form.length);
+    o = Object.assign(new RequestOptions(null), o, { streamBody: !replayable(o.later), laterLength });
     if (type !== '' && !CONTENT_TYPE.test(o.headers)) o.headers = o.headers ? `${o.headers}\nContent-Type: ${type}` : `Content-Type: ${type}`;
   } else if (o.later !== undefined) {
     // Read once per body object, then sent from memory; a type the caller

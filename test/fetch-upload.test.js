@@ -98,6 +98,10 @@ describe('request bodies sent as they are produced', () => {
     } finally {
       fs.rmSync(file, { force: true });
     }
+    // Its methods are the caller's code: one that throws rejects the request.
+    const broken = filled();
+    broken.getBoundary = () => { throw new RangeError('no boundary'); };
+    await assert.rejects(fetch(`${srv.url}/`, { method: 'POST', body: broken }), { name: 'RangeError', message: 'no boundary' });
     // A Writable has the old Stream's pipe() too, and nothing to read: refused.
     await assert.rejects(fetch(`${srv.url}/`, { method: 'POST', body: new (require('node:stream').Writable)() }), TypeError);
   });

@@ -116,9 +116,14 @@ void uva_body_free(void *body, size_t map) {
     return;
   }
   uv_once(&keep_once, keep_init);
-  res = resident(body, map);
+  /* Its pages are counted (a system call) only when it may be kept. */
   uv_mutex_lock(&keep_lock);
-  if (keeping && nkeep < KEEP && res <= KEEP_BYTES - kept_bytes) {
+  res = keeping && nkeep < KEEP && kept_bytes < KEEP_BYTES ? 0 : SIZE_MAX;
+  uv_mutex_unlock(&keep_lock);
+  if (res == 0)
+    res = resident(body, map);
+  uv_mutex_lock(&keep_lock);
+  if (res != SIZE_MAX && keeping && nkeep < KEEP && res <= KEEP_BYTES - kept_bytes) {
     keep[nkeep] = body;
     keep_size[nkeep] = map;
     keep_resident[nkeep++] = res;

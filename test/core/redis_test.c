@@ -366,6 +366,7 @@ static void test_close_pending(void) {
   while (t->srv.loads < UVA_REDIS_NSCRIPTS)
     uv_run(&t->loop, UV_RUN_ONCE);
   uva_redis_close(t->r, on_closed);
+  CHECK(eval(t, 1) == UVA_EREDIS_CLOSED); /* Until close_cb, the store answers. */
   case_finish(t);
   CHECK(t->done == 1 && t->status[0] == UVA_EREDIS_CLOSED);
   free(t);
