@@ -28,13 +28,13 @@ const {
 } = require('./fetch-options');
 const { Upload } = require('./upload');
 const { LiveBody } = require('./livebody');
+const { IdTable } = require('./idtable');
 
 const VERSIONS = { 10: '1.0', 11: '1.1', 20: '2', 30: '3' };
 
 // ---- Dispatch -------------------------------------------------------------
 
-const pending = new Map(); // id → Request
-let nextId = 1;
+const pending = new IdTable(); // id → Transfer, while the core has it (lib/idtable.js)
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 // Request headers a redirect to another origin does not carry (fetch drops
 // Authorization; undici and curl also Cookie and Proxy-Authorization).
@@ -45,7 +45,7 @@ const BODY_HEADERS = /^(content-type|content-encoding|content-language|content-l
 
 class Transfer {
   constructor(url, pool, owner, o) {
-    this.id = nextId++;
+    this.id = pending.reserve(); // Listed once the core has it (submit), else freed.
     this.url = url; // The URL asked for; `current` is the hop under way.
     this.current = url;
     this.pool = pool;
@@ -298,14 +298,16 @@ function redirect(req, status, location, t, attempts) {
   req.hops++;
   req.before = [t[5], attempts];
   req.current = withoutFragment(next.href);
-  req.id = nextId++;
+  req.id = pending.reserve();
   let rc;
   try {
     rc = send(req);
   } catch (err) {
+    pending.delete(req.id);
     fail(req, err);
     return undefined;
   }
+  if (rc !== 0) pending.delete(req.id);
   if (rc !== 0) return fault(`cannot follow the redirect to ${req.current} (${binding.errName(rc)})`, rc === -40001 ? 'ERR_FETCHER_CLOSED' : binding.errName(rc));
   pending.set(req.id, req);
   return undefined;
@@ -424,6 +426,7 @@ function submit(pool, owner, url, o, track, stream = false) {
   });
   const signal = o.signal;
   if (signal !== undefined && signal.aborted) {
+    pending.delete(req.id);
     req.reject(abortFetchError(signal, url));
     return promise;
   }
@@ -431,10 +434,12 @@ function submit(pool, owner, url, o, track, stream = false) {
   try {
     rc = send(req);
   } catch (err) {
+    pending.delete(req.id);
     req.reject(err); // The body's own iterator method threw.
     return promise;
   }
   if (rc !== 0) {
+    pending.delete(req.id);
     req.reject(new FetchError(`cannot start a request for ${url} (${binding.errName(rc)})`,
       rc === -40001 ? 'ERR_FETCHER_CLOSED' : binding.errName(rc), url));
     return promise;
