@@ -152,6 +152,12 @@ function news(req, b, o, objs) {
 
 function noop() {}
 
+/** A finished request's body: objs[o], or its part nums[b + 14], nums[b + 15] (small bodies share a Buffer). */
+function bodyOf(b, o, objs) {
+  const at = nums[b + 14];
+  return at < 0 ? objs[o] : objs[o].subarray(at, at + nums[b + 15]);
+}
+
 
 // A Response collected with its body unread and still arriving: nobody can
 // read it now, so the transfer stops (undici does the same).  One whose
@@ -174,7 +180,7 @@ function ended(req, b, o, objs) {
     req.live.end(err);
     return;
   }
-  const chunk = objs[o];
+  const chunk = bodyOf(b, o, objs);
   if (chunk !== undefined && chunk.length > 0) req.live.push(chunk);
   req.live.end();
 }
@@ -217,7 +223,7 @@ function settle(req, b, o, objs) {
       return;
     }
   }
-  let body = objs[o];
+  let body = bodyOf(b, o, objs);
   let bodyError = null;
   if (req.o.decompress !== 0 && req.o.output === undefined && block !== undefined && block.includes('content-encoding\0')) {
     if (headers === undefined) headers = parseHeaders(block);

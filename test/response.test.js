@@ -3,7 +3,7 @@
 // web ReadableStream body, async body methods, clone) over what the core
 // hands over, compared where it can be with Node's global fetch.
 const assert = require('node:assert/strict');
-const { fetch, Response } = require('..');
+const { fetch, Fetcher, Response } = require('..');
 const { startHttp } = require('./helpers/servers');
 
 describe('Response', () => {
@@ -98,6 +98,32 @@ describe('Response', () => {
     await assert.rejects((await fetch(`${srv.url}/bad-json`)).json(), SyntaxError);
     const p = (await fetch(`${srv.url}/`)).text();
     assert.ok(p instanceof Promise);
+  });
+
+  it('gives each of many small bodies finished in one turn its own bytes, though they share a Buffer', async () => {
+    // The binding copies the small bodies of one batch into one Buffer
+    // (src/binding/fetch.cc); each Response sees only its part.
+    const f = new Fetcher({ concurrency: 64, perSecond: Infinity });
+    const sizes = Array.from({ length: 256 }, (_, i) => [1, 100, 4095, 4096, 5000][i % 5] + (i % 7));
+    let shared = 0;
+    try {
+      await Promise.all(sizes.map(async (n, i) => {
+        const res = await f.fetch(`${srv.url}/bytes?n=${n}&i=${i}`);
+        if (i % 2 === 0) {
+          const ab = await res.arrayBuffer();
+          assert.equal(ab.byteLength, n, 'arrayBuffer() is the body, not the Buffer it shares');
+          assert.ok(new Uint8Array(ab).every((c) => c === 0x71), `body ${i} is not all its own bytes`);
+          return;
+        }
+        const u8 = await res.bytes();
+        assert.equal(u8.length, n);
+        assert.ok(u8.every((c) => c === 0x71), `body ${i} is not all its own bytes`);
+        if (u8.buffer.byteLength > n) shared++;
+      }));
+    } finally {
+      await f.close();
+    }
+    assert.ok(shared > 0, 'no batch had two small bodies: the shared path went untested');
   });
 
   it('is constructible as fetch\'s Response (what that builds is Node\'s own), with its statics', async () => {
