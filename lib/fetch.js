@@ -146,8 +146,14 @@ function news(req, b, o, objs) {
     req.resolve = noop;
     req.reject = noop;
   }
+  // A Buffer, or a large chunk's pieces (src/binding/fetch.cc, ChunkValue).
   const chunk = objs[o];
-  if (chunk !== undefined && chunk.length > 0 && req.live !== null) req.live.push(chunk);
+  if (chunk === undefined || req.live === null) return;
+  if (!Array.isArray(chunk)) {
+    if (chunk.length > 0) req.live.push(chunk);
+    return;
+  }
+  for (let i = 0; i < chunk.length; i++) req.live.push(chunk[i]);
 }
 
 function noop() {}

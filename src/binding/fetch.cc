@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "addon.h"
@@ -122,6 +123,59 @@ static napi_value BodyBuffer(napi_env env, uint8_t *body, size_t len, size_t map
   return buf;
 }
 
+// A streamed body's mapped chunk goes to JS in pieces of at most kPieceMax,
+// each an external Buffer over its part of the mapping, which goes back to
+// the core when the last of them is collected.  A turn's chunk is up to
+// 4 MiB (UVA_FETCH_TURN_BYTES), and a reader that writes each chunk to a
+// file as it comes (a pipeline into fs.createWriteStream) paid a third more
+// CPU for 1.5-2 MiB writes than for 512 KiB ones (bench/RESULTS.md); Node's
+// own fetch hands out 64 KiB.  A byte stream takes (detaches) the whole
+// ArrayBuffer of a chunk, so the pieces cannot be views of one.
+static constexpr size_t kPieceMax = 512 * 1024;
+
+struct Pieces {
+  uint8_t *body;
+  size_t map;
+  size_t left;  // Pieces not yet collected (finalizers run on this thread).
+};
+
+static void FreePiece(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  Pieces *p = static_cast<Pieces *>(hint);
+  if (--p->left == 0) {
+    uva_body_free(p->body, p->map);
+    delete p;
+  }
+}
+
+// A chunk of a streamed body: one Buffer, or an array of its pieces.
+static napi_value ChunkValue(napi_env env, uint8_t *body, size_t len, size_t map) {
+  if (map == 0 || len <= kPieceMax) return BodyBuffer(env, body, len, map);
+  size_t n = (len + kPieceMax - 1) / kPieceMax;
+  Pieces *p = new (std::nothrow) Pieces{body, map, n + 1};  // +1: held while made.
+  napi_value arr;
+  if (p == nullptr || napi_create_array_with_length(env, n, &arr) != napi_ok) {
+    delete p;
+    return BodyBuffer(env, body, len, map);
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t at = i * kPieceMax;
+    size_t size = len - at < kPieceMax ? len - at : kPieceMax;
+    napi_value buf;
+    if (napi_create_external_buffer(env, size, body + at, FreePiece, p, &buf) != napi_ok) {
+      // Where external memory is not allowed: a copy of this piece.
+      void *unused;
+      p->left--;
+      if (napi_create_buffer_copy(env, size, body + at, &unused, &buf) != napi_ok) continue;
+    }
+    napi_set_element(env, arr, (uint32_t)i, buf);
+  }
+  LetV8Check(env);
+  FreePiece(env, nullptr, p);  // Made: only the pieces hold it now.
+  return arr;
+}
+
 // Streamed requests with news, from the loop, through the same JS callback
 // as finished ones: nums[13] = 1 marks the kind; nums[15] = 1 when a fed
 // body's feeder may go on (uva_freq_take_want); nums[14] = 1 when the head
@@ -160,7 +214,7 @@ void Addon::OnFetchData(uva_freq_t **reqs, size_t count) {
       }
       size_t len = 0, map = 0;
       uint8_t *body = uva_freq_take_chunk(r, &len, &map);
-      if (body != nullptr) napi_set_element(env, objs, base, BodyBuffer(env, body, len, map));
+      if (body != nullptr) napi_set_element(env, objs, base, ChunkValue(env, body, len, map));
     }
     napi_value argv[2];
     napi_create_uint32(env, (uint32_t)n, &argv[0]);

@@ -38,6 +38,10 @@
 #define KEEP 256                 /* 1 GiB of 4 MiB mappings at most... */
 #define KEEP_BYTES (32u << 20)   /* ...and 32 MiB of their pages. */
 #define MAX_PAGES ((UVA_FETCH_TURN_BYTES + HUGE) / PAGE)
+#define READY_AHEAD (256u * 1024)  /* Pages made present ahead of the copy. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  /* Linux 5.14; older headers lack it. */
+#endif
 
 static uv_once_t keep_once = UV_ONCE_INIT;
 static uv_mutex_t keep_lock;
@@ -133,6 +137,23 @@ void uva_body_free(void *body, size_t map) {
   uv_mutex_unlock(&keep_lock);
   if (body != NULL)
     munmap(body, map);
+}
+
+/* Makes the pages of chunk[*ready, need) and a little beyond present and
+ * writable in one call, rather than a page fault per 4 KiB as the copy
+ * into them reaches each (a fault is an exception and a return; in a
+ * virtual machine far more, and the faults of fresh mappings were 9 % of
+ * the CPU of a 1 GiB body on one).  Pages already present cost a walk of
+ * the page tables.  Where the kernel has no MADV_POPULATE_WRITE (before
+ * 5.14) the copy faults them in as before. */
+void uva__chunk_ready(void *chunk, size_t map, size_t *ready, size_t need) {
+  size_t from = *ready;
+  size_t to = (need + READY_AHEAD + PAGE - 1) / PAGE * PAGE;
+  if (to > map)
+    to = map;
+  if (madvise((uint8_t *) chunk + from, to - from, MADV_POPULATE_WRITE) != 0)
+    to = map;  /* Not to be had: the faults it is. */
+  *ready = to;
 }
 
 void uva__chunk_trim(void) {

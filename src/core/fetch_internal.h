@@ -102,6 +102,7 @@ struct uva_freq_s {
   int64_t content_length;
   size_t body_cap;
   size_t body_map;     /* res.body is a mapping of this size (fetch_chunk.c); 0. */
+  size_t body_ready;   /* Bytes of that mapping known to be in memory. */
   int map_turns;       /* A large body without Content-Length: every turn's
                         * chunk is a mapping (fetch_recv.c). */
   size_t headers_cap;
@@ -234,6 +235,7 @@ int uva__freq_close_out(uva_freq_t *r);
 int uva__freq_pause_mask(const uva_freq_t *r);
 void *uva__chunk_map(size_t *size);
 void uva__chunk_trim(void);
+void uva__chunk_ready(void *chunk, size_t map, size_t *ready, size_t need);
 int uva__freq_unreachable(const char *name);
 int uva__freq_should_retry(const uva_freq_t *r, uint32_t retries,
                            double max_retry_after, double *retry_after_ms);

@@ -139,6 +139,7 @@ size_t uva__freq_on_body(char *data, size_t size, size_t nmemb, void *arg) {
       r->res.body = (uint8_t *) b;
       r->body_cap = size;
       r->body_map = size;
+      r->body_ready = 0;
     } else if (r->streaming && r->content_length < 0 && r->body_map == 0 &&
                need > UVA_FETCH_CHUNK_MAP_MIN / 4 &&
                need <= UVA_FETCH_TURN_BYTES) {
@@ -154,6 +155,7 @@ size_t uva__freq_on_body(char *data, size_t size, size_t nmemb, void *arg) {
       r->res.body = b;
       r->body_cap = size;
       r->body_map = size;
+      r->body_ready = 0;
       r->map_turns = 1;
     } else if (r->body_map > 0) {
       /* Past its mapping (a server that sends more than it said): on to
@@ -167,6 +169,7 @@ size_t uva__freq_on_body(char *data, size_t size, size_t nmemb, void *arg) {
       r->res.body = b;
       r->body_cap = cap;
       r->body_map = 0;
+      r->body_ready = 0;
     } else if (hint > need && r->body_cap == 0) {
       char *b = malloc(hint);
       if (b == NULL)
@@ -177,6 +180,8 @@ size_t uva__freq_on_body(char *data, size_t size, size_t nmemb, void *arg) {
       return 0;
     }
   }
+  if (r->body_map > 0 && need > r->body_ready)
+    uva__chunk_ready(r->res.body, r->body_map, &r->body_ready, need);
   memcpy(r->res.body + r->res.body_len, data, n);
   r->res.body_len = need;
   return n;

@@ -258,6 +258,7 @@ uint8_t *uva_freq_take_body_map(uva_freq_t *r, size_t *len, size_t *map) {
   r->res.body_len = 0;
   r->body_cap = 0;
   r->body_map = 0;
+  r->body_ready = 0;
   return b;
 }
 

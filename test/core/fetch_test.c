@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "uva.h"
 #include "fetch_internal.h"
@@ -527,8 +528,45 @@ static void test_chunk_cache(void) {
   uva__chunk_trim();
 }
 
+/* uva__chunk_ready: the pages up to what is needed (and some ahead) in
+ * memory before the copy reaches them; what is there stays; never past the
+ * mapping. */
+static int pages_in(uint8_t *p, size_t len) {
+  unsigned char vec[CHUNK / 4096];
+  size_t i;
+  int n = 0;
+  if (mincore(p, len, vec) != 0)
+    return -1;
+  for (i = 0; i < len / 4096; i++)
+    n += vec[i] & 1;
+  return n;
+}
+
+static void test_chunk_ready(void) {
+  size_t size = CHUNK;
+  size_t ready = 0;
+  uint8_t *m;
+
+  uva__chunk_trim(); /* A fresh mapping, not a kept one. */
+  m = uva__chunk_map(&size);
+  CHECK(m != NULL && size == CHUNK);
+  CHECK(pages_in(m, CHUNK) == 0);
+  uva__chunk_ready(m, CHUNK, &ready, 10000);
+  CHECK(ready >= 10000 && ready % 4096 == 0 && ready < CHUNK);
+  CHECK(pages_in(m, ready) == (int) (ready / 4096)); /* All of them, */
+  CHECK(pages_in(m + ready, CHUNK - ready) == 0);     /* and no more. */
+  memset(m, 'r', 10000);
+  uva__chunk_ready(m, CHUNK, &ready, CHUNK - 1);
+  CHECK(ready == CHUNK);
+  CHECK(pages_in(m, CHUNK) == (int) (CHUNK / 4096));
+  CHECK(m[0] == 'r' && m[9999] == 'r' && m[10000] == 0 && m[CHUNK - 1] == 0);
+  uva_body_free(m, CHUNK);
+  uva__chunk_trim();
+}
+
 int main(void) {
   test_chunk_cache();
+  test_chunk_ready();
   test_fetch();
   test_fetch_teardown();
   test_fetch_token_between_checks();
