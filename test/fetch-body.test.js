@@ -28,7 +28,10 @@ describe('request bodies', () => {
   });
   after(() => srv.stop());
 
-  it('sends a POST without a body as Content-Length: 0 and never reads the process\'s stdin', async () => {
+  it('sends a POST without a body as Content-Length: 0 and never reads the process\'s stdin', async function () {
+    // Two children, each up to 15 s: an ASan run on a slow machine (a
+    // fresh-clone CI run, 2026-12-07) took more than mocha's 20 s for both.
+    this.timeout(45000);
     // libcurl's default read callback reads stdin: the server received
     // "SECRET\n"; with stdin open and silent, the loop blocked.
     const code = `require('./lib').fetch(${JSON.stringify(`${srv.url}/`)}, { method: 'POST', timeout: 2000 })
