@@ -35,7 +35,7 @@
     },
     {
       "target_name": "uvasync",
-      "sources": ["src/binding/addon.cc", "src/binding/fetch.cc", "src/binding/flow.cc", "src/binding/sched.cc", "src/binding/taskq.cc", "src/binding/wpool.cc", "src/binding/wproc.cc", "src/binding/redis.cc"],
+      "sources": ["src/binding/addon.cc", "src/binding/fetch.cc", "src/binding/body.cc", "src/binding/flow.cc", "src/binding/sched.cc", "src/binding/taskq.cc", "src/binding/wpool.cc", "src/binding/wproc.cc", "src/binding/redis.cc"],
       "conditions": [["have_hiredis==1", {"defines": ["UVA_HAVE_HIREDIS"], "libraries": ["-lhiredis"]}]],
       "dependencies": [
         "uva_core",
