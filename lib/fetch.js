@@ -146,14 +146,17 @@ function news(req, b, o, objs) {
     req.resolve = noop;
     req.reject = noop;
   }
-  // A Buffer, or a large chunk's pieces (src/binding/fetch.cc, ChunkValue).
-  const chunk = objs[o];
-  if (chunk === undefined || req.live === null) return;
+  if (req.live !== null) pushChunk(req.live, objs[o]);
+}
+
+/** A chunk to a live body: a Buffer, or a large chunk's pieces (src/binding/body.cc, ChunkValue). */
+function pushChunk(live, chunk) {
+  if (chunk === undefined) return;
   if (!Array.isArray(chunk)) {
-    if (chunk.length > 0) req.live.push(chunk);
+    if (chunk.length > 0) live.push(chunk);
     return;
   }
-  for (let i = 0; i < chunk.length; i++) req.live.push(chunk[i]);
+  for (let i = 0; i < chunk.length; i++) live.push(chunk[i]);
 }
 
 function noop() {}
@@ -186,8 +189,7 @@ function ended(req, b, o, objs) {
     req.live.end(err);
     return;
   }
-  const chunk = bodyOf(b, o, objs);
-  if (chunk !== undefined && chunk.length > 0) req.live.push(chunk);
+  pushChunk(req.live, bodyOf(b, o, objs));
   req.live.end();
 }
 

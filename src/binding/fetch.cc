@@ -197,7 +197,10 @@ void Addon::OnFetchDone(uva_freq_t **reqs, size_t count) {
             body = nullptr;
           }
         }
-        if (body != nullptr || o[14] < 0) napi_set_element(env, objs, base, BodyBuffer(env, body, len, map));
+        // The rest of a body whose reader has it (lib/fetch.js, ended) comes in
+        // pieces as its turns did; one settled whole, as one Buffer.
+        if (body != nullptr || o[14] < 0)
+          napi_set_element(env, objs, base, uva_freq_head_taken(r) ? ChunkValue(env, body, len, map) : BodyBuffer(env, body, len, map));
         if (res->headers_len > 0)
           napi_set_element(env, objs, base + 1, Str(env, res->headers, res->headers_len));
         if (res->url != nullptr) napi_set_element(env, objs, base + 2, Str(env, res->url));

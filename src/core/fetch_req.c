@@ -292,6 +292,10 @@ int uva_freq_take_head(uva_freq_t *r, int *status, int *version,
   return 1;
 }
 
+int uva_freq_head_taken(const uva_freq_t *r) {
+  return r->head_taken;
+}
+
 void uva_freq_hold(uva_freq_t *r, int full) {
   r->reader_full = full;
   if (full || !r->user_paused)

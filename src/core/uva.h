@@ -519,6 +519,9 @@ void uva_freq_free(uva_freq_t *r);
 int uva_freq_take_head(uva_freq_t *r, int *status, int *version,
                        const char **headers, size_t *headers_len,
                        const char **reason);
+/* Whether the head went out (uva_freq_take_head): the rest of the body
+ * goes to a reader already there. */
+int uva_freq_head_taken(const uva_freq_t *r);
 /* The phases so far of a running request, as uva_fresult_t's timings. */
 void uva_freq_timings(const uva_freq_t *r, double timings[5]);
 /* The reader of a streamed body is full (1): the transfer pauses at its
