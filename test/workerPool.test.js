@@ -106,7 +106,9 @@ for (const kind of ['thread', 'process']) describe(`WorkerPool (${kind})`, () =>
   it('keeps one queue for all workers: short tasks do not wait behind a long one', async () => {
     pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 2, minWorkers: 2 });
     await Promise.all([pool.run(null, { name: 'thread' }), pool.run(null, { name: 'thread' })]);
-    const long = pool.run(300, { name: 'spin' });
+    // Long enough for 20 round trips to the other worker: under ASan on a
+    // slow machine 300 ms were not (2026-12-07).
+    const long = pool.run(process.env.UVASYNC_ASAN ? 3000 : 300, { name: 'spin' });
     const order = [];
     long.then(() => order.push('long'));
     const shorts = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run(1, { name: 'spin' }).then((tid) => { order.push(i); return tid; })));
@@ -181,7 +183,8 @@ for (const kind of ['thread', 'process']) describe(`WorkerPool (${kind})`, () =>
     assert.equal(pool.stats.workers, 1);
   });
 
-  it('a worker that dies rejects only its own task, and the pool starts a replacement', async () => {
+  it('a worker that dies rejects only its own task, and the pool starts a replacement', async function () {
+    this.timeout(40000); // 8.5 s under ASan on a slow machine (2026-12-07).
     pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 2, minWorkers: 2, resourceLimits: { maxOldGenerationSizeMb: 32 } });
     const ways = [['exit', 3], ['timerThrow', null], ['oom', null]];
     for (const [name, arg] of ways) {
@@ -237,7 +240,8 @@ for (const kind of ['thread', 'process']) describe(`WorkerPool (${kind})`, () =>
     assert.deepEqual([pool.stats.queued, pool.stats.active], [0, 0]);
   });
 
-  it(`close() finishes what is queued then stops every ${kind}; destroy() rejects the rest; none is left`, async () => {
+  it(`close() finishes what is queued then stops every ${kind}; destroy() rejects the rest; none is left`, async function () {
+    this.timeout(40000); // 8.5 s under ASan on a slow machine (2026-12-07).
     const base = workersNow();
     const p = new WorkerPool({ kind, filename: TASKS, maxWorkers: 3 });
     const work = Array.from({ length: 30 }, (_, i) => p.run(i % 3, { name: 'later' }));
