@@ -203,8 +203,11 @@ class WorkerPool {
     if (this._closing !== null) return Promise.reject(new UvasyncError('The pool is closed', { code: 'ERR_POOL_CLOSED' }));
     if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal));
     // Only with a bound: a call into C per run() otherwise.  Workers still
-    // starting will take as many of the queued tasks.
-    if (this.maxQueue !== Infinity && this._native.counts()[0] >= this.maxQueue + this._starting()) {
+    // starting will take as many of the queued tasks.  The core counts
+    // them, not the workers' ready messages: a thread takes its first task
+    // as it attaches, before its message can reach this thread, and one
+    // task more got in meanwhile.
+    if (this.maxQueue !== Infinity && this._queueFull()) {
       return Promise.reject(new UvasyncError(`The pool's queue is full (maxQueue ${this.maxQueue})`, { code: 'ERR_POOL_QUEUE_FULL' }));
     }
     let head;
@@ -315,11 +318,10 @@ class WorkerPool {
 
   // ---- internals --------------------------------------------------------------
 
-  /** Workers started that have not attached to the queue yet. */
-  _starting() {
-    let n = 0;
-    for (const w of this._workers.values()) if (!w.ready) n++;
-    return n;
+  /** Whether maxQueue tasks wait beyond what the workers still starting will take. */
+  _queueFull() {
+    const [queued, , starting] = this._native.counts();
+    return queued >= this.maxQueue + starting;
   }
 
   /** Starts workers while tasks outnumber them (up to maxWorkers), and refills minWorkers. */

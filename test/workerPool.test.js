@@ -315,15 +315,34 @@ for (const kind of ['thread', 'process']) describe(`WorkerPool (${kind})`, () =>
     const running = pool.run(null, { name: 'hang' });
     running.catch(() => {});
     await until(() => pool.stats.active === 1);
-    // A thread's first message (it has loaded: ready) can come after it has
-    // taken the task from the core's queue; until then the pool counts it as
-    // starting and lets one more task in (a libcurl 8 CI pass hung here on
-    // run(3), 2026-12-07).  Noted in the issue; the test waits it out.
-    await until(() => pool._starting() === 0);
     const waiting = [pool.run(1), pool.run(2)];
     await assert.rejects(pool.run(3), { code: 'ERR_POOL_QUEUE_FULL' });
     assert.equal(pool.stats.queued, 2);
     for (const w of waiting) w.catch(() => {});
+  });
+
+  it('maxQueue: a worker that has taken its first task no longer makes room for one more, even before its ready message', async () => {
+    pool = new WorkerPool({ kind, filename: TASKS, maxWorkers: 1, minWorkers: 0, maxQueue: 1 });
+    const running = pool.run(null, { name: 'hang' });
+    const waiting = pool.run(1); // The starting worker will take one of the two.
+    for (const p of [running, waiting]) p.catch(() => {});
+    await assert.rejects(pool.run(2), { code: 'ERR_POOL_QUEUE_FULL' });
+    if (kind === 'thread') {
+      // A thread takes its first task from the core's queue as it attaches;
+      // its ready message cannot reach this thread while it spins.  When
+      // the pool counted workers as starting until that message, one task
+      // more got in here (a libcurl 8 CI pass hung on it, 2026-12-07).
+      const end = Date.now() + 20000;
+      while (pool._native.counts()[0] !== 1) {
+        if (Date.now() > end) throw new Error('the worker never took its task');
+      }
+    } else {
+      await until(() => pool.stats.active === 1);
+    }
+    const third = pool.run(3);
+    third.catch(() => {});
+    assert.equal(pool.stats.queued, 1, 'one task more was let in');
+    await assert.rejects(third, { code: 'ERR_POOL_QUEUE_FULL' });
   });
 
   it('a module that exits as it loads fails the waiting tasks with ERR_WORKER_INIT_FAILED, not a worker started for ever', async () => {

@@ -203,15 +203,16 @@ napi_value PoolReapCall(napi_env env, napi_callback_info info) {
   return JsNum(env, (double)Reap(s->pool, (int)ArgNum(env, argv[0])));
 }
 
-template <typename S, typename P, void (*Counts)(P *, size_t *, size_t *)>
+template <typename S, typename P, void (*Counts)(P *, size_t *, size_t *, size_t *)>
 napi_value PoolCountsCall(napi_env env, napi_callback_info info) {
   S *s = SideOf<S>(env, info, nullptr, nullptr);
-  size_t queued = 0, running = 0;
-  if (!s->closed) Counts(s->pool, &queued, &running);
+  size_t queued = 0, running = 0, starting = 0;
+  if (!s->closed) Counts(s->pool, &queued, &running, &starting);
   napi_value arr;
-  napi_create_array_with_length(env, 2, &arr);
+  napi_create_array_with_length(env, 3, &arr);
   napi_set_element(env, arr, 0, JsNum(env, (double)queued));
   napi_set_element(env, arr, 1, JsNum(env, (double)running));
+  napi_set_element(env, arr, 2, JsNum(env, (double)starting));
   return arr;
 }
 

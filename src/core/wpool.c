@@ -345,10 +345,16 @@ uint64_t uva_wpool_reap(uva_wpool_t *p, int slot) {
   return id;
 }
 
-void uva_wpool_counts(uva_wpool_t *p, size_t *queued, size_t *running) {
+void uva_wpool_counts(uva_wpool_t *p, size_t *queued, size_t *running,
+                      size_t *starting) {
+  size_t n = 0;
+  int i;
   uv_mutex_lock(&p->lock);
+  for (i = 0; i < p->nslots; i++)
+    n += p->state[i] == SLOT_RESERVED;
   *queued = p->queued;
   *running = p->running;
+  *starting = n;
   uv_mutex_unlock(&p->lock);
 }
 

@@ -62,8 +62,10 @@ int uva_wpool_where(uva_wpool_t *p, uint64_t id);
 /* The worker in `slot` is gone (it exited): the slot is let go, and the id
  * of the task it was running is returned (0: none; it will never report). */
 uint64_t uva_wpool_reap(uva_wpool_t *p, int slot);
-/* Tasks queued, and running. */
-void uva_wpool_counts(uva_wpool_t *p, size_t *queued, size_t *running);
+/* Tasks queued, running, and workers reserved a slot that have not
+ * attached yet (each will take a queued task as it attaches). */
+void uva_wpool_counts(uva_wpool_t *p, size_t *queued, size_t *running,
+                      size_t *starting);
 void uva_wpool_ref(uva_wpool_t *p, int ref);
 /* The main side lets go: queued tasks are dropped, results no longer
  * delivered; close_cb (or NULL) once its handle has closed; the memory goes

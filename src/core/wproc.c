@@ -522,14 +522,19 @@ uint64_t uva_wproc_reap(uva_wproc_t *p, int slot) {
   return id;
 }
 
-void uva_wproc_counts(uva_wproc_t *p, size_t *queued, size_t *running) {
+void uva_wproc_counts(uva_wproc_t *p, size_t *queued, size_t *running,
+                      size_t *starting) {
   size_t n = 0;
+  size_t s = 0;
   int i;
-  for (i = 0; i < p->nslots; i++)
+  for (i = 0; i < p->nslots; i++) {
     if (p->child[i] != NULL && p->child[i]->current != 0)
       n++;
+    s += p->state[i] == SLOT_STARTING;
+  }
   *queued = p->queued;
   *running = n;
+  *starting = s;
 }
 
 void uva_wproc_ref(uva_wproc_t *p, int ref) {

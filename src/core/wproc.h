@@ -102,7 +102,9 @@ int uva_wproc_stop(uva_wproc_t *p, int slot, int signum);
 /* After its UVA_WPROC_EXIT: the slot is let go; the id of the task the
  * child was running is returned (0: none). */
 uint64_t uva_wproc_reap(uva_wproc_t *p, int slot);
-void uva_wproc_counts(uva_wproc_t *p, size_t *queued, size_t *running);
+/* Tasks queued, running, and children spawned that have not said READY. */
+void uva_wproc_counts(uva_wproc_t *p, size_t *queued, size_t *running,
+                      size_t *starting);
 /* Whether the pool holds the loop (while it has work). */
 void uva_wproc_ref(uva_wproc_t *p, int ref);
 /* Drops the queue, kills what still runs, and no callback comes any more;

@@ -118,6 +118,7 @@ static void test_pool(void) {
   uint64_t i;
   size_t queued;
   size_t running;
+  size_t starting;
   size_t ran = 0;
   int quits[NWORKERS] = {0};
   int w;
@@ -136,16 +137,20 @@ static void test_pool(void) {
   CHECK(uva_wpool_cancel(p, 5) == 1);
   CHECK(uva_wpool_cancel(p, 5) == 0);
   CHECK(uva_wpool_where(p, 6) == -1);
-  uva_wpool_counts(p, &queued, &running);
-  CHECK(queued == NTASKS - 1 && running == 0);
+  uva_wpool_counts(p, &queued, &running, &starting);
+  CHECK(queued == NTASKS - 1 && running == 0 && starting == 0);
 
   memset(wk, 0, sizeof(wk));
   for (w = 0; w < NWORKERS; w++) {
     wk[w].slot = uva_wpool_reserve(p);
     CHECK(wk[w].slot >= 0);
     wk[w].address = (uintptr_t) p;
-    CHECK(uv_thread_create(&wk[w].thread, worker_main, &wk[w]) == 0);
   }
+  /* Reserved, not attached: each counts as starting. */
+  uva_wpool_counts(p, &queued, &running, &starting);
+  CHECK(starting == NWORKERS);
+  for (w = 0; w < NWORKERS; w++)
+    CHECK(uv_thread_create(&wk[w].thread, worker_main, &wk[w]) == 0);
   while (st->n < NTASKS - 1 && uv_run(&loop, UV_RUN_ONCE) >= 0)
     ;
   CHECK(st->n == NTASKS - 1);
@@ -175,11 +180,13 @@ static void test_pool(void) {
   for (w = 0; w < NWORKERS; w++)
     CHECK(quits[w] == 1);
   CHECK(ran == NTASKS - 1);
-  uva_wpool_counts(p, &queued, &running);
-  CHECK(queued == 0 && running == 0);
+  uva_wpool_counts(p, &queued, &running, &starting);
+  CHECK(queued == 0 && running == 0 && starting == 0);
 
   /* A slot reserved for a worker that never attached is let go too. */
   CHECK(uva_wpool_reserve(p) >= 0);
+  uva_wpool_counts(p, &queued, &running, &starting);
+  CHECK(starting == 1);
   uva_wpool_close(p, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(uv_loop_close(&loop) == 0);

@@ -184,7 +184,7 @@ int main(int argc, char **argv) {
   uv_loop_t loop;
   uva_wproc_t *p;
   int a, b, c, i;
-  size_t queued, running;
+  size_t queued, running, starting;
   if (argc == 3 && strcmp(argv[1], "child") == 0)
     return child_main(argv[2]);
   signal(SIGPIPE, SIG_IGN);
@@ -194,6 +194,9 @@ int main(int argc, char **argv) {
   a = spawn(p, "echo");
   b = spawn(p, "echo");
   CHECK(a == 0 && b == 1);
+  /* Spawned, not READY yet: starting. */
+  uva_wproc_counts(p, &queued, &running, &starting);
+  CHECK(starting == 2);
 
   /* Tasks of every size, some far larger than a socket takes at once. */
   for (i = 1; i <= NTASKS; i++) {
@@ -217,12 +220,12 @@ int main(int argc, char **argv) {
   for (i = 1; i <= NTASKS; i++)
     CHECK(st.seen[i] == (i == NTASKS ? 0 : 1));
   CHECK(st.ready[a] == 1 && st.ready[b] == 1);
-  uva_wproc_counts(p, &queued, &running);
-  CHECK(queued == 0 && running == 0);
+  uva_wproc_counts(p, &queued, &running, &starting);
+  CHECK(queued == 0 && running == 0 && starting == 0);
 
   /* A hung task: where it runs; killed, its id comes back from reap. */
   push(p, 1001, "H", 1);
-  uva_wproc_counts(p, &queued, &running);
+  uva_wproc_counts(p, &queued, &running, &starting);
   CHECK(running == 1);
   c = uva_wproc_where(p, 1001);
   CHECK(c == a || c == b);
