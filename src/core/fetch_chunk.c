@@ -17,12 +17,20 @@
  * the Buffers of a body in batches, a scavenge's worth at once, so the
  * freed mappings are kept for the next chunks, process-wide (Buffers are
  * freed on their environment's thread): up to KEEP_BYTES of resident
- * pages, as mincore counts them.  32 MiB is what V8 lets pile up in young
- * ArrayBuffers before it scavenges (src/binding/fetch.cc), about what one
- * scavenge frees.  A 1 GiB body through res.body went from 0.75 to 0.46 ms
- * of CPU a MiB keeping 128 mappings instead of 4; on libcurl 7.88 (chunks
- * of 1.6-2.5 MiB) keeping 48 MiB peaked at 57-64 MiB over the baseline,
- * 32 MiB at 50-52 for the same CPU, and 24 MiB faulted again (+20 % CPU).
+ * pages, as mincore counts them, with how far from its start each is
+ * present (its next user need not make those pages present again).  V8
+ * lets 32 MiB pile up in young ArrayBuffers before it scavenges
+ * (src/binding/body.cc), and a scavenge frees that and what came before
+ * its check.  A 1 GiB body through res.body went from 0.75 to 0.46 ms of
+ * CPU a MiB keeping 128 mappings instead of 4 (an Intel VM).  On an AMD VM
+ * whose kernel pays 1.3-3.5 ms a MiB for fresh memory, keeping 32 MiB
+ * still mapped 240-300 fresh chunks of the 1,600-2,300 of that body;
+ * keeping 48 or 64 MiB, about 60 (as many as with no bound: the first
+ * scavenge's worth), and a file written from res.body took 1.76 ms of CPU
+ * a MiB with either, 2.34 with 32 (5 runs each, alternated); the peaks
+ * over the baseline were 50-54, 52-54 and 53-55 MiB (32, 48, 64).  The
+ * cache holds only what was freed, and is drawn on before anything new
+ * is mapped, so it adds little to a peak: the pages of a scavenge's worth.
  * Kept mappings are let go when an
  * engine goes idle (uva__chunk_trim), and from then on a freed one is
  * unmapped until a transfer maps again, so that a body's garbage collected
@@ -36,7 +44,7 @@
 #define HUGE (2u * 1024 * 1024)
 #define PAGE 4096u
 #define KEEP 256                 /* 1 GiB of 4 MiB mappings at most... */
-#define KEEP_BYTES (32u << 20)   /* ...and 32 MiB of their pages. */
+#define KEEP_BYTES (48u << 20)   /* ...and 48 MiB of their pages. */
 #define MAX_PAGES ((UVA_FETCH_TURN_BYTES + HUGE) / PAGE)
 #define READY_AHEAD (256u * 1024)  /* Pages made present ahead of the copy. */
 #ifndef MADV_POPULATE_WRITE
@@ -48,6 +56,7 @@ static uv_mutex_t keep_lock;
 static void *keep[KEEP];
 static size_t keep_size[KEEP];
 static size_t keep_resident[KEEP];
+static size_t keep_ready[KEEP];  /* Its first bytes known to be present. */
 static size_t kept_bytes;
 static int nkeep;
 static int keeping;  /* 0 after a trim, until a transfer maps again. */
@@ -57,7 +66,7 @@ static void keep_init(void) {
     abort();  /* An invariant of the system's: no mutex, no process. */
 }
 
-void *uva__chunk_map(size_t *size) {
+void *uva__chunk_map(size_t *size, size_t *ready) {
   size_t n = (*size + HUGE - 1) / HUGE * HUGE;
   uint8_t *p;
   uintptr_t start;
@@ -74,7 +83,9 @@ void *uva__chunk_map(size_t *size) {
       nkeep--;
       keep[i] = keep[nkeep];
       keep_size[i] = keep_size[nkeep];
+      *ready = keep_ready[i];
       keep_resident[i] = keep_resident[nkeep];
+      keep_ready[i] = keep_ready[nkeep];
       uv_mutex_unlock(&keep_lock);
       *size = n;
       return p;
@@ -95,11 +106,14 @@ void *uva__chunk_map(size_t *size) {
   if (start + HUGE > aligned)
     munmap((void *) (aligned + n), start + HUGE - aligned);
   *size = n;
+  *ready = 0;
   return (void *) aligned;
 }
 
-/* The pages of a mapping that are in memory (touched since it was made). */
-static size_t resident(void *p, size_t size) {
+/* The pages of a mapping that are in memory (touched since it was made),
+ * and how far from its start they all are (a chunk is filled from there,
+ * and the next to use it need not make those present again). */
+static size_t resident(void *p, size_t size, size_t *prefix) {
   unsigned char vec[MAX_PAGES];
   size_t pages = size / PAGE;
   size_t n = 0;
@@ -108,29 +122,28 @@ static size_t resident(void *p, size_t size) {
     return SIZE_MAX;
   for (i = 0; i < pages; i++)
     n += vec[i] & 1;
+  for (i = 0; i < pages && (vec[i] & 1); i++)
+    ;
+  *prefix = i * PAGE;
   return n * PAGE;
 }
 
-void uva_body_free(void *body, size_t map) {
+void uva__chunk_put(void *body, size_t map) {
   size_t res;
-  if (body == NULL)
-    return;
-  if (map == 0) {
-    free(body);
-    return;
-  }
+  size_t prefix = 0;
   uv_once(&keep_once, keep_init);
   /* Its pages are counted (a system call) only when it may be kept. */
   uv_mutex_lock(&keep_lock);
   res = keeping && nkeep < KEEP && kept_bytes < KEEP_BYTES ? 0 : SIZE_MAX;
   uv_mutex_unlock(&keep_lock);
   if (res == 0)
-    res = resident(body, map);
+    res = resident(body, map, &prefix);
   uv_mutex_lock(&keep_lock);
   if (res != SIZE_MAX && keeping && nkeep < KEEP && res <= KEEP_BYTES - kept_bytes) {
     keep[nkeep] = body;
     keep_size[nkeep] = map;
-    keep_resident[nkeep++] = res;
+    keep_resident[nkeep] = res;
+    keep_ready[nkeep++] = prefix;
     kept_bytes += res;
     body = NULL;
   }
@@ -175,4 +188,49 @@ void uva__chunk_trim(void) {
   uv_mutex_unlock(&keep_lock);
   for (i = 0; i < n; i++)
     munmap(out[i], sizes[i]);
+}
+
+/* ---- A mapping shared by the chunks cut from it --------------------------
+ * A turn's chunk is what the socket had (0.5-1 MiB for a body from nginx
+ * on loopback), far less than a mapping; the next chunks are cut from the
+ * rest of it, so that every page of a mapping holds body (one chunk a
+ * mapping left most of each mapping's pages untouched, or stale from an
+ * earlier, larger use: a kept mapping counted all the pages it ever had).
+ * A 1 GiB body read through res.body and dropped went from 1.23 to 0.80 ms
+ * of CPU a MiB and its peak from 75-85 to 55 MiB over the baseline; into a
+ * file, 1.76 to 1.67 ms a MiB, peak 48 MiB (4 runs each, AMD VM).
+ * One reference for the request cutting chunks from it, one per chunk
+ * handed out; the chunks' are let go on the thread of the environment that
+ * collected them, the request's on its loop's (the same thread for one
+ * environment, but atomics cost nothing here). */
+uva__cmap_t *uva__cmap_new(size_t *size, size_t *ready) {
+  uva__cmap_t *m = malloc(sizeof(*m));
+  if (m == NULL)
+    return NULL;
+  m->base = uva__chunk_map(size, ready);
+  if (m->base == NULL) {
+    free(m);
+    return NULL;
+  }
+  m->size = *size;
+  m->refs = 1;
+  return m;
+}
+
+void uva__cmap_ref(uva__cmap_t *m) {
+  __atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+}
+
+void uva__cmap_unref(uva__cmap_t *m) {
+  if (__atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) != 0)
+    return;
+  uva__chunk_put(m->base, m->size);
+  free(m);
+}
+
+void uva_body_free(void *body, size_t map) {
+  if (map != 0)
+    uva__cmap_unref((uva__cmap_t *) (uintptr_t) map);
+  else
+    free(body);
 }

@@ -101,8 +101,8 @@ struct uva_freq_s {
   int headers_done;    /* The last response's header block is complete. */
   int64_t content_length;
   size_t body_cap;
-  size_t body_map;     /* res.body is a mapping of this size (fetch_chunk.c); 0. */
-  size_t body_ready;   /* Bytes of that mapping known to be in memory. */
+  size_t body_map;     /* res.body is cut from this uva__cmap_t * (fetch_chunk.c); 0. */
+  size_t body_ready;   /* Bytes from res.body on known to be in memory. */
   int map_turns;       /* A large body without Content-Length: every turn's
                         * chunk is a mapping (fetch_recv.c). */
   size_t headers_cap;
@@ -233,7 +233,22 @@ size_t uva__freq_on_header(char *data, size_t size, size_t nmemb, void *arg);
 int uva__freq_open_out(uva_freq_t *r);
 int uva__freq_close_out(uva_freq_t *r);
 int uva__freq_pause_mask(const uva_freq_t *r);
-void *uva__chunk_map(size_t *size);
+/* A mapping of at least *size bytes (set to its size), fresh or kept;
+ * *ready: how many of its first bytes are present (uva__chunk_ready).
+ * uva__chunk_put gives it back (kept, or unmapped). */
+void *uva__chunk_map(size_t *size, size_t *ready);
+void uva__chunk_put(void *p, size_t size);
+/* A mapping with a count of the references to it: the request cutting
+ * chunks from it, and each chunk handed out (uva_freq_take_body_map's
+ * *map is one, as a uintptr_t); put back at the last unref. */
+typedef struct uva__cmap_s {
+  uint8_t *base;
+  size_t size;
+  unsigned refs;
+} uva__cmap_t;
+uva__cmap_t *uva__cmap_new(size_t *size, size_t *ready);
+void uva__cmap_ref(uva__cmap_t *m);
+void uva__cmap_unref(uva__cmap_t *m);
 void uva__chunk_trim(void);
 void uva__chunk_ready(void *chunk, size_t map, size_t *ready, size_t need);
 int uva__freq_unreachable(const char *name);

@@ -90,11 +90,21 @@ size_t uva__freq_on_body(char *data, size_t size, size_t nmemb, void *arg) {
     r->user_paused = 1;
     return CURL_WRITEFUNC_PAUSE;
   }
-  if (r->body_map > 0 && need > r->body_cap && r->res.body_len > 0) {
-    /* This turn's mapping is full: the rest comes next turn, into the
-     * next one (this one has been handed over by then). */
-    uva__fetch_hold(r->f, r);
-    return CURL_WRITEFUNC_PAUSE;
+  if (r->body_map > 0 && need > r->body_cap) {
+    if (r->res.body_len > 0) {
+      /* This turn's chunk has the rest of its mapping: what does not fit
+       * comes next turn, into the next one (this chunk has been handed over
+       * by then). */
+      uva__fetch_hold(r->f, r);
+      return CURL_WRITEFUNC_PAUSE;
+    }
+    /* A new chunk, and what is left of the mapping is too little: a new
+     * mapping (below); this one goes with its chunks. */
+    uva_body_free(NULL, r->body_map);
+    r->res.body = NULL;
+    r->body_cap = 0;
+    r->body_map = 0;
+    r->body_ready = 0;
   }
   if (r->turn_bytes > 0 && r->turn_bytes + n > UVA_FETCH_TURN_BYTES) {
     /* Enough of this transfer for one loop turn, which takes at most
@@ -133,13 +143,12 @@ size_t uva__freq_on_body(char *data, size_t size, size_t nmemb, void *arg) {
        * turn's bytes exactly (whole huge pages); the turn ends when it is
        * full (above). */
       size_t size = hint > UVA_FETCH_TURN_BYTES ? UVA_FETCH_TURN_BYTES : hint;
-      void *b = uva__chunk_map(&size);
-      if (b == NULL)
+      uva__cmap_t *m = uva__cmap_new(&size, &r->body_ready);
+      if (m == NULL)
         return 0;
-      r->res.body = (uint8_t *) b;
+      r->res.body = m->base;
       r->body_cap = size;
-      r->body_map = size;
-      r->body_ready = 0;
+      r->body_map = (size_t) (uintptr_t) m;
     } else if (r->streaming && r->content_length < 0 && r->body_map == 0 &&
                need > UVA_FETCH_CHUNK_MAP_MIN / 4 &&
                need <= UVA_FETCH_TURN_BYTES) {
@@ -147,29 +156,15 @@ size_t uva__freq_on_body(char *data, size_t size, size_t nmemb, void *arg) {
        * turn: a large body after all.  On to a mapping, this turn and the
        * next ones, as for a body known to be large. */
       size_t size = UVA_FETCH_TURN_BYTES;
-      uint8_t *b = uva__chunk_map(&size);
-      if (b == NULL)
+      uva__cmap_t *m = uva__cmap_new(&size, &r->body_ready);
+      if (m == NULL)
         return 0;
-      memcpy(b, r->res.body, r->res.body_len);
+      memcpy(m->base, r->res.body, r->res.body_len);
       free(r->res.body);
-      r->res.body = b;
+      r->res.body = m->base;
       r->body_cap = size;
-      r->body_map = size;
-      r->body_ready = 0;
+      r->body_map = (size_t) (uintptr_t) m;
       r->map_turns = 1;
-    } else if (r->body_map > 0) {
-      /* Past its mapping (a server that sends more than it said): on to
-       * malloc's memory. */
-      size_t cap = need * 2;
-      uint8_t *b = malloc(cap);
-      if (b == NULL)
-        return 0;
-      memcpy(b, r->res.body, r->res.body_len);
-      uva_body_free(r->res.body, r->body_map);
-      r->res.body = b;
-      r->body_cap = cap;
-      r->body_map = 0;
-      r->body_ready = 0;
     } else if (hint > need && r->body_cap == 0) {
       char *b = malloc(hint);
       if (b == NULL)
@@ -181,7 +176,7 @@ size_t uva__freq_on_body(char *data, size_t size, size_t nmemb, void *arg) {
     }
   }
   if (r->body_map > 0 && need > r->body_ready)
-    uva__chunk_ready(r->res.body, r->body_map, &r->body_ready, need);
+    uva__chunk_ready(r->res.body, r->body_cap, &r->body_ready, need);
   memcpy(r->res.body + r->res.body_len, data, n);
   r->res.body_len = need;
   return n;

@@ -9,6 +9,9 @@
 
 #include "fetch_internal.h"
 
+/* Where a chunk cut from a mapping starts: a page (fetch_chunk.c). */
+#define MAP_ALIGN 4096u
+
 static char *dup_str(const char *s) {
   return s != NULL ? strdup(s) : NULL;
 }
@@ -248,14 +251,26 @@ const uva_fresult_t *uva_freq_result(const uva_freq_t *r) {
 
 uint8_t *uva_freq_take_body_map(uva_freq_t *r, size_t *len, size_t *map) {
   uint8_t *b = r->res.body;
+  size_t used = (r->res.body_len + MAP_ALIGN - 1) & ~(size_t) (MAP_ALIGN - 1);
   *len = r->res.body_len;
   *map = r->body_map;
   /* A streamed body's chunks count as they go (its pool counts the rest
    * at the end, when r->pool is already NULL here). */
   if (r->streaming && r->pool != NULL)
     r->pool->stats.bytes += r->res.body_len;
-  r->res.body = NULL;
   r->res.body_len = 0;
+  if (r->body_map != 0 && used < r->body_cap) {
+    /* The next chunk is cut from the rest of the mapping, from a page
+     * boundary (uva__chunk_ready's madvise takes no less); this one holds
+     * a reference of its own. */
+    uva__cmap_ref((uva__cmap_t *) (uintptr_t) r->body_map);
+    r->res.body += used;
+    r->body_cap -= used;
+    r->body_ready = r->body_ready > used ? r->body_ready - used : 0;
+    return b;
+  }
+  /* The whole of it: the request's reference goes with the chunk. */
+  r->res.body = NULL;
   r->body_cap = 0;
   r->body_map = 0;
   r->body_ready = 0;

@@ -485,52 +485,8 @@ static void test_fetch_teardown(void) {
  * the kernel's zeroed memory. */
 
 #define CHUNK (4u << 20)
-#define NCHUNK 9 /* 36 MiB touched: more than the 32 MiB kept. */
 
-static void test_chunk_cache(void) {
-  uint8_t *m[NCHUNK];
-  size_t size;
-  int i;
-  int reused = 0;
-
-  uva__chunk_trim();
-  for (i = 0; i < NCHUNK; i++) {
-    size = CHUNK;
-    m[i] = uva__chunk_map(&size);
-    CHECK(m[i] != NULL && size == CHUNK);
-    CHECK(((uintptr_t) m[i] & ((2u << 20) - 1)) == 0); /* Huge-page aligned. */
-    memset(m[i], 'k', size);                          /* Every page resident. */
-  }
-  for (i = 0; i < NCHUNK; i++)
-    uva_body_free(m[i], CHUNK);
-  for (i = 0; i < NCHUNK; i++) {
-    size = CHUNK;
-    m[i] = uva__chunk_map(&size);
-    CHECK(m[i] != NULL);
-    reused += m[i][0] == 'k' && m[i][CHUNK - 1] == 'k';
-  }
-  CHECK(reused == 8); /* 32 MiB of resident pages kept, the 9th let go. */
-
-  /* After a trim (an engine gone idle) a freed mapping is let go, until a
-   * transfer maps again. */
-  uva__chunk_trim();
-  for (i = 0; i < NCHUNK; i++)
-    uva_body_free(m[i], CHUNK);
-  size = CHUNK;
-  m[0] = uva__chunk_map(&size);
-  CHECK(m[0] != NULL && m[0][0] == 0 && m[0][CHUNK - 1] == 0);
-  m[0][0] = 'k';
-  uva_body_free(m[0], CHUNK); /* Mapping again turned keeping back on. */
-  size = CHUNK;
-  m[0] = uva__chunk_map(&size);
-  CHECK(m[0] != NULL && m[0][0] == 'k');
-  uva_body_free(m[0], CHUNK);
-  uva__chunk_trim();
-}
-
-/* uva__chunk_ready: the pages up to what is needed (and some ahead) in
- * memory before the copy reaches them; what is there stays; never past the
- * mapping. */
+/* Pages of [p, p + len) in memory. */
 static int pages_in(uint8_t *p, size_t len) {
   unsigned char vec[CHUNK / 4096];
   size_t i;
@@ -542,13 +498,81 @@ static int pages_in(uint8_t *p, size_t len) {
   return n;
 }
 
+#define NCHUNK 13 /* 52 MiB touched: more than the 48 MiB kept. */
+
+static void test_chunk_cache(void) {
+  uint8_t *m[NCHUNK];
+  size_t size;
+  size_t ready;
+  int i;
+  int reused = 0;
+
+  uva__chunk_trim();
+  for (i = 0; i < NCHUNK; i++) {
+    size = CHUNK;
+    m[i] = uva__chunk_map(&size, &ready);
+    CHECK(m[i] != NULL && size == CHUNK && ready == 0);
+    CHECK(((uintptr_t) m[i] & ((2u << 20) - 1)) == 0); /* Huge-page aligned. */
+    memset(m[i], 'k', size);                          /* Every page resident. */
+  }
+  for (i = 0; i < NCHUNK; i++)
+    uva__chunk_put(m[i], CHUNK);
+  for (i = 0; i < NCHUNK; i++) {
+    size = CHUNK;
+    m[i] = uva__chunk_map(&size, &ready);
+    CHECK(m[i] != NULL);
+    if (m[i][0] == 'k' && m[i][CHUNK - 1] == 'k') {
+      reused++;
+      CHECK(ready == CHUNK); /* All present: none to make present again. */
+    } else {
+      CHECK(ready == 0);
+    }
+  }
+  CHECK(reused == 12); /* 48 MiB of resident pages kept, the 13th let go. */
+  for (i = 0; i < NCHUNK; i++)
+    uva__chunk_put(m[i], CHUNK);
+
+  /* A mapping used in part comes back with how far it is present. */
+  uva__chunk_trim();
+  size = CHUNK;
+  m[0] = uva__chunk_map(&size, &ready);
+  CHECK(m[0] != NULL && ready == 0);
+  memset(m[0], 'p', 10000);
+  uva__chunk_put(m[0], CHUNK);
+  size = CHUNK;
+  m[0] = uva__chunk_map(&size, &ready);
+  CHECK(m[0] != NULL && m[0][0] == 'p');
+  CHECK(ready >= 10000 && ready % 4096 == 0 && ready <= CHUNK);
+  CHECK(pages_in(m[0], ready) == (int) (ready / 4096));
+
+  /* After a trim (an engine gone idle) a freed mapping is let go, until a
+   * transfer maps again. */
+  uva__chunk_trim();
+  for (i = 0; i < NCHUNK; i++)
+    uva__chunk_put(m[i], CHUNK);
+  size = CHUNK;
+  m[0] = uva__chunk_map(&size, &ready);
+  CHECK(m[0] != NULL && m[0][0] == 0 && m[0][CHUNK - 1] == 0);
+  m[0][0] = 'k';
+  uva__chunk_put(m[0], CHUNK); /* Mapping again turned keeping back on. */
+  size = CHUNK;
+  m[0] = uva__chunk_map(&size, &ready);
+  CHECK(m[0] != NULL && m[0][0] == 'k');
+  uva__chunk_put(m[0], CHUNK);
+  uva__chunk_trim();
+}
+
+/* uva__chunk_ready: the pages up to what is needed (and some ahead) in
+ * memory before the copy reaches them; what is there stays; never past the
+ * mapping. */
+
 static void test_chunk_ready(void) {
   size_t size = CHUNK;
   size_t ready = 0;
   uint8_t *m;
 
   uva__chunk_trim(); /* A fresh mapping, not a kept one. */
-  m = uva__chunk_map(&size);
+  m = uva__chunk_map(&size, &ready);
   CHECK(m != NULL && size == CHUNK);
   CHECK(pages_in(m, CHUNK) == 0);
   uva__chunk_ready(m, CHUNK, &ready, 10000);
@@ -560,13 +584,44 @@ static void test_chunk_ready(void) {
   CHECK(ready == CHUNK);
   CHECK(pages_in(m, CHUNK) == (int) (CHUNK / 4096));
   CHECK(m[0] == 'r' && m[9999] == 'r' && m[10000] == 0 && m[CHUNK - 1] == 0);
-  uva_body_free(m, CHUNK);
+  uva__chunk_put(m, CHUNK);
+  uva__chunk_trim();
+}
+
+/* A mapping that chunks are cut from goes back at its last reference: the
+ * request's and each chunk's, in any order; not before. */
+static void test_chunk_shared(void) {
+  size_t size = CHUNK;
+  size_t ready;
+  uva__cmap_t *m;
+  uint8_t *base;
+  uint8_t *p;
+
+  uva__chunk_trim();
+  m = uva__cmap_new(&size, &ready);
+  CHECK(m != NULL && m->size == CHUNK && m->refs == 1 && ready == 0);
+  base = m->base;
+  memset(base, 's', CHUNK);
+  uva__cmap_ref(m); /* Two chunks handed out. */
+  uva__cmap_ref(m);
+  uva_body_free(NULL, (size_t) (uintptr_t) m); /* The request lets go, */
+  uva_body_free(base + 8192, (size_t) (uintptr_t) m); /* and one chunk. */
+  size = CHUNK;
+  p = uva__chunk_map(&size, &ready); /* Not back yet: another mapping. */
+  CHECK(p != NULL && p != base && ready == 0);
+  uva__chunk_put(p, CHUNK);
+  uva_body_free(base, (size_t) (uintptr_t) m); /* The last: back, kept. */
+  size = CHUNK;
+  p = uva__chunk_map(&size, &ready);
+  CHECK(p == base && ready == CHUNK && p[0] == 's' && p[CHUNK - 1] == 's');
+  uva__chunk_put(p, CHUNK);
   uva__chunk_trim();
 }
 
 int main(void) {
   test_chunk_cache();
   test_chunk_ready();
+  test_chunk_shared();
   test_fetch();
   test_fetch_teardown();
   test_fetch_token_between_checks();
