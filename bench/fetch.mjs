@@ -1,6 +1,7 @@
 // bench/fetch.mjs: the fetcher against nginx on loopback.
 //
 //   node bench/fetch.mjs [--quick] [--rounds N] [--only CASE-PREFIX]
+//                        [--contenders NAME,NAME...]
 //
 // Starts nginx (installing it with apt when root and it is missing) on a
 // free port with a 100-byte and a 64 KiB file, then, for each case, runs
@@ -10,6 +11,8 @@
 // (process.cpuUsage, user + system), the median of the rounds. The C ceiling
 // is bench/ceiling.c (libcurl multi, curl_multi_poll), built here; "C ceiling
 // + options" is the same with the libcurl options uvasync sets by default.
+// --contenders runs only those (uvasync and undici.request always): more
+// rounds of the two the bar compares, in the time of a full run.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -108,7 +111,15 @@ if (argv[0] === '--child') {
 const QUICK = argv.includes('--quick');
 const ROUNDS = argv.includes('--rounds') ? Number(argv[argv.indexOf('--rounds') + 1]) : (QUICK ? 1 : 3);
 const ONLY = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : '';
-const CONTENDERS = ['uvasync', 'undici.request', 'undici fetch', 'global fetch', 'node:http', 'C ceiling', 'C ceiling + options'];
+const ALL = ['uvasync', 'undici.request', 'undici fetch', 'global fetch', 'node:http', 'C ceiling', 'C ceiling + options'];
+const PICKED = argv.includes('--contenders') ? argv[argv.indexOf('--contenders') + 1].split(',') : ALL;
+for (const n of PICKED) {
+  if (!ALL.includes(n)) {
+    console.error(`bench: no contender ${JSON.stringify(n)} (${ALL.join(', ')})`);
+    process.exit(1);
+  }
+}
+const CONTENDERS = ALL.filter((n) => n === 'uvasync' || n === 'undici.request' || PICKED.includes(n));
 const scale = QUICK ? 0.2 : 1;
 const CASES = [
   { name: '100 B, concurrency 1', file: 'small', concurrency: 1, total: 20000 * scale },
@@ -241,13 +252,15 @@ try {
 
 const f0 = (x) => x.toFixed(0);
 const f1 = (x) => x.toFixed(1);
+const ratio = (a, b) => (b === undefined ? '–' : (a / b).toFixed(2));
 const lines = [
   '| case | uvasync req/s | uvasync CPU µs/req | undici.request req/s, µs | undici fetch | global fetch | node:http | C ceiling | C ceiling + options | CPU ÷ undici.request | CPU ÷ C ceiling | CPU ÷ ceiling + options | req/s ÷ undici.request |',
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 for (const { c, m } of rows) {
-  const cell = (n) => `${f0(m[n].rps)}, ${f1(m[n].cpu)}`;
+  const cell = (n) => (m[n] === undefined ? '–' : `${f0(m[n].rps)}, ${f1(m[n].cpu)}`);
+  const cpu = (n) => m[n] && m[n].cpu;
   const u = m.uvasync;
-  lines.push(`| ${c.name} (${c.total.toLocaleString('en')} requests) | ${f0(u.rps)} | ${f1(u.cpu)} | ${cell('undici.request')} | ${cell('undici fetch')} | ${cell('global fetch')} | ${cell('node:http')} | ${cell('C ceiling')} | ${cell('C ceiling + options')} | ${(u.cpu / m['undici.request'].cpu).toFixed(2)} | ${(u.cpu / m['C ceiling'].cpu).toFixed(2)} | ${(u.cpu / m['C ceiling + options'].cpu).toFixed(2)} | ${(u.rps / m['undici.request'].rps).toFixed(2)} |`);
+  lines.push(`| ${c.name} (${c.total.toLocaleString('en')} requests) | ${f0(u.rps)} | ${f1(u.cpu)} | ${cell('undici.request')} | ${cell('undici fetch')} | ${cell('global fetch')} | ${cell('node:http')} | ${cell('C ceiling')} | ${cell('C ceiling + options')} | ${ratio(u.cpu, cpu('undici.request'))} | ${ratio(u.cpu, cpu('C ceiling'))} | ${ratio(u.cpu, cpu('C ceiling + options'))} | ${ratio(u.rps, m['undici.request'].rps)} |`);
 }
 console.log(lines.join('\n'));
