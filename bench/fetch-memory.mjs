@@ -13,7 +13,10 @@
 // + system) over the download alone and its peak RSS (VmHWM) over the RSS it
 // had just before (its baseline). curl's CPU is its getrusage as a child,
 // less that of a 1-byte download (its start-up), and its peak is its
-// maxrss less that of the 1-byte run. The median of the rounds is shown.
+// maxrss less that of the 1-byte run. The median of the rounds is shown,
+// and the median (min-max) of each round's ratio to Node's fetch: the
+// contenders of one round run one after the other, so the host's load,
+// which swings by 1.5x on some VMs, weighs on them alike.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -129,9 +132,12 @@ const row = (name) => {
 const ref = row('fetch res.body');
 const curl = row('curl -o');
 console.log(`${mib} MiB from nginx on loopback into a file, median of ${rounds} rounds (${process.version}, libcurl ${require('../lib/fetch.js').FEATURES.curl})`);
-console.log('| contender | CPU ms/MiB | (min-max) | vs fetch res.body | vs curl -o | wall ms | peak RSS over baseline (MiB) |');
-console.log('|---|---|---|---|---|---|---|');
+// Each round's CPU over Node's fetch's in that round.
+const perRound = (name) => results[name].map((r, i) => r.cpuMs / results['fetch res.body'][i].cpuMs);
+console.log('| contender | CPU ms/MiB | (min-max) | vs fetch res.body | per round vs fetch (min-max) | vs curl -o | wall ms | peak RSS over baseline (MiB) |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const name of names) {
   const r = row(name);
-  console.log(`| ${name} | ${r.cpuPerMiB.toFixed(3)} | ${r.lo.toFixed(3)}-${r.hi.toFixed(3)} | ${(r.cpuPerMiB / ref.cpuPerMiB).toFixed(2)}× | ${(r.cpuPerMiB / curl.cpuPerMiB).toFixed(2)}× | ${r.ms.toFixed(0)} | ${r.peak.toFixed(1)} |`);
+  const pr = perRound(name);
+  console.log(`| ${name} | ${r.cpuPerMiB.toFixed(3)} | ${r.lo.toFixed(3)}-${r.hi.toFixed(3)} | ${(r.cpuPerMiB / ref.cpuPerMiB).toFixed(2)}× | ${median(pr).toFixed(2)}× (${Math.min(...pr).toFixed(2)}-${Math.max(...pr).toFixed(2)}) | ${(r.cpuPerMiB / curl.cpuPerMiB).toFixed(2)}× | ${r.ms.toFixed(0)} | ${r.peak.toFixed(1)} |`);
 }

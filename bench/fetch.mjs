@@ -8,7 +8,10 @@
 // every contender in a fresh child process: a warm-up, then the measured
 // requests, each contender keeping `concurrency` requests in flight with the
 // same closed-loop driver. Reports req/s and the client's CPU µs per request
-// (process.cpuUsage, user + system), the median of the rounds. The C ceiling
+// (process.cpuUsage, user + system), the median of the rounds, and the median
+// (min-max) of each round's CPU ratio to undici.request's in the same round
+// (the host's load swings on some VMs; one round's contenders run back to
+// back and bear it alike). The C ceiling
 // is bench/ceiling.c (libcurl multi, curl_multi_poll), built here; "C ceiling
 // + options" is the same with the libcurl options uvasync sets by default.
 // --contenders runs only those (uvasync and undici.request always): more
@@ -242,7 +245,8 @@ try {
         cpu: median(samples[name].map((s) => s.cpuUs / c.total)),
       };
     }
-    rows.push({ c, m });
+    const pr = samples.uvasync.map((s, i) => s.cpuUs / samples['undici.request'][i].cpuUs);
+    rows.push({ c, m, pr });
     console.error(`${c.name}: ${CONTENDERS.map((n) => `${n} ${m[n].rps.toFixed(0)} req/s ${m[n].cpu.toFixed(1)} µs`).join(', ')}`);
   }
 } finally {
@@ -254,13 +258,13 @@ const f0 = (x) => x.toFixed(0);
 const f1 = (x) => x.toFixed(1);
 const ratio = (a, b) => (b === undefined ? '–' : (a / b).toFixed(2));
 const lines = [
-  '| case | uvasync req/s | uvasync CPU µs/req | undici.request req/s, µs | undici fetch | global fetch | node:http | C ceiling | C ceiling + options | CPU ÷ undici.request | CPU ÷ C ceiling | CPU ÷ ceiling + options | req/s ÷ undici.request |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| case | uvasync req/s | uvasync CPU µs/req | undici.request req/s, µs | undici fetch | global fetch | node:http | C ceiling | C ceiling + options | CPU ÷ undici.request | per round (min-max) | CPU ÷ C ceiling | CPU ÷ ceiling + options | req/s ÷ undici.request |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
-for (const { c, m } of rows) {
+for (const { c, m, pr } of rows) {
   const cell = (n) => (m[n] === undefined ? '–' : `${f0(m[n].rps)}, ${f1(m[n].cpu)}`);
   const cpu = (n) => m[n] && m[n].cpu;
   const u = m.uvasync;
-  lines.push(`| ${c.name} (${c.total.toLocaleString('en')} requests) | ${f0(u.rps)} | ${f1(u.cpu)} | ${cell('undici.request')} | ${cell('undici fetch')} | ${cell('global fetch')} | ${cell('node:http')} | ${cell('C ceiling')} | ${cell('C ceiling + options')} | ${ratio(u.cpu, cpu('undici.request'))} | ${ratio(u.cpu, cpu('C ceiling'))} | ${ratio(u.cpu, cpu('C ceiling + options'))} | ${ratio(u.rps, m['undici.request'].rps)} |`);
+  lines.push(`| ${c.name} (${c.total.toLocaleString('en')} requests) | ${f0(u.rps)} | ${f1(u.cpu)} | ${cell('undici.request')} | ${cell('undici fetch')} | ${cell('global fetch')} | ${cell('node:http')} | ${cell('C ceiling')} | ${cell('C ceiling + options')} | ${ratio(u.cpu, cpu('undici.request'))} | ${median(pr).toFixed(2)} (${Math.min(...pr).toFixed(2)}-${Math.max(...pr).toFixed(2)}) | ${ratio(u.cpu, cpu('C ceiling'))} | ${ratio(u.cpu, cpu('C ceiling + options'))} | ${ratio(u.rps, m['undici.request'].rps)} |`);
 }
 console.log(lines.join('\n'));
