@@ -140,13 +140,14 @@ describe('fetch body streams', () => {
     assert.equal(mine.digest('hex'), theirs.digest('hex'));
   });
 
-  it('hands a large body to the reader in pieces of at most 512 KiB, each its own buffer, a kept piece intact', async () => {
-    // A turn's chunk (up to 4 MiB, one mapping) goes to JS in pieces that
-    // share the mapping (src/binding/fetch.cc, ChunkValue): it goes back to
-    // the core only when the last of them is collected.  The first piece of
-    // each chunk is kept, the rest collected as the body goes on; were the
-    // mapping given back at the first piece's collection, later chunks
-    // would be written over the kept ones.
+  it('hands a large body to the reader in pieces of at most 1 MiB, each its own buffer, a kept piece intact', async () => {
+    // A turn's chunk (up to 4 MiB) goes to JS in pieces that share its
+    // mapping (src/binding/body.cc, ChunkValue), and the next chunks are cut
+    // from the rest of that mapping (src/core/fetch_chunk.c): it goes back
+    // to the core only when the last piece of the last of them is collected.
+    // Every fourth piece is kept, the rest collected as the body goes on;
+    // were the mapping given back earlier, later chunks would be written
+    // over the kept ones.
     const n = 40 * MiB + 5;
     const res = await fetch(`${url}/big?n=${n}&k=pieces`);
     const src = pattern(256 * 1024);
@@ -164,8 +165,8 @@ describe('fetch body streams', () => {
       if (count % 16 === 0) gc({ type: 'minor' });
     }
     assert.equal(at, n);
-    assert.ok(max <= 512 * 1024, `a piece of ${max} bytes`);
-    assert.ok(count >= n / (512 * 1024), `${count} pieces`);
+    assert.ok(max <= MiB, `a piece of ${max} bytes`);
+    assert.ok(count >= n / MiB, `${count} pieces`);
     gc();
     await new Promise((r) => setTimeout(r, 50));
     for (const [off, c] of kept) {

@@ -64,12 +64,17 @@ napi_value BodyBuffer(napi_env env, uint8_t *body, size_t len, size_t map) {
 // A streamed body's mapped chunk goes to JS in pieces of at most kPieceMax,
 // each an external Buffer over its part of the mapping, which goes back to
 // the core when the last of them is collected.  A turn's chunk is up to
-// 4 MiB (UVA_FETCH_TURN_BYTES), and a reader that writes each chunk to a
-// file as it comes (a pipeline into fs.createWriteStream) paid a third more
-// CPU for 1.5-2 MiB writes than for 512 KiB ones (bench/RESULTS.md); Node's
-// own fetch hands out 64 KiB.  A byte stream takes (detaches) the whole
-// ArrayBuffer of a chunk, so the pieces cannot be views of one.
-static constexpr size_t kPieceMax = 512 * 1024;
+// 4 MiB (UVA_FETCH_TURN_BYTES).  For a reader that writes each chunk to a
+// file as it comes (a pipeline into fs.createWriteStream), 1 GiB through
+// res.body took 1.14 ms of CPU a MiB in 1 MiB pieces, 1.04 in 2 MiB ones,
+// 1.34 in 512 KiB and 1.52 in whole chunks (8 and 6 runs, alternated, with
+// 256 KiB reads and chunks cut from shared mappings; with 16 KiB reads and
+// a mapping a chunk, 512 KiB had been the cheapest).  1 MiB, for the peak
+// (most of 8 runs: 56.5 MiB, 2 MiB pieces 60.5) and for readers that would
+// rather have smaller pieces; Node's own fetch hands out 64 KiB.  A byte
+// stream takes (detaches) the whole ArrayBuffer of a chunk, so the pieces
+// cannot be views of one.
+static constexpr size_t kPieceMax = 1024 * 1024;
 
 struct Pieces {
   uint8_t *body;
