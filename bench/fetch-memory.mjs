@@ -79,6 +79,10 @@ const ng = await startNginx({ files: { one: 'x' } });
   const fd = fs.openSync(path.join(ng.root, 'big'), 'w');
   const chunk = Buffer.alloc(1 << 20, 'b');
   for (let i = 0; i < mib; i++) fs.writeSync(fd, chunk);
+  // On disk before the first round, so that the kernel's writeback of it
+  // (30 s after it was written: a flusher thread beside nginx and the
+  // contender, on 2 cores) cannot fall in a round.
+  fs.fsyncSync(fd);
   fs.closeSync(fd);
 }
 const size = mib << 20;
