@@ -1,6 +1,6 @@
 // bench/fetch-memory.mjs: a 1 GiB download into a file, memory and CPU.
 //
-//   node bench/fetch-memory.mjs [--size MiB] [--rounds N]
+//   node bench/fetch-memory.mjs [--size MiB] [--rounds N] [--contenders A,B]
 //
 // nginx (test/helpers/nginx.js) serves one file of --size MiB (1024) from
 // loopback. Each contender runs in a fresh child process and writes the body
@@ -104,7 +104,10 @@ function curlRun(url, file) {
   return { cpuMs, maxKiB, ms, size: got };
 }
 
-const names = ['uvasync output', 'uvasync res.body', 'fetch res.body', 'curl -o'];
+const ALL = ['uvasync output', 'uvasync res.body', 'fetch res.body', 'curl -o'];
+// --contenders A,B: only those, and always the two the ratios are to.
+const picked = argv.includes('--contenders') ? argv[argv.indexOf('--contenders') + 1].split(',') : ALL;
+const names = ALL.filter((n) => n === 'fetch res.body' || n === 'curl -o' || picked.includes(n));
 const results = Object.fromEntries(names.map((n) => [n, []]));
 const file = path.join(out, 'body');
 for (let round = 0; round < rounds; round++) {
