@@ -1,5 +1,6 @@
-/* fetch_chunk.c: memory for the chunks of a large streamed body, a loop
- * turn's worth each (UVA_FETCH_TURN_BYTES).
+/* fetch_chunk.c: memory for the chunks of a large streamed body (a loop
+ * turn's worth each, UVA_FETCH_TURN_BYTES at most), mappings that the
+ * chunks of a transfer are cut from one after another.
  *
  * Mapped, not malloc'd.  glibc raises its mmap threshold to the size of
  * the first mapped block it frees, so from then on every 4 MiB chunk came

@@ -139,9 +139,10 @@ size_t uva__freq_on_body(char *data, size_t size, size_t nmemb, void *arg) {
       hint = UVA_FETCH_TURN_BYTES;
     if (r->streaming && hint >= UVA_FETCH_CHUNK_MAP_MIN && hint > need &&
         r->body_cap == 0) {
-      /* A large streamed body: a mapping per turn (fetch_chunk.c), of a
-       * turn's bytes exactly (whole huge pages); the turn ends when it is
-       * full (above). */
+      /* A large streamed body: a mapping of a turn's bytes (whole 2 MiB
+       * units; fetch_chunk.c), which this turn's chunk and the next ones
+       * are cut from (uva_freq_take_body_map) until what is left of it is
+       * too little (above). */
       size_t size = hint > UVA_FETCH_TURN_BYTES ? UVA_FETCH_TURN_BYTES : hint;
       uva__cmap_t *m = uva__cmap_new(&size, &r->body_ready);
       if (m == NULL)

@@ -507,8 +507,9 @@ void uva_fetch_cancel(uva_freq_t *r);
 const uva_fresult_t *uva_freq_result(const uva_freq_t *r);
 /* Takes the body: the caller frees it with free(). */
 uint8_t *uva_freq_take_body(uva_freq_t *r, size_t *len);
-/* The same without a copy: *map is 0 for memory to free() and else the
- * size of a mapping (a large streamed body's chunk); either way the caller
+/* The same without a copy: *map is 0 for memory to free() and else a
+ * reference to the mapping it was cut from (a large streamed body's chunk;
+ * opaque, not a size); either way the caller
  * gives it back with uva_body_free(body, *map). */
 uint8_t *uva_freq_take_body_map(uva_freq_t *r, size_t *len, size_t *map);
 void uva_body_free(void *body, size_t map);
