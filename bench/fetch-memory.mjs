@@ -66,6 +66,16 @@ if (argv[0] === '--child') {
 }
 
 // ---- parent ------------------------------------------------------------------
+const ALL = ['uvasync output', 'uvasync res.body', 'fetch res.body', 'curl -o'];
+// --contenders A,B: only those, and always the two the ratios are to.
+const picked = argv.includes('--contenders') ? argv[argv.indexOf('--contenders') + 1].split(',') : ALL;
+for (const n of picked) {
+  if (!ALL.includes(n)) {
+    console.error(`bench: no contender ${JSON.stringify(n)} (${ALL.join(', ')})`);
+    process.exit(1);
+  }
+}
+const names = ALL.filter((n) => n === 'fetch res.body' || n === 'curl -o' || picked.includes(n));
 const { nginxPath, startNginx, MISSING } = require('../test/helpers/nginx.js');
 if (nginxPath() === null) {
   console.error(`bench: ${MISSING}`);
@@ -104,10 +114,6 @@ function curlRun(url, file) {
   return { cpuMs, maxKiB, ms, size: got };
 }
 
-const ALL = ['uvasync output', 'uvasync res.body', 'fetch res.body', 'curl -o'];
-// --contenders A,B: only those, and always the two the ratios are to.
-const picked = argv.includes('--contenders') ? argv[argv.indexOf('--contenders') + 1].split(',') : ALL;
-const names = ALL.filter((n) => n === 'fetch res.body' || n === 'curl -o' || picked.includes(n));
 const results = Object.fromEntries(names.map((n) => [n, []]));
 const file = path.join(out, 'body');
 for (let round = 0; round < rounds; round++) {
