@@ -17,4 +17,20 @@ export function rssKiB(field) {
   return Number(fs.readFileSync('/proc/self/status', 'utf8').match(new RegExp(`${field}:\\s+(\\d+)`))[1]);
 }
 
+/**
+ * The contenders named by `--contenders A,B` (all of `all` without it), in
+ * `all`'s order, with those of `always` whatever was named; an unknown name
+ * ends the process with the known ones.
+ */
+export function contenders(all, always) {
+  const picked = argv.includes('--contenders') ? argv[argv.indexOf('--contenders') + 1].split(',') : all;
+  for (const n of picked) {
+    if (!all.includes(n)) {
+      console.error(`bench: no contender ${JSON.stringify(n)} (${all.join(', ')})`);
+      process.exit(1);
+    }
+  }
+  return all.filter((n) => always.includes(n) || picked.includes(n));
+}
+
 export { argv };

@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, argv, rssKiB } from './common.mjs';
+import { arg, argv, contenders, rssKiB } from './common.mjs';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -66,16 +66,8 @@ if (argv[0] === '--child') {
 }
 
 // ---- parent ------------------------------------------------------------------
-const ALL = ['uvasync output', 'uvasync res.body', 'fetch res.body', 'curl -o'];
 // --contenders A,B: only those, and always the two the ratios are to.
-const picked = argv.includes('--contenders') ? argv[argv.indexOf('--contenders') + 1].split(',') : ALL;
-for (const n of picked) {
-  if (!ALL.includes(n)) {
-    console.error(`bench: no contender ${JSON.stringify(n)} (${ALL.join(', ')})`);
-    process.exit(1);
-  }
-}
-const names = ALL.filter((n) => n === 'fetch res.body' || n === 'curl -o' || picked.includes(n));
+const names = contenders(['uvasync output', 'uvasync res.body', 'fetch res.body', 'curl -o'], ['fetch res.body', 'curl -o']);
 const { nginxPath, startNginx, MISSING } = require('../test/helpers/nginx.js');
 if (nginxPath() === null) {
   console.error(`bench: ${MISSING}`);

@@ -23,11 +23,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { contenders } from './common.mjs';
 
 const require = createRequire(import.meta.url);
-// nginx is on loopback: a proxy in the environment (libcurl honours one) must
-// not sit between it and uvasync or the C ceiling.  Children inherit this.
-process.env.no_proxy = process.env.no_proxy ? `${process.env.no_proxy},127.0.0.1` : '127.0.0.1';
+// nginx is on loopback: common.mjs sets no_proxy (a proxy in the
+// environment must not sit between it and uvasync or the C ceiling), and
+// children inherit it.
 const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 
@@ -114,15 +115,8 @@ if (argv[0] === '--child') {
 const QUICK = argv.includes('--quick');
 const ROUNDS = argv.includes('--rounds') ? Number(argv[argv.indexOf('--rounds') + 1]) : (QUICK ? 1 : 3);
 const ONLY = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : '';
-const ALL = ['uvasync', 'undici.request', 'undici fetch', 'global fetch', 'node:http', 'C ceiling', 'C ceiling + options'];
-const PICKED = argv.includes('--contenders') ? argv[argv.indexOf('--contenders') + 1].split(',') : ALL;
-for (const n of PICKED) {
-  if (!ALL.includes(n)) {
-    console.error(`bench: no contender ${JSON.stringify(n)} (${ALL.join(', ')})`);
-    process.exit(1);
-  }
-}
-const CONTENDERS = ALL.filter((n) => n === 'uvasync' || n === 'undici.request' || PICKED.includes(n));
+const CONTENDERS = contenders(['uvasync', 'undici.request', 'undici fetch', 'global fetch', 'node:http', 'C ceiling', 'C ceiling + options'],
+  ['uvasync', 'undici.request']);
 const scale = QUICK ? 0.2 : 1;
 const CASES = [
   { name: '100 B, concurrency 1', file: 'small', concurrency: 1, total: 20000 * scale },
