@@ -43,7 +43,7 @@
 #include "fetch_internal.h"
 
 #define HUGE (2u * 1024 * 1024)
-#define PAGE 4096u
+#define PAGE UVA__CHUNK_PAGE
 #define KEEP 256                 /* 1 GiB of 4 MiB mappings at most... */
 #define KEEP_BYTES (48u << 20)   /* ...and 48 MiB of their pages. */
 #define MAX_PAGES ((UVA_FETCH_TURN_BYTES + HUGE) / PAGE)

@@ -237,6 +237,9 @@ int uva__freq_pause_mask(const uva_freq_t *r);
  * *ready: how many of its first bytes are present (uva__chunk_ready).
  * uva__chunk_put gives it back (kept, or unmapped). */
 void *uva__chunk_map(size_t *size, size_t *ready);
+/* The page the mappings are counted in, and where a chunk cut from one
+ * starts (uva__chunk_ready's madvise takes no less). */
+#define UVA__CHUNK_PAGE 4096u
 void uva__chunk_put(void *p, size_t size);
 /* A mapping with a count of the references to it: the request cutting
  * chunks from it, and each chunk handed out (uva_freq_take_body_map's

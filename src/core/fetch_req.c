@@ -9,9 +9,6 @@
 
 #include "fetch_internal.h"
 
-/* Where a chunk cut from a mapping starts: a page (fetch_chunk.c). */
-#define MAP_ALIGN 4096u
-
 static char *dup_str(const char *s) {
   return s != NULL ? strdup(s) : NULL;
 }
@@ -251,7 +248,7 @@ const uva_fresult_t *uva_freq_result(const uva_freq_t *r) {
 
 uint8_t *uva_freq_take_body_map(uva_freq_t *r, size_t *len, size_t *map) {
   uint8_t *b = r->res.body;
-  size_t used = (r->res.body_len + MAP_ALIGN - 1) & ~(size_t) (MAP_ALIGN - 1);
+  size_t used = (r->res.body_len + UVA__CHUNK_PAGE - 1) & ~(size_t) (UVA__CHUNK_PAGE - 1);
   *len = r->res.body_len;
   *map = r->body_map;
   /* A streamed body's chunks count as they go (its pool counts the rest
