@@ -1,6 +1,7 @@
 'use strict';
 // Life cycle: worker threads, teardown with work in flight, prompt exit.
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { runNode, root } = require('./helpers');
@@ -125,6 +126,25 @@ describe('life cycle', () => {
     `, { timeout: 60000 });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'survived 120', r.stderr);
+  });
+
+  it('fails a load whose Node-API calls fail without leaking, and loads again after it', async () => {
+    // Exports that refuse properties make every definition of the addon's
+    // init fail, as a worker terminated while it loads the addon does (the
+    // test above).  The method tables of the addon and its classes are
+    // then not attached to anything: under AddressSanitizer this test
+    // fails if any was allocated (node-addon-api's non-template
+    // InstanceMethod/InstanceAccessor allocate one per method and leak it).
+    const addon = JSON.stringify(['Release', 'Debug'].map((k) => path.join(root, 'build', k, 'uvasync.node'))
+      .find((f) => fs.existsSync(f)));
+    const r = await runNode(`
+      let refused = 'loaded';
+      try { process.dlopen({ exports: Object.freeze({}) }, ${addon}); } catch (e) { refused = e.constructor.name; }
+      const u = require(${entry});
+      u.delay(1).then(() => process.stdout.write(refused + ', then ' + new u.Semaphore(2).active));
+    `);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'Error, then 0', r.stderr);
   });
 
   it('survives workers terminated mid-work with stream uploads and a WorkerPool of their own in flight', async function () {

@@ -541,9 +541,9 @@ void InitFetch(Napi::Env env, Napi::Object exports, Addon *addon) {
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, kFetchBatch * Addon::kFetchFields * sizeof(double));
   addon->fetch_nums_ = static_cast<double *>(ab.Data());
   exports.Set("fetchNums", Napi::Float64Array::New(env, kFetchBatch * Addon::kFetchFields, ab, 0));
-  exports.Set("newFetchPool", Napi::Function::New(env, NewFetchPool, "newFetchPool"));
-  exports.Set("setFetchCallback", Napi::Function::New(env, SetFetchCallback, "setFetchCallback"));
-  exports.Set("fetchCloseIdle", Napi::Function::New(env, FetchCloseIdle, "fetchCloseIdle"));
+  exports.Set("newFetchPool", Napi::Function::New<NewFetchPool>(env, "newFetchPool"));
+  exports.Set("setFetchCallback", Napi::Function::New<SetFetchCallback>(env, "setFetchCallback"));
+  exports.Set("fetchCloseIdle", Napi::Function::New<FetchCloseIdle>(env, "fetchCloseIdle"));
   exports.Set("fetchFeatures", Napi::Number::New(env, uva_fetch_features()));
   exports.Set("curlVersion", Napi::String::New(env, uva_fetch_curl_version()));
 }

@@ -33,14 +33,14 @@ class Semaphore : public Napi::ObjectWrap<Semaphore> {
     return DefineClass(
         env, "Semaphore",
         {
-            InstanceMethod("acquire", &Semaphore::Acquire),
-            InstanceMethod("release", &Semaphore::Release),
-            InstanceMethod("next", &Semaphore::Next),
-            InstanceMethod("cancel", &Semaphore::Cancel),
-            InstanceMethod("drop", &Semaphore::Drop),
-            InstanceMethod("setLimit", &Semaphore::SetLimit),
-            InstanceAccessor("active", &Semaphore::Active, nullptr),
-            InstanceAccessor("pending", &Semaphore::Pending, nullptr),
+            InstanceMethod<&Semaphore::Acquire>("acquire"),
+            InstanceMethod<&Semaphore::Release>("release"),
+            InstanceMethod<&Semaphore::Next>("next"),
+            InstanceMethod<&Semaphore::Cancel>("cancel"),
+            InstanceMethod<&Semaphore::Drop>("drop"),
+            InstanceMethod<&Semaphore::SetLimit>("setLimit"),
+            InstanceAccessor<&Semaphore::Active>("active"),
+            InstanceAccessor<&Semaphore::Pending>("pending"),
         });
   }
 
@@ -118,12 +118,12 @@ class Bucket : public Napi::ObjectWrap<Bucket> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Bucket",
                        {
-                           InstanceMethod("acquire", &Bucket::Acquire),
-                           InstanceMethod("tryAcquire", &Bucket::TryAcquire),
-                           InstanceMethod("cancel", &Bucket::Cancel),
-                           InstanceMethod("drop", &Bucket::Drop),
-                           InstanceAccessor("available", &Bucket::Available, nullptr),
-                           InstanceAccessor("pending", &Bucket::Pending, nullptr),
+                           InstanceMethod<&Bucket::Acquire>("acquire"),
+                           InstanceMethod<&Bucket::TryAcquire>("tryAcquire"),
+                           InstanceMethod<&Bucket::Cancel>("cancel"),
+                           InstanceMethod<&Bucket::Drop>("drop"),
+                           InstanceAccessor<&Bucket::Available>("available"),
+                           InstanceAccessor<&Bucket::Pending>("pending"),
                        });
   }
 
@@ -348,7 +348,7 @@ static napi_value Crossing(napi_env env, napi_callback_info info) {
 void InitFlow(Napi::Env env, Napi::Object exports) {
   exports.Set("Semaphore", Semaphore::Init(env));
   exports.Set("Bucket", Bucket::Init(env));
-  exports.Set("newQueue", Napi::Function::New(env, NewQueue, "newQueue"));
+  exports.Set("newQueue", Napi::Function::New<NewQueue>(env, "newQueue"));
   napi_value crossing;
   static int tag;
   if (napi_create_function(env, "crossing", NAPI_AUTO_LENGTH, Crossing, &tag, &crossing) == napi_ok)

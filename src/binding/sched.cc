@@ -79,13 +79,13 @@ Napi::Function InitSched(Napi::Env env) { return Sched::Init(env); }
 Napi::Function Sched::Init(Napi::Env env) {
   return DefineClass(env, "Sched",
                             {
-                                InstanceMethod("open", &Sched::Open),
-                                InstanceMethod("report", &Sched::Report),
-                                InstanceMethod("close", &Sched::Close),
-                                InstanceMethod("stop", &Sched::Stop),
-                                InstanceMethod("setLimit", &Sched::SetLimit),
-                                InstanceAccessor("active", &Sched::Active, nullptr),
-                                InstanceAccessor("settled", &Sched::Settled, nullptr),
+                                InstanceMethod<&Sched::Open>("open"),
+                                InstanceMethod<&Sched::Report>("report"),
+                                InstanceMethod<&Sched::Close>("close"),
+                                InstanceMethod<&Sched::Stop>("stop"),
+                                InstanceMethod<&Sched::SetLimit>("setLimit"),
+                                InstanceAccessor<&Sched::Active>("active"),
+                                InstanceAccessor<&Sched::Settled>("settled"),
                             });
 }
 

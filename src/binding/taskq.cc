@@ -259,7 +259,7 @@ static Napi::Value NewTaskQueue(const Napi::CallbackInfo &info) {
 }
 
 void InitTaskQueue(Napi::Env env, Napi::Object exports) {
-  exports.Set("newTaskQueue", Napi::Function::New(env, NewTaskQueue, "newTaskQueue"));
+  exports.Set("newTaskQueue", Napi::Function::New<NewTaskQueue>(env, "newTaskQueue"));
 }
 
 }  // namespace uvasync
