@@ -16,10 +16,7 @@ const { Fetcher } = require('./fetcher');
 const { WorkerPool } = require('./workerpool');
 const { RedisStore } = require('./redis');
 const { UvasyncError, TimeoutError, AbortError, FetchError } = require('./errors');
-// Node's own classes, as node-fetch's exports have them: fetch() takes a
-// Request as its input, and Headers is what res.headers is.  (Shorthand
-// keys below: Node reads the ESM entry's names from that literal.)
-const { Request, Headers } = globalThis;
+// (Node reads the ESM entry's names from the literal below.)
 
 module.exports = {
   delay,
@@ -42,10 +39,16 @@ module.exports = {
   WorkerPool,
   RedisStore,
   Response,
-  Request,
-  Headers,
   UvasyncError,
   TimeoutError,
   AbortError,
   FetchError,
 };
+// Node's own classes, as node-fetch's exports have them: fetch() takes a
+// Request as its input, and Headers is what res.headers is.  Read on use:
+// the globals load Node's bundled undici (see response.js).  The ESM entry
+// names them itself.
+Object.defineProperties(module.exports, {
+  Request: { enumerable: true, get: () => globalThis.Request },
+  Headers: { enumerable: true, get: () => globalThis.Headers },
+});

@@ -44,8 +44,14 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
  * running undici's constructor (which would build Headers and a body stream
  * for every response), so every getter and method undici's prototype has is
  * defined here over that state.
+ *
+ * It extends Node's class from the first response on, not as the module
+ * loads: the global Response is a getter that loads Node's bundled undici
+ * (~60 ms here, and an asynchronous WebAssembly compile that Node 20 can
+ * crash on when a worker is terminated during it), which code that never
+ * fetches should not pay for.
  */
-class Response extends globalThis.Response {
+class Response {
   /**
    * `new Response(body, init)` as in fetch: what that builds is Node's own
    * Response (this class is what fetch() resolves with; its state is the
@@ -56,8 +62,16 @@ class Response extends globalThis.Response {
     return new globalThis.Response(body, init);
   }
 
+  /** Node's own, as a subclass inherits them. */
+  static json(data, init) { return globalThis.Response.json(data, init); }
+
+  static error() { return globalThis.Response.error(); }
+
+  static redirect(url, status) { return globalThis.Response.redirect(url, status); }
+
   /** What fetch() resolves with: the core's result, made without undici's constructor. */
   static _make(url, status, statusText, headerBlock, body, redirected, version, timings, attempts) {
+    if (!extended) extend();
     const self = Object.create(Response.prototype);
     self._url = url;
     self._status = status;
@@ -302,6 +316,15 @@ async function readAll(stream, max, url) {
 function fieldsOf(res) {
   if (res._fields === undefined) res._fields = parseHeaders(res._block);
   return res._fields;
+}
+
+let extended = false;
+
+/** Response extends Node's own from here on (see the class). */
+function extend() {
+  Object.setPrototypeOf(Response.prototype, globalThis.Response.prototype);
+  Object.setPrototypeOf(Response, globalThis.Response);
+  extended = true;
 }
 
 module.exports = { Response, parseHeaders, headerPairs, fieldsOf, EMPTY };

@@ -258,4 +258,33 @@ describe('life cycle', () => {
     for (const key of Object.keys(cjs)) assert.equal(esm[key], cjs[key], key);
     assert.equal(esm.default, cjs);
   });
+
+  it('loads without Node\'s bundled undici, which only Response, Request and Headers need, on first use', async () => {
+    // The globals Response, Request and Headers are getters that load undici
+    // (tens of ms, and a WebAssembly compile in the background that Node 20
+    // can crash on when a worker is terminated during it).
+    const r = await runNode(`
+      const undici = () => process.moduleLoadList.some((m) => m.includes('undici'));
+      const u = require(${entry});
+      (async () => {
+        await u.delay(1);
+        await u.mapWithLimit([1, 2], 1, (x) => x);
+        await new u.RateLimiter({ rate: 1000 }).acquire();
+        await u.limit(1)(() => u.withTimeout(u.delay(1), 1000));
+        const before = undici();
+        const json = await u.Response.json({ a: 1 }).json();
+        const err = u.Response.error().type;
+        const out = [before, json.a, err, u.Headers === globalThis.Headers, u.Request === globalThis.Request];
+        const http = require('node:http');
+        const srv = http.createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', async () => {
+          const res = await u.fetch('http://127.0.0.1:' + srv.address().port + '/');
+          out.push(res instanceof globalThis.Response, res instanceof u.Response, Object.prototype.toString.call(res), await res.text());
+          srv.close();
+          process.stdout.write(JSON.stringify(out));
+        });
+      })();
+    `);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [false, 1, 'error', true, true, true, true, '[object Response]', 'ok']);
+  });
 });
