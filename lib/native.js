@@ -11,8 +11,9 @@ function load() {
   const dir = path.join(__dirname, '..', 'build');
   const errors = [];
   for (const kind of ['Release', 'Debug']) {
+    const file = path.join(dir, kind, 'uvasync.node');
     try {
-      return require(path.join(dir, kind, 'uvasync.node'));
+      return { binding: require(file), file };
     } catch (err) {
       if (err.code !== 'MODULE_NOT_FOUND') throw err;
       errors.push(err);
@@ -24,7 +25,8 @@ function load() {
   throw err;
 }
 
-const binding = load();
+// file: the addon's path (a test loads it a second time itself).
+const { binding, file } = load();
 const ID_MASK = 0xffffff;
 const fired = binding.fired;
 const callbacks = [];
@@ -73,4 +75,4 @@ function clearTimer(id) {
   if (binding.timerClear(id)) callbacks[id & ID_MASK] = undefined;
 }
 
-module.exports = { binding, startTimer, clearTimer, unrefTimer, Sched: binding.Sched };
+module.exports = { binding, file, startTimer, clearTimer, unrefTimer, Sched: binding.Sched };

@@ -1,7 +1,6 @@
 'use strict';
 // Life cycle: worker threads, teardown with work in flight, prompt exit.
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { runNode, root } = require('./helpers');
@@ -135,8 +134,7 @@ describe('life cycle', () => {
     // then not attached to anything: under AddressSanitizer this test
     // fails if any was allocated (node-addon-api's non-template
     // InstanceMethod/InstanceAccessor allocate one per method and leak it).
-    const addon = JSON.stringify(['Release', 'Debug'].map((k) => path.join(root, 'build', k, 'uvasync.node'))
-      .find((f) => fs.existsSync(f)));
+    const addon = JSON.stringify(require('../lib/native').file);
     const r = await runNode(`
       let refused = 'loaded';
       try { process.dlopen({ exports: Object.freeze({}) }, ${addon}); } catch (e) { refused = e.constructor.name; }
