@@ -48,7 +48,8 @@ function findings(file) {
 // Shared libraries node itself loads (it links the rest statically), and the
 // sanitizers'.  Any other library in a process is there for our addon:
 // libcurl and what it links (OpenSSL, nghttp2, zlib...), hiredis.
-const NODES_LIBS = /\/(libc|libm|libdl|libpthread|libstdc\+\+|libgcc_s|ld-linux[^/]*|libasan|libubsan)\.so[.\d]*\+0x/;
+const NODES_LIBS = new Set(['libc', 'libm', 'libdl', 'libpthread', 'libstdc++', 'libgcc_s', 'ld-linux-x86-64', 'libasan', 'libubsan']);
+const LIB_FRAME = /\/([^/ (]+)\.so[.\d]*\+0x/; // "(/lib/x86_64-linux-gnu/libcurl.so.4+0x1234)": libcurl
 
 // A leak is ours when the allocation was made by our code, or by a library
 // that our code called: before the first frame in node itself, one frame is
@@ -60,7 +61,8 @@ function leakIsOurs(block) {
   for (const f of frames) {
     if (f.includes(`(${process.execPath}+`) || / \(\/usr\/bin\/node\+/.test(f)) return false;
     if (OURS.test(f)) return true;
-    if (/\.so[.\d]*\+0x/.test(f) && !NODES_LIBS.test(f)) return true;
+    const lib = LIB_FRAME.exec(f);
+    if (lib !== null && !NODES_LIBS.has(lib[1])) return true;
   }
   return false;
 }
