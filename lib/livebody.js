@@ -1,6 +1,6 @@
 'use strict';
 // A response body that is still arriving: chunks from the core (a loop
-// turn's, 4 MiB at most, in pieces of at most 1 MiB), decoded here when
+// turn's, 4 MiB at most, in pieces of at most 256 KiB), decoded here when
 // the response has a Content-Encoding, queued for one reader.  Past HIGH
 // bytes queued the transfer is paused with libcurl's pause (pool.hold(id,
 // 1)) and goes on below LOW: a slow reader holds at most HIGH + one turn's

@@ -64,17 +64,20 @@ napi_value BodyBuffer(napi_env env, uint8_t *body, size_t len, size_t map) {
 // A streamed body's mapped chunk goes to JS in pieces of at most kPieceMax,
 // each an external Buffer over its part of the mapping, which goes back to
 // the core when the last of them is collected.  A turn's chunk is up to
-// 4 MiB (UVA_FETCH_TURN_BYTES).  For a reader that writes each chunk to a
-// file as it comes (a pipeline into fs.createWriteStream), 1 GiB through
-// res.body took 1.14 ms of CPU a MiB in 1 MiB pieces, 1.04 in 2 MiB ones,
-// 1.34 in 512 KiB and 1.52 in whole chunks (8 and 6 runs, alternated, with
-// 256 KiB reads and chunks cut from shared mappings; with 16 KiB reads and
-// a mapping a chunk, 512 KiB had been the cheapest).  1 MiB, for the peak
-// (most of 8 runs: 56.5 MiB, 2 MiB pieces 60.5) and for readers that would
-// rather have smaller pieces; Node's own fetch hands out 64 KiB.  A byte
-// stream takes (detaches) the whole ArrayBuffer of a chunk, so the pieces
-// cannot be views of one.
-static constexpr size_t kPieceMax = 1024 * 1024;
+// 4 MiB (UVA_FETCH_TURN_BYTES).  A byte stream takes (detaches) the whole
+// ArrayBuffer of a chunk, so the pieces cannot be views of one.
+// The size is set by readers that write each piece to a file as it comes
+// (a pipeline into fs.createWriteStream: a write() a piece).  On a Linux
+// 6.18 VM whose ext4 page cache takes large folios, a write() of 1 MiB
+// cost 4-6x the system time of 256 KiB ones: 1 GiB written from one warm
+// buffer took 0.6-1.9 s against 0.16-0.26 s, nearly all of it the copy
+// into the page cache's new folios.  1 GiB through res.body into a file
+// took 1.08-1.29 s of CPU in 256 KiB pieces, 1.53-2.22 s in 1 MiB and
+// 1.10-2.07 s in 2 MiB (5 rounds, alternated; 128 KiB: 1.29-1.56 s in 3),
+// where Node's fetch (64 KiB chunks, 128 KiB writes) took 2.36-3.88 s.
+// An earlier run, in a kernel state that favoured large writes, had put
+// 1-2 MiB first (1.04-1.14 ms a MiB) and 512 KiB at 1.34.
+static constexpr size_t kPieceMax = 256 * 1024;
 
 struct Pieces {
   uint8_t *body;
