@@ -71,7 +71,10 @@ napi_value BodyBuffer(napi_env env, uint8_t *body, size_t len, size_t map) {
 // 6.18 VM whose ext4 page cache takes large folios, a write() of 1 MiB
 // cost 4-6x the system time of 256 KiB ones: 1 GiB written from one warm
 // buffer took 0.6-1.9 s against 0.16-0.26 s, nearly all of it the copy
-// into the page cache's new folios.  1 GiB through res.body into a file
+// into the page cache's new folios.  The likely cause: this VM hands its
+// large free blocks back to the host (virtio-balloon free page reporting
+// is on), and a large folio is more often cut from one, whose first touch
+// then faults in the host.  1 GiB through res.body into a file
 // took 1.08-1.29 s of CPU in 256 KiB pieces, 1.53-2.22 s in 1 MiB and
 // 1.10-2.07 s in 2 MiB (5 rounds, alternated; 128 KiB: 1.29-1.56 s in 3),
 // where Node's fetch (64 KiB chunks, 128 KiB writes) took 2.36-3.88 s.
