@@ -79,7 +79,12 @@ napi_value BodyBuffer(napi_env env, uint8_t *body, size_t len, size_t map) {
 // 1.10-2.07 s in 2 MiB (5 rounds, alternated; 128 KiB: 1.29-1.56 s in 3),
 // where Node's fetch (64 KiB chunks, 128 KiB writes) took 2.36-3.88 s.
 // An earlier run, in a kernel state that favoured large writes, had put
-// 1-2 MiB first (1.04-1.14 ms a MiB) and 512 KiB at 1.34.
+// 1-2 MiB first (1.04-1.14 ms a MiB) and 512 KiB at 1.34.  In
+// bench/fetch-memory.mjs's rounds, each after other contenders' 1 GiB
+// files, the sizes came out even: medians of 1.60 and 1.24 ms a MiB in
+// 256 KiB pieces, 1.47 and 1.27 in 1 MiB, 1.20 in 512 KiB (two runs of 5
+// and 6 rounds, libcurl 7.88.1).  256 KiB, for the runs where the size
+// told.
 static constexpr size_t kPieceMax = 256 * 1024;
 
 struct Pieces {
