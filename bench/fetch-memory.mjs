@@ -1,6 +1,6 @@
 // bench/fetch-memory.mjs: a 1 GiB download into a file, memory and CPU.
 //
-//   node bench/fetch-memory.mjs [--size MiB] [--rounds N] [--contenders A,B]
+//   node bench/fetch-memory.mjs [--size MiB] [--rounds N] [--contenders A,B] [--drop]
 //
 // nginx (test/helpers/nginx.js) serves one file of --size MiB (1024) from
 // loopback. Each contender runs in a fresh child process and writes the body
@@ -17,6 +17,9 @@
 // and the median (min-max) of each round's ratio to Node's fetch: the
 // contenders of one round run one after the other, so the host's load,
 // which swings by 1.5x on some VMs, weighs on them alike.
+// --drop: only the two res.body contenders, each reading the body and
+// dropping it (no file): the client's own CPU, without the file's writes,
+// whose cost in the kernel swings with the host's memory (bench/RESULTS.md).
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -30,7 +33,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 
 // ---- child: one contender ----------------------------------------------------
-async function child(name, url, file) {
+async function child(name, url, file, drop) {
   const { pipeline } = await import('node:stream/promises');
   const { Readable } = await import('node:stream');
   let run;
@@ -39,15 +42,15 @@ async function child(name, url, file) {
     run = async () => { await fetch(url, { output: file }); };
   } else if (name === 'uvasync res.body') {
     const { fetch } = require('../lib/index.js');
-    run = async () => {
-      const res = await fetch(url, { maxBodySize: Infinity });
-      await pipeline(Readable.fromWeb(res.body), fs.createWriteStream(file));
-    };
+    run = async () => into(await fetch(url, { maxBodySize: Infinity }));
   } else {
-    run = async () => {
-      const res = await globalThis.fetch(url);
-      await pipeline(Readable.fromWeb(res.body), fs.createWriteStream(file));
-    };
+    run = async () => into(await globalThis.fetch(url));
+  }
+  let got = 0;
+  async function into(res) {
+    if (!drop) return pipeline(Readable.fromWeb(res.body), fs.createWriteStream(file));
+    for await (const c of res.body) got += c.length;
+    return undefined;
   }
   const base = rssKiB('VmRSS');
   const c0 = process.cpuUsage();
@@ -55,19 +58,21 @@ async function child(name, url, file) {
   await run();
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  const size = fs.statSync(file).size;
-  fs.rmSync(file);
+  const size = drop ? got : fs.statSync(file).size;
+  if (!drop) fs.rmSync(file);
   process.stdout.write(JSON.stringify({ cpuMs: (c.user + c.system) / 1000, ms, peakMiB: (rssKiB('VmHWM') - base) / 1024, size }));
 }
 
 if (argv[0] === '--child') {
-  await child(argv[1], argv[2], argv[3]);
+  await child(argv[1], argv[2], argv[3], argv[4] === 'drop');
   process.exit(0);
 }
 
 // ---- parent ------------------------------------------------------------------
 // --contenders A,B: only those, and always the two the ratios are to.
-const names = contenders(['uvasync output', 'uvasync res.body', 'fetch res.body', 'curl -o'], ['fetch res.body', 'curl -o']);
+const drop = argv.includes('--drop');
+const names = drop ? ['uvasync res.body', 'fetch res.body']
+  : contenders(['uvasync output', 'uvasync res.body', 'fetch res.body', 'curl -o'], ['fetch res.body', 'curl -o']);
 const { nginxPath, startNginx, MISSING } = require('../test/helpers/nginx.js');
 if (nginxPath() === null) {
   console.error(`bench: ${MISSING}`);
@@ -118,7 +123,7 @@ for (let round = 0; round < rounds; round++) {
       const big = curlRun(`${ng.url}/big`, file);
       r = { cpuMs: big.cpuMs - small.cpuMs, ms: big.ms, peakMiB: (big.maxKiB - small.maxKiB) / 1024, size: big.size };
     } else {
-      const c = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', name, `${ng.url}/big`, file],
+      const c = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', name, `${ng.url}/big`, file, drop ? 'drop' : 'file'],
         { encoding: 'utf8', cwd: path.join(here, '..') });
       if (c.status !== 0) throw new Error(`${name}: ${c.stderr}`);
       r = JSON.parse(c.stdout);
@@ -137,8 +142,8 @@ const row = (name) => {
   return { cpuPerMiB: median(cpu), lo: Math.min(...cpu), hi: Math.max(...cpu), ms: median(rs.map((r) => r.ms)), peak: median(rs.map((r) => r.peakMiB)) };
 };
 const ref = row('fetch res.body');
-const curl = row('curl -o');
-console.log(`${mib} MiB from nginx on loopback into a file, median of ${rounds} rounds (${process.version}, libcurl ${require('../lib/fetch.js').FEATURES.curl})`);
+const curl = drop ? null : row('curl -o');
+console.log(`${mib} MiB from nginx on loopback ${drop ? 'read and dropped' : 'into a file'}, median of ${rounds} rounds (${process.version}, libcurl ${require('../lib/fetch.js').FEATURES.curl})`);
 // Each round's CPU over Node's fetch's in that round.
 const perRound = (name) => results[name].map((r, i) => r.cpuMs / results['fetch res.body'][i].cpuMs);
 console.log('| contender | CPU ms/MiB | (min-max) | vs fetch res.body | per round vs fetch (min-max) | vs curl -o | wall ms | peak RSS over baseline (MiB) |');
@@ -146,5 +151,5 @@ console.log('|---|---|---|---|---|---|---|---|');
 for (const name of names) {
   const r = row(name);
   const pr = perRound(name);
-  console.log(`| ${name} | ${r.cpuPerMiB.toFixed(3)} | ${r.lo.toFixed(3)}-${r.hi.toFixed(3)} | ${(r.cpuPerMiB / ref.cpuPerMiB).toFixed(2)}× | ${median(pr).toFixed(2)}× (${Math.min(...pr).toFixed(2)}-${Math.max(...pr).toFixed(2)}) | ${(r.cpuPerMiB / curl.cpuPerMiB).toFixed(2)}× | ${r.ms.toFixed(0)} | ${r.peak.toFixed(1)} |`);
+  console.log(`| ${name} | ${r.cpuPerMiB.toFixed(3)} | ${r.lo.toFixed(3)}-${r.hi.toFixed(3)} | ${(r.cpuPerMiB / ref.cpuPerMiB).toFixed(2)}× | ${median(pr).toFixed(2)}× (${Math.min(...pr).toFixed(2)}-${Math.max(...pr).toFixed(2)}) | ${curl === null ? '-' : `${(r.cpuPerMiB / curl.cpuPerMiB).toFixed(2)}×`} | ${r.ms.toFixed(0)} | ${r.peak.toFixed(1)} |`);
 }
