@@ -12,6 +12,8 @@ const { isLaterBody } = require('./body');
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 const USER_AGENT = `User-Agent: uvasync/${require('../package.json').version}`;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const NORMALIZED = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+const FORBIDDEN = new Set(['CONNECT', 'TRACE', 'TRACK']);
 // Headers that describe the framing of the message: the client's own.
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'host', 'connection', 'expect']);
 const CONTENT_TYPE = /(^|\n)content-type:/i;
@@ -131,7 +133,12 @@ function readRequestOptions(options, defaults) {
     if (typeof method !== 'string' || !TOKEN.test(method)) {
       throw validate.typeError('options.method', 'an HTTP method name', method);
     }
-    o.method = method.toUpperCase();
+    // As fetch: the six methods it knows in any case, others as given
+    // (methods are case-sensitive; 'patch' is sent as 'patch'), and none of
+    // its forbidden ones.
+    const upper = method.toUpperCase();
+    if (FORBIDDEN.has(upper)) throw validate.typeError('options.method', 'a method other than CONNECT, TRACE and TRACK', method);
+    o.method = NORMALIZED.has(upper) ? upper : method;
   }
   if (headers !== undefined) {
     if (defaults !== null && defaults.headers !== undefined) {
@@ -146,6 +153,10 @@ function readRequestOptions(options, defaults) {
     o.headers = defaults === null ? USER_AGENT : defaults.headerLines;
   }
   if (duplex !== undefined && duplex !== 'half') throw validate.typeError('options.duplex', "'half'", duplex);
+  if (body !== undefined && body !== null && (o.method === 'GET' || o.method === 'HEAD')) {
+    // As fetch (a GET or HEAD with a body is a mistake more often than not).
+    throw validate.typeError('options.body', `null or undefined for a ${o.method} request`, body);
+  }
   if (body !== undefined && body !== null && isLaterBody(body)) {
     o.later = body;
   } else if (body !== undefined && body !== null) {

@@ -126,6 +126,7 @@ function news(req, b, o, objs) {
     const attempts = req.before !== null ? req.before[1] + 1 : 1;
     const res = Response._make(req.current, status, objs[o + 4] || '', block, null, req.hops > 0,
       VERSIONS[nums[b + 2]] || '', t, attempts);
+    res._head = req.o.method === 'HEAD';
     const encoding = req.o.decompress !== 0 && block !== undefined && block.includes('content-encoding\0')
       ? parseHeaders(block)['content-encoding'] : undefined;
     const { pool, id } = req;
@@ -259,6 +260,7 @@ function settle(req, b, o, objs) {
   if (headers !== undefined) res._fields = headers;
   if (req.stream) res._max = req.o.maxBodySize; // Its body methods keep the bound (not streamed after all).
   if (req.o.output !== undefined) res.output = req.o.output;
+  res._head = req.o.method === 'HEAD';
   req.resolve(res);
 }
 

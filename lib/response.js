@@ -95,6 +95,7 @@ class Response {
     self._max = 0; // maxBodySize for the body methods of a live body (0: none).
     self._teed = false; // A branch of a live body's stream (clone()): read from _stream.
     self._error = null; // Why the body failed (a whole one that did not decode), for its reader.
+    self._head = false; // The answer to a HEAD: no body, whatever the status.
     return self;
   }
 
@@ -112,7 +113,11 @@ class Response {
 
   get type() { return 'basic'; }
 
-  /** Node's own Headers (the global `Headers`), built on first use. */
+  /**
+   * Node's own Headers (the global `Headers`), built on first use.  They can
+   * be changed, as node-fetch's can (proxy code deletes Content-Encoding or
+   * Set-Cookie before passing a response on); undici's refuse.
+   */
   get headers() {
     if (this._headers === undefined) {
       const h = new Headers();
@@ -123,13 +128,22 @@ class Response {
   }
 
   /**
-   * A web ReadableStream of Uint8Array chunks, built on first use; null for
-   * 204, 205 and 304, as in fetch, and when the body went to `output`.
+   * Whether there is no body: 101, 103, 204, 205, 304 and the answer to a
+   * HEAD, as in fetch, or one that went to `output`.  Such a body is null,
+   * never used, and read as empty as often as asked.
+   */
+  _isNull() {
+    return this._head || NULL_BODY.has(this._status) || this.output !== undefined;
+  }
+
+  /**
+   * A web ReadableStream of Uint8Array chunks, built on first use; null
+   * where there is no body (_isNull).
    */
   get body() {
     if (this._stream === undefined) {
       const buf = this._buf;
-      if (NULL_BODY.has(this._status) || this.output !== undefined) {
+      if (this._isNull()) {
         this._stream = null;
       } else if (this._live !== undefined) {
         this._stream = liveStream(this, this._live);
@@ -166,6 +180,7 @@ class Response {
   }
 
   _take() {
+    if (this._isNull()) return null;
     if (this._used || (this._stream != null && this._stream.locked)) return Promise.reject(unusable());
     this._used = true;
     if (this._error !== null) return Promise.reject(this._error);
@@ -176,6 +191,7 @@ class Response {
 
   /** The whole body: Promise<Buffer>. */
   _all() {
+    if (this._isNull()) return Promise.resolve(EMPTY);
     if (this._stream != null && (this._live !== undefined || this._teed)) return readAll(this._stream, this._max, this._url);
     if (this._live !== undefined) return this._live.collect(this._max);
     return Promise.resolve(this._buf === null ? EMPTY : this._buf);
@@ -196,6 +212,7 @@ class Response {
   arrayBuffer() {
     const refused = this._take();
     if (refused !== null) return refused;
+    if (this._isNull()) return Promise.resolve(new ArrayBuffer(0));
     if (this._live !== undefined || this._teed) return this._all().then((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     const b = this._buf;
     const ab = !this._shared && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer
@@ -207,6 +224,7 @@ class Response {
   bytes() {
     const refused = this._take();
     if (refused !== null) return refused;
+    if (this._isNull()) return Promise.resolve(new Uint8Array(0));
     if (this._live !== undefined || this._teed) return this._all().then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
     const b = this._buf;
     // Clones get bytes of their own, as in fetch.
@@ -246,6 +264,13 @@ class Response {
   /** A second Response over the same body, to be read on its own. */
   clone() {
     if (this._used || (this._stream != null && this._stream.locked)) throw unusable();
+    if (this._isNull()) {
+      const c = Response._make(this._url, this._status, this._statusText, this._block, EMPTY, this._redirected,
+        this.httpVersion, this._t, this.attempts);
+      c._head = this._head;
+      c.output = this.output;
+      return c;
+    }
     if (this._live !== undefined || this._teed) {
       // A body still arriving: two branches of its stream (as fetch's tee).
       const [a, b] = this.body.tee();

@@ -121,6 +121,39 @@ describe('fetch', () => {
     assert.deepEqual(res.headers.getSetCookie(), ['a=1', 'b=2']);
   });
 
+  it('normalizes the case of the six methods fetch knows, sends others as given, and refuses what fetch refuses', async () => {
+    // The request line as it reaches the server (Node's own parser refuses
+    // a lower-case method before a handler could see it).
+    const lines = [];
+    const raw = await startRaw((s) => s.on('data', (d) => {
+      lines.push(d.toString('latin1').split('\r\n')[0]);
+      s.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    }));
+    try {
+      for (const m of ['delete', 'Get', 'head', 'options', 'post', 'pUt', 'patch', 'PATCH', 'propfind', 'M-SEARCH']) {
+        await (await fetch(`${raw.url}/m`, { method: m })).text();
+      }
+      assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'patch', 'PATCH', 'propfind', 'M-SEARCH']);
+    } finally {
+      await raw.stop();
+    }
+    // Forbidden methods, in any case, and a body on a GET or HEAD: a
+    // TypeError naming the option, as fetch's (nothing is sent).
+    for (const m of ['CONNECT', 'trace', 'Track']) {
+      await assert.rejects(() => fetch(`${srv.url}/`, { method: m }), { name: 'TypeError', message: /`options.method`/ }, m);
+      assert.throws(() => new Request(`${srv.url}/`, { method: m }), TypeError, m);
+    }
+    for (const m of [undefined, 'GET', 'head']) {
+      await assert.rejects(() => fetch(`${srv.url}/`, { method: m, body: 'x' }), { name: 'TypeError', message: /`options.body`/ }, m);
+      assert.throws(() => new Request(`${srv.url}/`, { method: m, body: 'x' }), TypeError, m);
+    }
+    const f = new Fetcher();
+    await assert.rejects(() => f.fetch(`${srv.url}/`, { body: new Uint8Array(1) }), { name: 'TypeError', message: /`options.body`/ });
+    await f.close();
+    // null is no body, for any method.
+    assert.equal((await (await fetch(`${srv.url}/echo`, { body: null })).json()).method, 'GET');
+  });
+
   it('unfolds obsolete folded header lines into one value', async () => {
     const raw = await startRaw((s) => s.on('data', () => s.end(
       'HTTP/1.1 200 OK\r\nX-Fold: a\r\n  bc  \r\n\t d\r\nX-Next: n\r\nContent-Length: 2\r\n\r\nok')));
@@ -335,7 +368,7 @@ describe('fetch', () => {
     await assert.rejects(() => fetch(`${srv.url}/`, { timeout: -1 }), RangeError);
     await assert.rejects(() => fetch(`${srv.url}/`, { maxRedirects: 1.5 }), RangeError);
     await assert.rejects(() => fetch(`${srv.url}/`, { maxBodySize: 0 }), RangeError);
-    await assert.rejects(() => fetch(`${srv.url}/`, { body: 42 }), /options.body/);
+    await assert.rejects(() => fetch(`${srv.url}/`, { method: 'POST', body: 42 }), /options.body/);
     await assert.rejects(() => fetch(`${srv.url}/`, { decompress: 'yes' }), TypeError);
     await assert.rejects(() => fetch(`${srv.url}/`, { signal: {} }), /options.signal/);
   });

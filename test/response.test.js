@@ -152,6 +152,35 @@ describe('Response', () => {
     assert.equal(tea.type, 'basic');
   });
 
+  it('has no body for HEAD or a null-body status: null, never used, read as empty as often as asked, cloned (as fetch)', async () => {
+    const f = new Fetcher();
+    try {
+      for (const [path, method] of [['/204', 'GET'], ['/multi', 'HEAD'], ['/bytes?n=5000', 'HEAD']]) {
+        const node = await globalThis.fetch(`${srv.url}${path}`, { method });
+        for (const [how, get] of [['fetch', fetch], ['Fetcher.fetch', (u, o) => f.fetch(u, o)]]) {
+          const what = `${method} ${path} through ${how}`;
+          const res = await get(`${srv.url}${path}`, { method });
+          assert.equal(res.body, node.body, what);
+          assert.equal(res.body, null, what);
+          assert.equal(await res.text(), '', what);
+          assert.equal(await res.text(), '', `${what}, twice`);
+          assert.equal((await res.arrayBuffer()).byteLength, 0, what);
+          assert.equal((await res.bytes()).length, 0, what);
+          assert.equal((await res.blob()).size, 0, what);
+          const copy = res.clone();
+          assert.equal(copy.body, null, what);
+          assert.equal(await copy.text(), '', what);
+          assert.equal(res.bodyUsed, node.bodyUsed, what);
+          assert.equal(res.bodyUsed, false, what);
+          assert.equal(copy.bodyUsed, false, what);
+          assert.equal(res.headers.get('content-type'), node.headers.get('content-type'), what);
+        }
+      }
+    } finally {
+      await f.close();
+    }
+  });
+
   it('is exported, a subclass of Node\'s global Response with timings, attempts and httpVersion, and prints', async () => {
     const res = await fetch(`${srv.url}/`);
     assert.ok(res instanceof Response);

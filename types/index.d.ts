@@ -938,7 +938,11 @@ export type FetchErrorType =
 
 /** Options of {@link fetch} and {@link Fetcher.fetch}. */
 export interface FetchOptions {
-  /** HTTP method (default 'GET'). */
+  /**
+   * HTTP method (default 'GET'). As in fetch, DELETE, GET, HEAD, OPTIONS,
+   * POST and PUT are upper-cased, other methods sent as given ('patch' as
+   * `patch`); CONNECT, TRACE and TRACK are a TypeError.
+   */
   readonly method?: string;
   /**
    * Request headers. A name or value with CR or LF is a TypeError, and so is
@@ -958,7 +962,7 @@ export interface FetchOptions {
    * length when it knows it, as node-fetch sends one. Stream bodies are never retried, and a redirect that would send it
    * again rejects with `EREDIRECT`; a failing source rejects the request
    * with its own error. A POST, PUT or PATCH without one sends
-   * `Content-Length: 0`.
+   * `Content-Length: 0`; a GET or HEAD with one is a TypeError, as in fetch.
    */
   readonly body?: string | ArrayBuffer | ArrayBufferView | URLSearchParams | Blob | FormData
     | ReadableStream<Uint8Array> | NodeJS.ReadableStream | AsyncIterable<string | ArrayBuffer | ArrayBufferView>;
@@ -1056,7 +1060,7 @@ export class Response extends globalThis.Response {
   readonly type: 'basic';
   /** Node's own global `Headers`, built on first use. */
   readonly headers: Headers;
-  /** The body as a web stream of `Uint8Array` chunks, built on first use; null for 204, 205 and 304. Decoded when `decompress` is on. */
+  /** The body as a web stream of `Uint8Array` chunks, built on first use; null for 101, 103, 204, 205, 304, the answer to a HEAD and a body sent to `output` (such a response is never `bodyUsed` and reads as empty). Decoded when `decompress` is on. */
   readonly body: ReadableStream<Uint8Array<ArrayBuffer>> | null;
   /** Whether the body has been read or its stream locked. */
   readonly bodyUsed: boolean;
