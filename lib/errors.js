@@ -56,6 +56,21 @@ class FetchError extends UvasyncError {
   }
 }
 
+/**
+ * libcurl's own error, the cause of a FetchError from a transfer: its
+ * message, the FetchError's code, the system's errno (negative, as in
+ * Node's system errors) when there was one, and the CURLcode.  Code written
+ * for Node's global fetch, whose failures are a TypeError with the system
+ * error as `cause`, reads `err.cause.code` here too.
+ */
+function curlError(message, code, curlCode, osErrno) {
+  const e = new Error(message);
+  e.code = code;
+  if (osErrno > 0) e.errno = -osErrno;
+  e.curlCode = curlCode;
+  return e;
+}
+
 /** A body read past maxBodySize (0 is never passed here). */
 function bodyTooLarge(url, max) {
   return new FetchError(`The body of ${url} is larger than maxBodySize (${max} bytes) (EBODYTOOLARGE)`, 'EBODYTOOLARGE', url);
@@ -69,4 +84,4 @@ function isAbortError(err) {
   return err !== null && typeof err === 'object' && (err.name === 'AbortError' || err.code === 'ABORT_ERR');
 }
 
-module.exports = { UvasyncError, TimeoutError, AbortError, FetchError, bodyTooLarge, abortError, isAbortError };
+module.exports = { UvasyncError, TimeoutError, AbortError, FetchError, curlError, bodyTooLarge, abortError, isAbortError };

@@ -6,7 +6,7 @@
 // promise per request when the core hands over a batch of finished ones.
 
 const { binding } = require('./native');
-const { FetchError, abortError } = require('./errors');
+const { FetchError, abortError, curlError } = require('./errors');
 const { Blob } = require('node:buffer');
 const { ACCEPT_ENCODING, decodeBody } = require('./decode');
 
@@ -185,7 +185,7 @@ function ended(req, b, o, objs) {
   const code = objs[o + 3];
   if (code !== undefined) {
     const err = new FetchError(`${objs[o + 4]} (${code}) fetching ${req.current}`, code, req.current,
-      { curlCode: nums[b + 11], attempts: nums[b + 4] + (req.before !== null ? req.before[1] : 0) });
+      { curlCode: nums[b + 11], attempts: nums[b + 4] + (req.before !== null ? req.before[1] : 0), cause: curlError(objs[o + 4], code, nums[b + 11], nums[b + 12]) });
     err.timings = t;
     req.live.end(err);
     return;
@@ -217,7 +217,7 @@ function settle(req, b, o, objs) {
   const code = objs[o + 3];
   if (code !== undefined) {
     const err = new FetchError(`${objs[o + 4]} (${code}) fetching ${url}`, code, url,
-      { curlCode: nums[b + 11], attempts });
+      { curlCode: nums[b + 11], attempts, cause: curlError(objs[o + 4], code, nums[b + 11], nums[b + 12]) });
     err.timings = t;
     fail(req, err);
     return;

@@ -308,9 +308,23 @@ describe('fetch', () => {
     }
   });
 
-  it('reports a refused connection', async () => {
+  it("reports a refused connection, with libcurl's error as the cause, whose code code written for the global fetch reads", async () => {
     const port = await closedPort();
     await assert.rejects(fetch(`http://127.0.0.1:${port}/`), (e) => e instanceof FetchError && e.code === 'ECONNREFUSED');
+    // Node's fetch: TypeError('fetch failed') with the system error as cause.
+    const theirs = await globalThis.fetch(`http://127.0.0.1:${port}/`).catch((e) => e);
+    const mine = await fetch(`http://127.0.0.1:${port}/`).catch((e) => e);
+    assert.ok(mine.cause instanceof Error, 'a cause');
+    assert.equal(mine.cause.code, theirs.cause.code);
+    assert.equal(mine.cause.errno, theirs.cause.errno);
+    assert.equal(mine.cause.errno, -require('node:os').constants.errno.ECONNREFUSED);
+    assert.equal(mine.cause.curlCode, mine.curlCode);
+    assert.match(mine.cause.message, /connect/i);
+    // The same through a Fetcher's result objects.
+    const f = new Fetcher();
+    const [r] = await f.fetchAll([`http://127.0.0.1:${port}/`]);
+    await f.close();
+    assert.equal(r.error.cause.code, 'ECONNREFUSED');
   });
 
   // ENOTFOUND: test/dns.test.js, inside a network namespace (no query leaves the machine).

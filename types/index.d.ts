@@ -921,6 +921,13 @@ export class FetchError extends UvasyncError {
   /** Attempts made (with retries). */
   readonly attempts?: number;
   /**
+   * For a failure of the transfer, libcurl's error: its message, the same
+   * `code`, the system's `errno` (negative, as Node's) when there was one
+   * and `curlCode`; as the global fetch's `err.cause.code` reads. For an
+   * abort, the signal's reason; for a body that did not decode, zlib's error.
+   */
+  readonly cause?: unknown;
+  /**
    * node-fetch's kind of the error, for code written for node-fetch:
    * `'aborted'` (ABORT_ERR), `'max-redirect'` (EMAXREDIRECTS), `'max-size'`
    * (EBODYTOOLARGE), `'request-timeout'` (ETIMEDOUT), `'no-redirect'`
