@@ -168,6 +168,9 @@ class Response {
             }
             controller.close();
           },
+          cancel() {
+            self._used = true; // A cancelled stream is disturbed: bodyUsed, as in fetch.
+          },
         });
       }
     }
@@ -320,6 +323,7 @@ function liveStream(res, live) {
         ? new Uint8Array(c.buffer, 0, c.byteLength) : new Uint8Array(c));
     },
     cancel() {
+      res._used = true; // Disturbed, as in fetch: the body methods refuse from here on.
       live.cancel();
     },
   }, { highWaterMark: 0 });

@@ -152,6 +152,21 @@ describe('Response', () => {
     assert.equal(tea.type, 'basic');
   });
 
+  it('counts a cancelled body as used: bodyUsed, and the body methods and clone() refuse, as in fetch', async () => {
+    for (const n of [10, 100_000, 8 << 20]) {
+      const node = await globalThis.fetch(`${srv.url}/bytes?n=${n}`);
+      await node.body.cancel();
+      const res = await fetch(`${srv.url}/bytes?n=${n}`);
+      await res.body.cancel();
+      assert.equal(res.bodyUsed, node.bodyUsed, `n=${n}`);
+      assert.equal(res.bodyUsed, true, `n=${n}`);
+      await assert.rejects(() => node.text(), TypeError);
+      await assert.rejects(() => res.text(), TypeError, `n=${n}`);
+      await assert.rejects(() => res.arrayBuffer(), TypeError, `n=${n}`);
+      assert.throws(() => res.clone(), TypeError, `n=${n}`);
+    }
+  });
+
   it('has no body for HEAD or a null-body status: null, never used, read as empty as often as asked, cloned (as fetch)', async () => {
     const f = new Fetcher();
     try {
