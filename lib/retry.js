@@ -23,6 +23,10 @@ class RetryOptions {
     this.signal = undefined;
     this.maxRetryTime = Infinity;
     this.unref = false;
+    // p-retry's names (readOptions): randomize, onFailedAttempt, shouldRetry.
+    this.randomize = false;
+    this.onFailedAttempt = null;
+    this.shouldRetry = null;
   }
 }
 
@@ -30,9 +34,30 @@ function readOptions(options) {
   const o = new RetryOptions();
   if (options === undefined) return o;
   validate.options('options', options);
-  const { retries, delay, backoff, factor, maxDelay, jitter, retryIf, onRetry, signal, maxRetryTime, unref } = options;
+  const { retries, delay, backoff, factor, maxDelay, jitter, retryIf, onRetry, signal, maxRetryTime, unref,
+    minTimeout, maxTimeout, randomize, onFailedAttempt, shouldRetry } = options;
   if (retries !== undefined) { validate.integer('options.retries', retries, 0, true); o.retries = retries; }
   if (delay !== undefined) { validate.ms('options.delay', delay); o.delay = delay; }
+  // p-retry's names, so that its options work as they are: minTimeout and
+  // maxTimeout are delay and maxDelay; randomize multiplies each wait by 1
+  // to 2 (before maxTimeout); onFailedAttempt(context) after every failure,
+  // shouldRetry(context) then (a falsy return stops).
+  if (minTimeout !== undefined) {
+    if (delay !== undefined) throw validate.typeError('options.minTimeout', 'left out beside options.delay (p-retry\'s name for it)', minTimeout);
+    validate.ms('options.minTimeout', minTimeout);
+    o.delay = minTimeout;
+  }
+  if (maxTimeout !== undefined) {
+    if (maxDelay !== undefined) throw validate.typeError('options.maxTimeout', 'left out beside options.maxDelay (p-retry\'s name for it)', maxTimeout);
+    validate.ms('options.maxTimeout', maxTimeout, true);
+    o.maxDelay = maxTimeout;
+  }
+  if (randomize !== undefined) {
+    if (typeof randomize !== 'boolean') throw validate.typeError('options.randomize', 'a boolean', randomize);
+    o.randomize = randomize;
+  }
+  if (onFailedAttempt !== undefined) { validate.fn('options.onFailedAttempt', onFailedAttempt); o.onFailedAttempt = onFailedAttempt; }
+  if (shouldRetry !== undefined) { validate.fn('options.shouldRetry', shouldRetry); o.shouldRetry = shouldRetry; }
   if (typeof backoff === 'function') {
     o.backoffFn = backoff;
   } else if (backoff !== undefined) {
@@ -73,8 +98,18 @@ function waitFor(o, attempt, err) {
     }
     return Math.min(ms, o.maxDelay);
   }
+  if (o.randomize) {
+    const ms = binding.backoffWait(o.kind, attempt, o.delay, o.factor, Infinity, o.jitter, o.jitter > 0 ? Math.random() : 0);
+    return Math.min(Math.round(ms * (1 + Math.random())), o.maxDelay, validate.MAX_MS);
+  }
   return binding.backoffWait(o.kind, attempt, o.delay, o.factor, o.maxDelay, o.jitter,
     o.jitter > 0 ? Math.random() : 0);
+}
+
+/** p-retry's context of a failed attempt. */
+function context(err, attempt, retries, retryDelay) {
+  const left = retries - attempt + 1;
+  return { error: err, attemptNumber: attempt, retriesLeft: left > 0 ? left : 0, retriesConsumed: attempt - 1, retryDelay };
 }
 
 /**
@@ -137,14 +172,25 @@ async function run(fn, o) {
     try {
       return await attemptOnce(fn, attempt, signal);
     } catch (err) {
-      if (isAbortError(err) || attempt > o.retries) throw tag(err, attempt);
+      if (isAbortError(err)) throw tag(err, attempt);
       if (signal !== undefined && signal.aborted) throw tag(abortError(signal), attempt);
+      let last = attempt > o.retries;
+      let ms = 0;
+      if (!last) {
+        ms = waitFor(o, attempt, err);
+        // maxRetryTime: no retry starts after it, and a wait is cut to it.
+        const left = deadline - performance.now();
+        if (left <= 0) last = true;
+        else if (ms > left) ms = left;
+      }
+      if (o.onFailedAttempt !== null) {
+        // Its throw rejects the run with what it threw, as p-retry's.
+        await o.onFailedAttempt(context(err, attempt, o.retries, last ? 0 : ms));
+        if (signal !== undefined && signal.aborted) throw tag(abortError(signal), attempt);
+      }
+      if (last) throw tag(err, attempt);
+      if (o.shouldRetry !== null && !(await o.shouldRetry(context(err, attempt, o.retries, ms)))) throw tag(err, attempt);
       if (o.retryIf !== null && !(await o.retryIf(err, attempt))) throw tag(err, attempt);
-      let ms = waitFor(o, attempt, err);
-      // maxRetryTime: no retry starts after it, and a wait is cut to it.
-      const left = deadline - performance.now();
-      if (left <= 0) throw tag(err, attempt);
-      if (ms > left) ms = left;
       if (o.onRetry !== null) await o.onRetry(err, attempt, ms);
       await sleep(ms, signal, undefined, o.unref);
     }

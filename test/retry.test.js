@@ -161,6 +161,44 @@ describe('retry', () => {
     await assert.rejects(() => retry(async () => 1, { signal: 1 }), { name: 'TypeError', message: /`options.signal`/ });
   });
 
+  it("takes p-retry's option names, with p-retry's contexts and waits: minTimeout, maxTimeout, randomize, onFailedAttempt, shouldRetry", async () => {
+    const { default: pRetry } = await import('p-retry');
+    // The contexts each sees, in order, for the same failing function.
+    async function trace(run, extra = {}) {
+      const seen = [];
+      const result = await run(async (n) => { throw new Error(`f${n}`); }, {
+        retries: 4, minTimeout: 2, factor: 2, maxTimeout: 5, ...extra,
+        onFailedAttempt: (c) => { seen.push(['failed', { ...c, error: c.error.message }]); },
+        shouldRetry: (c) => { seen.push(['should', c.attemptNumber, c.retryDelay]); return true; },
+      }).catch((e) => e.message);
+      return [result, seen];
+    }
+    const mine = await trace(retry);
+    assert.deepEqual(mine, await trace(pRetry));
+    assert.deepEqual(mine[1].filter(([k]) => k === 'failed').map(([, c]) => c.retryDelay), [2, 4, 5, 5, 0]);
+    // shouldRetry returning nothing stops; onFailedAttempt's throw rejects with what it threw.
+    for (const run of [pRetry, retry]) {
+      const a = failing(9);
+      await assert.rejects(run(a.fn, { retries: 5, minTimeout: 1, shouldRetry: () => {} }), /fail 1/);
+      assert.equal(a.calls.length, 1);
+      const b = failing(9);
+      await assert.rejects(run(b.fn, { retries: 5, minTimeout: 1, onFailedAttempt: (c) => { if (c.attemptNumber === 2) throw new Error('enough'); } }), /enough/);
+      assert.equal(b.calls.length, 2);
+    }
+    // randomize: each wait a whole number of ms from 1x to 2x the wait (maxTimeout after).
+    const waits = [];
+    await retry(failing(6).fn, { retries: 6, minTimeout: 10, factor: 1, randomize: true, maxTimeout: 17,
+      onFailedAttempt: (c) => waits.push(c.retryDelay) }).catch(() => {});
+    assert.equal(waits.length, 6);
+    for (const w of waits) assert.ok(Number.isInteger(w) && w >= 10 && w <= 17, `${w}`);
+    // One name for one thing.
+    await assert.rejects(() => retry(async () => 1, { delay: 5, minTimeout: 5 }), { name: 'TypeError', message: /`options.minTimeout`/ });
+    await assert.rejects(() => retry(async () => 1, { maxDelay: 5, maxTimeout: 5 }), { name: 'TypeError', message: /`options.maxTimeout`/ });
+    await assert.rejects(() => retry(async () => 1, { randomize: 1 }), { name: 'TypeError', message: /`options.randomize`/ });
+    await assert.rejects(() => retry(async () => 1, { onFailedAttempt: 1 }), { name: 'TypeError', message: /`options.onFailedAttempt`/ });
+    await assert.rejects(() => retry(async () => 1, { shouldRetry: 'no' }), { name: 'TypeError', message: /`options.shouldRetry`/ });
+  });
+
   it('rejects with a RangeError when a backoff function returns a bad wait', async () => {
     await assert.rejects(retry(() => Promise.reject(new Error('x')), { retries: 1, backoff: () => -5 }), RangeError);
   });

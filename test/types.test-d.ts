@@ -6,7 +6,7 @@ import {
   TimeoutError, AbortError, UvasyncError,
   fetch, Fetcher, FetchError, Response, WorkerPool, RedisStore, RateLimiter as RL,
 } from 'uvasync';
-import type { FetchResult, SettledResult, FetchErrorCode } from 'uvasync';
+import type { FetchResult, SettledResult, FetchErrorCode, RetryContext } from 'uvasync';
 
 type Equal<A, B> = (<G>() => G extends A ? 1 : 2) extends (<G>() => G extends B ? 1 : 2) ? true : false;
 function expectType<A, B>(_: Equal<A, B>): void {}
@@ -52,6 +52,11 @@ async function checks(): Promise<void> {
   tq.on('completed', () => {});
   await tq.onIdle();
   await retry(() => 1, { maxRetryTime: 1000, unref: true });
+  await retry(() => 1, {
+    minTimeout: 10, maxTimeout: 100, randomize: true,
+    onFailedAttempt: ({ attemptNumber, retriesLeft, retryDelay }: RetryContext) => { void (attemptNumber + retriesLeft + retryDelay); },
+    shouldRetry: ({ error }) => error instanceof Error,
+  });
   await delay(1, { ref: false });
 
   const m = await mapWithLimit([1, 2, 3], 2, async (n, i, signal) => String(n + i));

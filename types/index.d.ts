@@ -128,6 +128,17 @@ export function withTimeout<T, F extends string | number | boolean | bigint | sy
   fallback: F,
 ): ClearablePromise<T | F>;
 
+/** p-retry's context of a failed attempt, for {@link RetryOptions.onFailedAttempt} and {@link RetryOptions.shouldRetry}. */
+export interface RetryContext {
+  readonly error: unknown;
+  /** 1 for the first attempt. */
+  readonly attemptNumber: number;
+  readonly retriesLeft: number;
+  readonly retriesConsumed: number;
+  /** The wait before the next attempt, in ms; 0 when none will be made. */
+  readonly retryDelay: number;
+}
+
 /** Options of {@link retry}. */
 export interface RetryOptions {
   /** Retries after the first attempt (so `retries + 1` attempts at most). @default 3 */
@@ -157,6 +168,16 @@ export interface RetryOptions {
   readonly signal?: AbortSignal;
   /** A budget for the whole run, in ms: no retry starts after it, and a wait is cut to it. @default Infinity */
   readonly maxRetryTime?: number;
+  /** p-retry's name for `delay` (give one of the two). */
+  readonly minTimeout?: number;
+  /** p-retry's name for `maxDelay` (give one of the two). */
+  readonly maxTimeout?: number;
+  /** p-retry's: each wait times a random 1 to 2, rounded, before `maxDelay`. @default false */
+  readonly randomize?: boolean;
+  /** p-retry's: called after every failed attempt, the last one too; its throw rejects the run with what it threw. */
+  readonly onFailedAttempt?: (context: RetryContext) => void | PromiseLike<void>;
+  /** p-retry's: called before each retry; a falsy return stops with the error. */
+  readonly shouldRetry?: (context: RetryContext) => unknown;
   /** The waits between attempts do not keep the process alive. @default false */
   readonly unref?: boolean;
 }
