@@ -28,7 +28,7 @@
         "src/core/timer.c",
         "src/core/waitq.c"
       ],
-      "conditions": [["have_hiredis==1", {"sources": ["src/core/redis.c", "src/core/redis_scripts.c"], "defines": ["UVA_HAVE_HIREDIS"]}]],
+      "conditions": [["have_hiredis==1", {"sources": ["src/core/redis.c", "src/core/redis_poll.c", "src/core/redis_scripts.c"], "defines": ["UVA_HAVE_HIREDIS"]}]],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-fvisibility=hidden"],
       "cflags!": ["-fno-exceptions"],
       "xcode_settings": {"OTHER_CFLAGS": ["-std=gnu11"]}

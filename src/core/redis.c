@@ -7,13 +7,8 @@
  * answered in that long is dropped too and made again.  While there is no
  * connection a command fails at once with UVA_EREDIS_UNAVAILABLE (the
  * caller decides what that means: reject, allow, fall back); while one is
- * being made it waits for it, within its deadline.
- *
- * The adapter: hiredis asks for read and write interest, the core keeps one
- * uv_poll_t on hiredis's socket for it.  A poll error goes to hiredis as a
- * read (it reads the socket's error: a refused connect is reported as one),
- * and hiredis's cleanup stops and closes the poll before hiredis closes the
- * socket. */
+ * being made it waits for it, within its deadline.  hiredis's events go
+ * to a uv_poll_t on its socket (redis_poll.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +17,7 @@
 #include <hiredis/hiredis.h>
 
 #include "redis.h"
+#include "redis_poll.h"
 
 /* The scripts (redis_scripts.c), by UVA_REDIS_* index. */
 extern const char *const uva__redis_scripts[UVA_REDIS_NSCRIPTS];
@@ -56,7 +52,7 @@ struct uva_redis_s {
   char *password;
   int state;
   redisAsyncContext *ac;
-  struct rconn_s *conn; /* The current context's poll. */
+  uva__rpoll_t *conn;   /* The current context's poll. */
   uv_timer_t deadline; /* The oldest command's, or the connect's. */
   uv_timer_t retry;    /* The next connect. */
   uv_getaddrinfo_t resolve;
@@ -71,14 +67,6 @@ struct uva_redis_s {
   int handles;
   void (*close_cb)(void *data);
 };
-
-/* A context's poll, its own allocation: hiredis may free an old context
- * (and so close its poll) after a new one has been made. */
-typedef struct rconn_s {
-  uv_poll_t poll;
-  int events;
-  uva_redis_t *r;
-} rconn_t;
 
 static void start_connect(uva_redis_t *r);
 static void maybe_free(uva_redis_t *r);
@@ -117,7 +105,7 @@ static void unlink_cmd(uva_redis_t *r, rcmd_t *c) {
 /* The loop is held while a command is pending, not otherwise. */
 static void hold(uva_redis_t *r) {
   uv_handle_t *h[3] = {(uv_handle_t *)&r->deadline,
-                       r->conn ? (uv_handle_t *)&r->conn->poll : NULL, NULL};
+                       r->conn ? uva__rpoll_handle(r->conn) : NULL, NULL};
   int i;
   for (i = 0; h[i] != NULL; i++) {
     if (r->pending > 0)
@@ -308,50 +296,19 @@ int uva_redis_eval(uva_redis_t *r, int script, const char *key, size_t keylen,
   return 0;
 }
 
-/* ---- the adapter ---------------------------------------------------------------- */
+/* ---- the poll --------------------------------------------------------------- */
 
-static void on_poll(uv_poll_t *p, int status, int events) {
-  redisAsyncContext *ac = p->data;
-  if (ac == NULL)
-    return;
-  if (status < 0 || (events & UV_READABLE))
-    redisAsyncHandleRead(ac); /* An error is read from the socket. */
-  else if (events & UV_WRITABLE)
-    redisAsyncHandleWrite(ac);
+/* hiredis lets the socket of a context go (redis_poll.c). */
+static void on_poll_gone(uva__rpoll_t *k, void *arg) {
+  uva_redis_t *r = arg;
+  if (r->conn == k)
+    r->conn = NULL;
 }
 
-static void poll_update(rconn_t *k, int add, int ev) {
-  int events = add ? (k->events | ev) : (k->events & ~ev);
-  if (events == k->events)
-    return;
-  k->events = events;
-  if (events == 0)
-    uv_poll_stop(&k->poll);
-  else
-    uv_poll_start(&k->poll, events, on_poll);
-}
-
-static void ev_add_read(void *d) { poll_update(d, 1, UV_READABLE); }
-static void ev_del_read(void *d) { poll_update(d, 0, UV_READABLE); }
-static void ev_add_write(void *d) { poll_update(d, 1, UV_WRITABLE); }
-static void ev_del_write(void *d) { poll_update(d, 0, UV_WRITABLE); }
-
-static void on_poll_closed(uv_handle_t *h) {
-  rconn_t *k = (rconn_t *)h;
-  uva_redis_t *r = k->r;
-  free(k);
+static void on_poll_closed(void *arg) {
+  uva_redis_t *r = arg;
   r->handles--;
   maybe_free(r);
-}
-
-/* hiredis is about to close its socket: the poll goes first. */
-static void ev_cleanup(void *d) {
-  rconn_t *k = d;
-  if (k->r->conn == k)
-    k->r->conn = NULL;
-  uv_poll_stop(&k->poll);
-  k->poll.data = NULL;
-  uv_close((uv_handle_t *)&k->poll, on_poll_closed);
 }
 
 /* ---- connecting ---------------------------------------------------------------- */
@@ -453,30 +410,20 @@ static void connect_addr(uva_redis_t *r, const char *ip) {
     connection_lost(r);
     return;
   }
-  rconn_t *k = calloc(1, sizeof(*k));
-  if (k == NULL || uv_poll_init(r->loop, &k->poll, ac->c.fd) != 0) {
-    free(k);
+  /* The poll waits for writability at once, as hiredis does (the connect's end). */
+  uva__rpoll_t *k = uva__rpoll_attach(r->loop, ac, on_poll_gone, on_poll_closed, r);
+  if (k == NULL) {
     redisAsyncFree(ac);
     connection_lost(r);
     return;
   }
-  k->r = r;
-  k->poll.data = ac;
   r->handles++;
   r->conn = k;
   ac->data = r;
-  ac->ev.data = k;
-  ac->ev.addRead = ev_add_read;
-  ac->ev.delRead = ev_del_read;
-  ac->ev.addWrite = ev_add_write;
-  ac->ev.delWrite = ev_del_write;
-  ac->ev.cleanup = ev_cleanup;
   r->ac = ac;
   r->state = R_CONNECTING;
   redisAsyncSetConnectCallback(ac, on_connected);
   redisAsyncSetDisconnectCallback(ac, on_disconnected);
-  /* hiredis waits for the socket to be writable: the connect's end. */
-  poll_update(k, 1, UV_WRITABLE);
   hold(r);
 }
 
