@@ -184,14 +184,22 @@ function ended(req, b, o, objs) {
   if (req.before !== null) t[5] += req.before[0];
   const code = objs[o + 3];
   if (code !== undefined) {
-    const err = new FetchError(`${objs[o + 4]} (${code}) fetching ${req.current}`, code, req.current,
-      { curlCode: nums[b + 11], attempts: nums[b + 4] + (req.before !== null ? req.before[1] : 0), cause: curlError(objs[o + 4], code, nums[b + 11], nums[b + 12]) });
-    err.timings = t;
+    const err = transferError(b, o, objs, req.current, nums[b + 4] + (req.before !== null ? req.before[1] : 0), t);
     req.live.end(err);
     return;
   }
   pushChunk(req.live, bodyOf(b, o, objs));
   req.live.end();
+}
+
+/** The FetchError of a transfer the core reports failed, with libcurl's error as its cause. */
+function transferError(b, o, objs, url, attempts, t) {
+  const code = objs[o + 3];
+  const message = objs[o + 4];
+  const err = new FetchError(`${message} (${code}) fetching ${url}`, code, url,
+    { curlCode: nums[b + 11], attempts, cause: curlError(message, code, nums[b + 11], nums[b + 12]) });
+  err.timings = t;
+  return err;
 }
 
 /** A streamed body's reader went away: the transfer stops. */
@@ -216,9 +224,7 @@ function settle(req, b, o, objs) {
   const url = req.current;
   const code = objs[o + 3];
   if (code !== undefined) {
-    const err = new FetchError(`${objs[o + 4]} (${code}) fetching ${url}`, code, url,
-      { curlCode: nums[b + 11], attempts, cause: curlError(objs[o + 4], code, nums[b + 11], nums[b + 12]) });
-    err.timings = t;
+    const err = transferError(b, o, objs, url, attempts, t);
     fail(req, err);
     return;
   }

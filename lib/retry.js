@@ -98,12 +98,10 @@ function waitFor(o, attempt, err) {
     }
     return Math.min(ms, o.maxDelay);
   }
-  if (o.randomize) {
-    const ms = binding.backoffWait(o.kind, attempt, o.delay, o.factor, Infinity, o.jitter, o.jitter > 0 ? Math.random() : 0);
-    return Math.min(Math.round(ms * (1 + Math.random())), o.maxDelay, validate.MAX_MS);
-  }
-  return binding.backoffWait(o.kind, attempt, o.delay, o.factor, o.maxDelay, o.jitter,
+  // randomize (p-retry's) scales the wait before the cap, so the cap is applied here.
+  ms = binding.backoffWait(o.kind, attempt, o.delay, o.factor, o.randomize ? Infinity : o.maxDelay, o.jitter,
     o.jitter > 0 ? Math.random() : 0);
+  return o.randomize ? Math.min(Math.round(ms * (1 + Math.random())), o.maxDelay, validate.MAX_MS) : ms;
 }
 
 /** p-retry's context of a failed attempt. */
