@@ -29,6 +29,7 @@ const {
 const { Upload } = require('./upload');
 const { LiveBody } = require('./livebody');
 const { IdTable } = require('./idtable');
+const { isLocalUrl, localFetch } = require('./localfetch');
 
 const VERSIONS = { 10: '1.0', 11: '1.1', 20: '2', 30: '3' };
 
@@ -504,6 +505,7 @@ function fetch(url, options) {
   let o;
   try {
     if (isRequest(url)) return fromRequest(url, options).then(([u, opts]) => fetch(u, opts));
+    if (isLocalUrl(url)) return localFetch(url, readRequestOptions(options, null), abortFetchError);
     url = checkUrl(url);
     o = readRequestOptions(options, null);
   } catch (err) {
@@ -514,7 +516,7 @@ function fetch(url, options) {
 }
 
 module.exports = {
-  fetch, Response, submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2, readCa,
+  fetch, Response, submit, cancelTracked, abortFetchError, checkUrl, readRequestOptions, headerLines, readHttp2, readCa,
   FEATURES: {
     http2: (FEATURES & HTTP2) !== 0,
     h2cReuse: (FEATURES & H2C_REUSE) !== 0,

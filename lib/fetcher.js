@@ -7,7 +7,10 @@ const { binding } = require('./native');
 const { FetchError } = require('./errors');
 const validate = require('./validate');
 const { fieldsOf } = require('./response');
-const { submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2, readCa } = require('./fetch');
+const {
+  submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2, readCa, abortFetchError,
+} = require('./fetch');
+const { isLocalUrl, localFetch } = require('./localfetch');
 const { fromRequest, isRequest } = require('./body');
 const { unlisten } = require('./signal');
 
@@ -119,6 +122,8 @@ class Fetcher {
     let o;
     try {
       if (isRequest(url)) return fromRequest(url, options).then(([u, opts]) => this._fetch(u, opts, stream));
+      // data: and blob: as fetch() reads them: no transfer, so no limit.
+      if (stream && isLocalUrl(url)) return localFetch(url, readRequestOptions(options, this._defaults), abortFetchError);
       url = checkUrl(url);
       o = readRequestOptions(options, this._defaults);
     } catch (err) {

@@ -3,7 +3,7 @@
 // follows them.  What the server sees is compared with what `new URL()`
 // says the caller asked for: one reading only.
 const assert = require('node:assert/strict');
-const { fetch, Fetcher } = require('..');
+const { fetch, Fetcher, Response, Request } = require('..');
 const { startHttp } = require('./helpers/servers');
 
 describe('URLs and redirects', () => {
@@ -62,6 +62,47 @@ describe('URLs and redirects', () => {
       await assert.rejects(() => fetch(bad), { name: 'TypeError', message: /`url`/ }, String(bad));
       await assert.rejects(() => fetch(bad), { name: 'TypeError', message: /`url`/ }, String(bad));
     }
+  });
+
+  it('reads data: and blob: URLs as the global fetch does (no network), into the same Response', async () => {
+    const blobUrl = URL.createObjectURL(new Blob(['blob é'], { type: 'text/x-test' }));
+    const cases = [
+      ['data:text/plain;base64,aGk=', 'GET'], ['data:,Hello%2C%20World%21', 'GET'], ['  data:text/html,<b>x</b>#frag', 'GET'],
+      ['data:text/plain;charset=utf-8;base64,w6k=', 'POST'], ['DATA:application/json,%7B%22a%22%3A1%7D', 'HEAD'],
+      [new URL('data:;base64,AAEC/w=='), 'GET'], [blobUrl, 'GET'],
+    ];
+    const shape = async (r) => [r.status, r.statusText, r.url, r.redirected, r.type, [...r.headers],
+      r.body === null, Buffer.from(await r.arrayBuffer()).toString('hex'), r.bodyUsed];
+    const f = new Fetcher();
+    for (const [url, method] of cases) {
+      const want = await shape(await globalThis.fetch(url, { method }));
+      assert.deepEqual(await shape(await fetch(url, { method })), want, `${url} ${method}`);
+      assert.deepEqual(await shape(await fetch(new Request(url, { method }))), want, `Request ${url} ${method}`);
+      assert.deepEqual(await shape(await f.fetch(url, { method })), want, `Fetcher ${url} ${method}`);
+    }
+    const r = await fetch('data:application/json,%7B%22a%22%3A1%7D');
+    assert.ok(r instanceof Response && r instanceof globalThis.Response);
+    assert.deepEqual(await r.clone().json(), { a: 1 });
+    assert.equal(r.httpVersion, '');
+    assert.equal(typeof r.durationMs, 'number');
+    // What the global fetch fails, as FetchErrors with the global's error as their cause.
+    await assert.rejects(fetch('data:;base64,@@@'), (e) => e.name === 'FetchError' && e.code === 'ERR_INVALID_URL' && e.cause instanceof TypeError);
+    await assert.rejects(fetch(blobUrl, { method: 'POST', body: 'x' }), { name: 'FetchError', code: 'ERR_INVALID_URL', message: /GET only/ });
+    URL.revokeObjectURL(blobUrl);
+    await assert.rejects(fetch(blobUrl), { name: 'FetchError', code: 'ERR_INVALID_URL', message: /names no Blob/ });
+    // The options that mean something here: signal, maxBodySize, output; bad ones are the same TypeErrors.
+    const ac = new AbortController();
+    ac.abort(new Error('why'));
+    await assert.rejects(fetch('data:,x', { signal: ac.signal }), (e) => e.name === 'AbortError' && e.code === 'ABORT_ERR' && e.cause.message === 'why');
+    await assert.rejects((await fetch('data:,12345', { maxBodySize: 4 })).text(), { code: 'EBODYTOOLARGE' });
+    await assert.rejects(() => fetch('data:,x', { timeout: -1 }), { name: 'RangeError', message: /options\.timeout/ });
+    const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'uva-data-'));
+    const file = require('node:path').join(dir, 'out');
+    const out = await fetch('data:,to%20a%20file', { output: file });
+    assert.deepEqual([out.output, out.body, require('node:fs').readFileSync(file, 'utf8')], [file, null, 'to a file']);
+    await assert.rejects(fetch('data:,x', { output: require('node:path').join(dir, 'no', 'such') }), { code: 'EOUTPUT' });
+    require('node:fs').rmSync(dir, { recursive: true });
+    await f.close();
   });
 
   it('changes the method and drops the body as the fetch standard says, for each redirect status', async () => {

@@ -918,7 +918,7 @@ export type HeadersInit =
 export type FetchErrorCode =
   | 'ECONNREFUSED' | 'ETIMEDOUT' | 'ENOTFOUND' | 'ECONNRESET' | 'EHOSTUNREACH' | 'ENETUNREACH'
   | 'EMAXREDIRECTS' | 'EREDIRECT' | 'EBODYTOOLARGE' | 'EPROTONOSUPPORT' | 'EPROTO' | 'ETLS' | 'ENOMEM'
-  | 'ERR_INVALID_URL' | 'ERR_FETCHER_CLOSED' | 'ABORT_ERR' | 'EFETCH';
+  | 'ERR_INVALID_URL' | 'ERR_INVALID_ARG_VALUE' | 'ERR_FETCHER_CLOSED' | 'EOUTPUT' | 'ABORT_ERR' | 'EFETCH';
 
 /**
  * A request that got no HTTP response: refused, timed out, reset, too many
@@ -1116,7 +1116,7 @@ export class Response extends globalThis.Response {
 /**
  * One HTTP request through libcurl on Node's own loop, with no limits of its own.
  *
- * @param url An absolute http: or https: URL.
+ * @param url An absolute http: or https: URL, or a data: or blob: URL (read as the global fetch reads them).
  * @returns The response; rejects with a {@link FetchError} on a network failure.
  * @example
  * ```ts
