@@ -17,7 +17,7 @@ const H2_UPLOAD = 16;
 const FIELDS = 16; // Numbers per result in binding.fetchNums.
 const OBJS = 5; // Values per result: body, headers, url, error code, message.
 const nums = binding.fetchNums;
-const { unlisten, rethrow } = require('./signal');
+const { unlisten, rethrow, LateAbort } = require('./signal');
 
 // ---- Results ------------------------------------------------------------
 
@@ -135,6 +135,13 @@ function news(req, b, o, objs) {
     res._live = live;
     res._max = req.o.maxBodySize;
     req.live = live;
+    if (req.signal !== undefined) {
+      // An abort errors the body until its reader is done, the transfer's end too.
+      const late = lateAbort(req);
+      late.onAbort = (err) => live.fail(err);
+      live.onDone = () => late.done();
+      res._watch(late);
+    }
     req.t = t;
     unread.register(res, req);
     // Its Fetcher's close() waits for responses, not for their readers (one
@@ -268,6 +275,8 @@ function settle(req, b, o, objs) {
   if (req.stream) res._max = req.o.maxBodySize; // Its body methods keep the bound (not streamed after all).
   if (req.o.output !== undefined) res.output = req.o.output;
   res._head = req.o.method === 'HEAD';
+  // fetch()'s body, whole already: an abort before it is read errors it, as in fetch.
+  if (req.stream && req.signal !== undefined && !req.signal.aborted && !res._isNull()) res._watch(lateAbort(req));
   req.resolve(res);
 }
 
@@ -489,6 +498,12 @@ function submit(pool, owner, url, o, track, stream = false) {
     signal.addEventListener('abort', req.onAbort, { once: true });
   }
   return promise;
+}
+
+/** The request's signal for its Response's body (lib/signal.js). */
+function lateAbort(req) {
+  const { signal, url } = req;
+  return new LateAbort(signal, () => abortFetchError(signal, url));
 }
 
 function abortFetchError(signal, url) {

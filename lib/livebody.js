@@ -53,6 +53,8 @@ class LiveBody {
     this.error = null;
     this.wake = null;
     this.total = 0; // Bytes handed to the reader.
+    this.finished = false; // The reader has had the end.
+    this.onDone = null; // Called once the reader is done: the end, an error or a cancel.
   }
 
   // ---- From the core ----------------------------------------------------
@@ -136,8 +138,9 @@ class LiveBody {
     this.notify();
   }
 
+  /** The body fails: the transfer's error, or an abort, which also errors a body that has all arrived but is unread. */
   fail(err) {
-    if (this.error !== null || this.ended) return;
+    if (this.error !== null || this.finished || this.cancelled) return;
     this.error = err;
     this.chunks = [];
     this.queued = 0;
@@ -171,14 +174,30 @@ class LiveBody {
         this.update();
         return c;
       }
-      if (this.error !== null) throw this.error;
-      if (this.ended) return null;
+      if (this.error !== null) {
+        this.done();
+        throw this.error;
+      }
+      if (this.ended) {
+        this.finished = true;
+        this.done();
+        return null;
+      }
       await new Promise((resolve) => { this.wake = resolve; });
+    }
+  }
+
+  done() {
+    const f = this.onDone;
+    if (f !== null) {
+      this.onDone = null;
+      f();
     }
   }
 
   /** The reader is gone: the transfer stops. */
   cancel() {
+    this.done();
     if (this.ended || this.error !== null || this.cancelled) return;
     this.cancelled = true;
     this.chunks = [];

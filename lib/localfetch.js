@@ -8,6 +8,7 @@
 const fsp = require('node:fs/promises');
 const { FetchError } = require('./errors');
 const { Response } = require('./response');
+const { LateAbort } = require('./signal');
 
 /** Whether `url` (a string or a URL) is a data: or blob: URL. */
 function isLocalUrl(url) {
@@ -53,6 +54,7 @@ async function localFetch(url, o, abortFetchError) {
     }
     res.output = o.output;
   }
+  if (signal !== undefined && !signal.aborted && !res._isNull()) res._watch(new LateAbort(signal, () => abortFetchError(signal, href)));
   return res;
 }
 

@@ -96,7 +96,29 @@ class Response {
     self._teed = false; // A branch of a live body's stream (clone()): read from _stream.
     self._error = null; // Why the body failed (a whole one that did not decode), for its reader.
     self._head = false; // The answer to a HEAD: no body, whatever the status.
+    self._late = undefined; // The request's signal while the body is unread (lib/signal.js, LateAbort).
     return self;
+  }
+
+  /** Listens to the request's signal for this body's reader (`late`: a LateAbort). */
+  _watch(late) {
+    this._late = late;
+    lateGone.register(this, late, this);
+  }
+
+  /** A whole body is being read: the signal's listener goes; the abort's error if it came first. */
+  _lateRead() {
+    const late = this._late;
+    this._late = undefined;
+    lateGone.unregister(this);
+    late.done();
+    return late.err;
+  }
+
+  /** _lateRead(), the abort's error (if any, and none before it) becoming the body's. */
+  _lateError() {
+    const err = this._lateRead();
+    if (err !== null && this._error === null) this._error = err;
   }
 
   /** The final URL (after redirects), as WHATWG URL serializes it. */
@@ -152,6 +174,7 @@ class Response {
         this._stream = new ReadableStream({
           type: 'bytes',
           pull(controller) {
+            if (self._late !== undefined) self._lateError();
             if (self._error !== null) {
               self._used = true;
               controller.error(self._error);
@@ -170,6 +193,7 @@ class Response {
           },
           cancel() {
             self._used = true; // A cancelled stream is disturbed: bodyUsed, as in fetch.
+            if (self._late !== undefined) self._lateRead();
           },
         });
       }
@@ -186,6 +210,8 @@ class Response {
     if (this._isNull()) return null;
     if (this._used || (this._stream != null && this._stream.locked)) return Promise.reject(unusable());
     this._used = true;
+    // A live body's reader lets its LateAbort go at the body's end (lib/livebody.js).
+    if (this._late !== undefined && this._live === undefined) this._lateError();
     if (this._error !== null) return Promise.reject(this._error);
     // A body that was whole at the head: the same bound as a live one's.
     if (this._max > 0 && this._buf !== null && this._buf.length > this._max) return Promise.reject(bodyTooLarge(this._url, this._max));
@@ -290,6 +316,10 @@ class Response {
       this.httpVersion, this._t, this.attempts);
     c._error = this._error;
     c.output = this.output;
+    if (this._late !== undefined) {
+      this._late.readers++;
+      c._watch(this._late);
+    }
     this._shared = true;
     c._shared = true;
     return c;
@@ -305,6 +335,9 @@ class Response {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+// A Response collected unread no longer needs its signal's listener.
+const lateGone = new FinalizationRegistry((late) => late.done());
 
 /** A byte stream over a live body: a chunk a pull, and a cancel stops the transfer. */
 function liveStream(res, live) {

@@ -17,4 +17,33 @@ function unlisten(signal, fn) {
   }
 }
 
-module.exports = { unlisten, rethrow };
+/**
+ * A fetch() request's signal once its Response is out: as in fetch, an
+ * abort still errors a body that has not been read (a whole one, or one
+ * still arriving: `onAbort(err)` errors its reader).  The listener is its
+ * own, holding the error's maker and not the request; it goes at the
+ * abort, or once each Response sharing the body (a whole one's clones) has
+ * been read or collected (done()).
+ */
+class LateAbort {
+  constructor(signal, makeError) {
+    this.signal = signal;
+    this.err = null;
+    this.readers = 1;
+    this.onAbort = null;
+    this.listener = () => {
+      this.listener = null;
+      this.err = makeError();
+      if (this.onAbort !== null) this.onAbort(this.err);
+    };
+    signal.addEventListener('abort', this.listener, { once: true });
+  }
+
+  done() {
+    if (--this.readers > 0 || this.listener === null) return;
+    unlisten(this.signal, this.listener);
+    this.listener = null;
+  }
+}
+
+module.exports = { unlisten, rethrow, LateAbort };

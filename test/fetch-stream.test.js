@@ -221,6 +221,71 @@ describe('fetch body streams', () => {
     await closed.get('abort');
   });
 
+  it('errors a body not yet read when the signal aborts after the response, as fetch does (whole, arrived, clones), and then lets the signal go', async () => {
+    const { getEventListeners } = require('node:events');
+    const reason = new Error('late');
+    // Each case through Node's fetch and ours: what the read after the abort gives.
+    const cases = {
+      'whole, text()': async (f, signal, ac) => { const r = await f(`${url}/small`, { signal }); ac.abort(reason); return r.text(); },
+      'whole, a reader': async (f, signal, ac) => { const r = await f(`${url}/small`, { signal }); const rd = r.body.getReader(); ac.abort(reason); return rd.read().then((x) => x.done); },
+      'whole, a clone': async (f, signal, ac) => { const r = await f(`${url}/small`, { signal }); const c = r.clone(); ac.abort(reason); return Promise.allSettled([r.text(), c.text()]).then((x) => x.map((y) => y.status)); },
+      'arrived, unread': async (f, signal, ac) => {
+        const r = await f(`${url}/late?auto`, { signal });
+        await new Promise((res) => setTimeout(res, 400)); // Its end has arrived by now.
+        ac.abort(reason);
+        return r.text();
+      },
+      'read, then aborted': async (f, signal, ac) => { const r = await f(`${url}/small`, { signal }); const t = await r.text(); ac.abort(reason); return t; },
+      'streamed to its end, then aborted': async (f, signal, ac) => {
+        const r = await f(`${url}/late?auto`, { signal });
+        let t = '';
+        for await (const c of r.body) t += Buffer.from(c);
+        ac.abort(reason);
+        return t;
+      },
+    };
+    for (const [name, run] of Object.entries(cases)) {
+      const out = [];
+      for (const f of [globalThis.fetch, fetch]) {
+        const ac = new AbortController();
+        // Node's errors vary (the reason itself, a DOMException, "Body is
+        // unusable" once the body has arrived); ours is always an AbortError
+        // whose cause is the reason (the house rule).
+        out.push(await run(f, ac.signal, ac).then((v) => ['ok', v], (e) => {
+          if (f === fetch) assert.ok(e.code === 'ABORT_ERR' && e.cause === reason, `${name}: ${e.stack}`);
+          return ['rejected'];
+        }));
+      }
+      assert.deepEqual(out[1], out[0], name);
+    }
+    const ac = new AbortController();
+    const r = await fetch(`${url}/small`, { signal: ac.signal });
+    const head = await fetch(`${url}/small`, { signal: ac.signal, method: 'HEAD' });
+    ac.abort(reason);
+    await assert.rejects(r.text(), (e) => e.code === 'ABORT_ERR' && e.cause === reason && r.bodyUsed);
+    // A null body is not errored (the standard's "if response's body is non-null"; Node 20's rejects).
+    assert.equal(await head.text(), '');
+    // Read (whole or to its end), cancelled, or collected unread: nothing of it listens to the signal any more.
+    const kept = new AbortController();
+    const count = () => getEventListeners(kept.signal, 'abort').length;
+    await (await fetch(`${url}/small`, { signal: kept.signal })).text();
+    await (await fetch(`${url}/late?auto`, { signal: kept.signal })).text();
+    const c = await fetch(`${url}/small`, { signal: kept.signal });
+    await c.clone().arrayBuffer();
+    assert.equal(count(), 1, 'the clone read, the original not yet');
+    await c.bytes();
+    await (await fetch(`${url}/late?auto`, { signal: kept.signal })).body.cancel();
+    assert.equal(count(), 0);
+    await (async () => { await fetch(`${url}/small`, { signal: kept.signal }); await fetch(`${url}/late?auto`, { signal: kept.signal }); })();
+    await new Promise((res) => setTimeout(res, 400)); // The second one's transfer has ended (its own listener gone).
+    assert.equal(count(), 2);
+    for (let i = 0; i < 20 && count() > 0; i++) {
+      gc();
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(count(), 0, 'collected unread');
+  });
+
   it('decodes gzip as it arrives, and a gzip stream cut short errors the body with EPROTO', async () => {
     const res = await fetch(`${url}/gzip`);
     const parts = [];
