@@ -18,6 +18,7 @@ const FORBIDDEN = new Set(['CONNECT', 'TRACE', 'TRACK']);
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'host', 'connection', 'expect']);
 const CONTENT_TYPE = /(^|\n)content-type:/i;
 const BAD_VALUE = /[\r\n\0]/;
+const NOT_BYTES = /[^\0-\xff]/;
 
 /** Request options read into fixed fields, validated, with the defaults. */
 class RequestOptions {
@@ -112,6 +113,11 @@ function headerLines(name, headers) {
       if (typeof value !== 'string') throw validate.typeError(`${name}['${key}']`, 'a string', v);
       if (BAD_VALUE.test(value)) {
         throw validate.typeError(`${name}['${key}']`, 'a value without CR, LF or NUL', value);
+      }
+      // A ByteString, as fetch's and Node's http's header values are: each
+      // character is sent as one byte (Latin-1), so one past U+00FF cannot be.
+      if (NOT_BYTES.test(value)) {
+        throw validate.typeError(`${name}['${key}']`, 'a value of characters U+0000-U+00FF, one byte each (encode other text first, as encodeURIComponent does)', value);
       }
       if (key.length === 10 && key.toLowerCase() === 'user-agent') hasAgent = true;
       out += out === '' ? `${key}: ${value}` : `\n${key}: ${value}`;

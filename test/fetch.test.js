@@ -154,6 +154,41 @@ describe('fetch', () => {
     assert.equal((await (await fetch(`${srv.url}/echo`, { body: null })).json()).method, 'GET');
   });
 
+  it('sends header values as ByteStrings, a byte a character, as fetch and Node\'s http do, and refuses a character past U+00FF', async () => {
+    const heads = [];
+    const raw = await startRaw((s) => {
+      let got = Buffer.alloc(0);
+      s.on('data', (d) => {
+        got = Buffer.concat([got, d]);
+        if (got.indexOf('\r\n\r\n') < 0) return;
+        heads.push(got.subarray(0, got.indexOf('\r\n\r\n') + 2));
+        s.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      });
+    });
+    const field = (head, name) => {
+      const at = head.indexOf(`\r\n${name}: `);
+      const start = at + name.length + 4;
+      return head.subarray(start, head.indexOf('\r\n', start)).toString('hex');
+    };
+    try {
+      // Short, and long enough (past 1 KiB) for the binding's heap copy.
+      const values = ['é', 'Ä ÿ \x80', `${'ü'.repeat(1500)}end`];
+      for (const v of values) {
+        for (const f of [globalThis.fetch, fetch]) await (await f(`${raw.url}/h`, { headers: { 'x-v': v } })).text();
+        const [node, ours] = heads.splice(0, 2);
+        assert.equal(field(ours, 'x-v'), field(node, 'x-v'), v.slice(0, 20));
+        assert.equal(field(ours, 'x-v'), Buffer.from(v, 'latin1').toString('hex'));
+      }
+    } finally {
+      await raw.stop();
+    }
+    for (const v of ['€', 'a\u0100', '😀']) {
+      await assert.rejects(globalThis.fetch(`${srv.url}/`, { headers: { 'x-v': v } }), TypeError);
+      await assert.rejects(() => fetch(`${srv.url}/`, { headers: { 'x-v': v } }), { name: 'TypeError', message: /`options.headers\['x-v'\]`/ }, v);
+      assert.throws(() => new Fetcher({ headers: { 'x-v': v } }), { name: 'TypeError', message: /x-v/ }, v);
+    }
+  });
+
   it('unfolds obsolete folded header lines into one value', async () => {
     const raw = await startRaw((s) => s.on('data', () => s.end(
       'HTTP/1.1 200 OK\r\nX-Fold: a\r\n  bc  \r\n\t d\r\nX-Next: n\r\nContent-Length: 2\r\n\r\nok')));

@@ -86,7 +86,9 @@ function requestFlags(opts) {
   for (const h of opts.header || []) {
     const colon = h.indexOf(':');
     if (colon <= 0) throw new UsageError(`--header ${JSON.stringify(h)}: expected "Name: value"`);
-    headers.push([h.slice(0, colon).trim(), h.slice(colon + 1).trim()]);
+    // The value's bytes as the command line gave them (UTF-8), as curl
+    // sends them: header values go out a byte a character (Latin-1).
+    headers.push([h.slice(0, colon).trim(), Buffer.from(h.slice(colon + 1).trim(), 'utf8').toString('latin1')]);
   }
   let body;
   if (opts.data !== undefined && opts['data-binary'] !== undefined) throw new UsageError('give --data or --data-binary, not both');

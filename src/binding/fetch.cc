@@ -229,11 +229,29 @@ static PoolRef *PoolOf(napi_env env, napi_callback_info info, size_t *argc,
 }
 
 // A UTF-8 copy of a JS string: on the stack when it fits (URLs and header
-// blocks mostly do), else on the heap.
+// blocks mostly do), else on the heap.  GetLatin1: a byte a character, for
+// header lines, whose values are ByteStrings as in fetch and Node's http
+// (lib/ has refused characters past U+00FF).
 class Utf8 {
  public:
   ~Utf8() {
     if (p_ != buf_) free(p_);
+  }
+  bool GetLatin1(napi_env env, napi_value v) {
+    size_t n = 0;
+    if (napi_get_value_string_latin1(env, v, buf_, sizeof(buf_), &n) != napi_ok) return false;
+    if (n + 1 < sizeof(buf_)) {
+      len_ = n;
+      return true;
+    }
+    size_t full = 0;  // Perhaps cut short: ask for the length.
+    napi_get_value_string_latin1(env, v, nullptr, 0, &full);
+    char *p = static_cast<char *>(malloc(full + 1));
+    if (p == nullptr) return false;
+    napi_get_value_string_latin1(env, v, p, full + 1, &n);
+    p_ = p;
+    len_ = n;
+    return true;
   }
   bool Get(napi_env env, napi_value v) {
     size_t n = 0;
@@ -274,7 +292,8 @@ static napi_value Int(napi_env env, int32_t v) {
 //        maxRedirects, maxBody, decompress, http2, retries, retryAnyMethod,
 //        ca, acceptEncoding, first, output, stream, upload)
 // → 0, or a negative error code.  `headers` is "Name: value" lines joined
-// by "\n" (lib/ has refused CR and LF in names and values) or undefined;
+// by "\n" (lib/ has refused CR and LF in names and values, and characters
+// past U+00FF: each is a byte) or undefined;
 // `body` a Buffer, a string, or undefined; `upload` undefined, or the
 // length of a body fed with feed() (-1: unknown).
 static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
@@ -292,7 +311,7 @@ static napi_value PoolSubmit(napi_env env, napi_callback_info info) {
   const char **lines = stack_lines;
   size_t nlines = 0;
   napi_typeof(env, argv[3], &t);
-  if (t == napi_string && headers.Get(env, argv[3])) {
+  if (t == napi_string && headers.GetLatin1(env, argv[3])) {
     char *s = headers.data();
     while (*s != '\0') {
       if (nlines == 32 && lines == stack_lines) {
