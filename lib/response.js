@@ -197,6 +197,9 @@ class Response {
           },
         });
       }
+      // Read already through a body method: as in fetch, a stream that is
+      // locked (and disturbed) is what is left.
+      if (this._used && this._stream !== null) this._stream.getReader();
     }
     return this._stream;
   }

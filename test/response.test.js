@@ -152,6 +152,18 @@ describe('Response', () => {
     assert.equal(tea.type, 'basic');
   });
 
+  it('leaves a locked stream as the body of a response read through a body method, as fetch does', async () => {
+    for (const n of [10, 100_000, 8 << 20]) {
+      const node = await globalThis.fetch(`${srv.url}/bytes?n=${n}`);
+      await node.arrayBuffer();
+      const res = await fetch(`${srv.url}/bytes?n=${n}`);
+      await res.arrayBuffer();
+      assert.deepEqual([res.bodyUsed, res.body instanceof ReadableStream, res.body.locked], [node.bodyUsed, true, node.body.locked], `n=${n}`);
+      assert.equal(res.body.locked, true);
+      assert.throws(() => res.body.getReader(), TypeError);
+    }
+  });
+
   it('counts a cancelled body as used: bodyUsed, and the body methods and clone() refuse, as in fetch', async () => {
     for (const n of [10, 100_000, 8 << 20]) {
       const node = await globalThis.fetch(`${srv.url}/bytes?n=${n}`);
