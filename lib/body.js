@@ -82,6 +82,41 @@ function isRequest(input) {
   return input !== null && typeof input === 'object' && input instanceof globalThis.Request;
 }
 
+// A Request's body is read up to this much first: one that ends by then
+// (a string's, JSON, a small Blob's) goes as a Buffer, with its length, and
+// is sent again on a 307/308; a longer one is sent as it is read, what was
+// read first and then the rest (chunked, once), so that a Request that
+// passes an upload on does not hold it in memory.
+const REQUEST_PEEK = 1024 * 1024;
+
+/** A Request's body stream: a Buffer when it ends within REQUEST_PEEK, else an async iterable of it all. */
+async function requestBody(stream) {
+  const reader = stream.getReader();
+  const first = [];
+  let n = 0;
+  while (n <= REQUEST_PEEK) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(first, n);
+    first.push(value);
+    n += value.byteLength;
+  }
+  return (async function* rest() {
+    let ended = false;
+    try {
+      while (first.length > 0) yield first.shift();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        yield value;
+      }
+      ended = true;
+    } finally {
+      // Stopped early (an abort, a failed request): the source is told.
+      if (!ended) reader.cancel().catch(() => {});
+    }
+  })();
+}
+
 /**
  * A global Request as fetch()'s input: [url, options], the Request's
  * method, headers, body, signal and redirect, under what `options` gives.
@@ -94,9 +129,10 @@ async function fromRequest(request, options) {
     signal: request.signal,
     redirect: request.redirect,
   };
-  if (request.body !== null) {
+  if (request.body !== null && (options === undefined || options.body === undefined)) {
     if (request.bodyUsed) throw new TypeError('The Request\'s body has already been read');
-    o.body = Buffer.from(await request.arrayBuffer());
+    o.body = await requestBody(request.body);
+    if (!Buffer.isBuffer(o.body)) o.duplex = 'half';
   }
   return [request.url, options === undefined ? o : { ...o, ...options }];
 }

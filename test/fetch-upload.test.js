@@ -164,6 +164,47 @@ describe('request bodies sent as they are produced', () => {
     assert.deepEqual(r, { length: total * chunk.length, sha: expected.digest('hex') });
   });
 
+  it('sends a Request\'s body as it is produced when it is large (a Request that passes an upload on), whole with its length when small', async () => {
+    handler = (req, res) => {
+      req.pause();
+      seen.hold = () => {
+        let n = 0;
+        const hash = crypto.createHash('sha256');
+        req.on('data', (c) => { n += c.length; hash.update(c); });
+        req.on('end', () => res.end(JSON.stringify({ length: n, sha: hash.digest('hex'), te: req.headers['transfer-encoding'] })));
+        req.resume();
+      };
+    };
+    const chunk = crypto.randomBytes(65536);
+    const total = 512; // 32 MiB
+    let produced = 0;
+    let i = 0;
+    const source = new ReadableStream({
+      pull(controller) {
+        if (i++ === total) return controller.close();
+        produced += chunk.length;
+        return controller.enqueue(new Uint8Array(chunk));
+      },
+    }, { highWaterMark: 0 });
+    const p = fetch(new Request(`${srv.url}/`, { method: 'POST', body: source, duplex: 'half' }));
+    const stalled = await settled(() => produced);
+    assert.ok(stalled < 16 * 1024 * 1024, `pulled ${stalled} bytes of the Request's body while nothing was read`);
+    seen.hold();
+    const r = await (await p).json();
+    const expected = crypto.createHash('sha256');
+    for (let k = 0; k < total; k++) expected.update(chunk);
+    assert.deepEqual(r, { length: total * chunk.length, sha: expected.digest('hex'), te: 'chunked' });
+    // Small: one Buffer, with its Content-Length (and sent again on a 307).
+    handler = null;
+    const small = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('small')); c.close(); } });
+    const s = await (await fetch(new Request(`${srv.url}/`, { method: 'PUT', body: small, duplex: 'half' }))).json();
+    assert.deepEqual([s.method, s.length, s.cl, s.te], ['PUT', 5, '5', undefined]);
+    // A body given beside the Request is the one sent; the Request's is left unread.
+    const unread = new Request(`${srv.url}/`, { method: 'POST', body: 'request' });
+    const o = await (await fetch(unread, { body: 'options' })).json();
+    assert.deepEqual([o.length, unread.bodyUsed], [7, false]);
+  });
+
   it('stops the source when the server answers before the body is sent (and resolves with that answer)', async () => {
     handler = (req, res) => {
       res.statusCode = 413;
