@@ -42,6 +42,18 @@ describe('request bodies sent as they are produced', () => {
   // What the server has seen of the request under way.
   const seen = { received: 0, headers: null, aborted: false, hold: null };
   let handler = null;
+  // A handler that reads nothing until seen.hold() is called, then answers
+  // with the body's length and sha (and its Transfer-Encoding, `te`).
+  const readWhenAsked = (te) => (req, res) => {
+    req.pause();
+    seen.hold = () => {
+      let n = 0;
+      const hash = crypto.createHash('sha256');
+      req.on('data', (c) => { n += c.length; hash.update(c); });
+      req.on('end', () => res.end(JSON.stringify({ length: n, sha: hash.digest('hex'), ...(te ? { te: req.headers['transfer-encoding'] } : {}) })));
+      req.resume();
+    };
+  };
   before(async () => {
     srv = await startHttp((req, res) => {
       if (handler !== null) { handler(req, res); return; }
@@ -133,16 +145,7 @@ describe('request bodies sent as they are produced', () => {
   });
 
   it('pulls no more from the source than the core holds while the server does not read, and sends it all when it does', async () => {
-    handler = (req, res) => {
-      req.pause();
-      seen.hold = () => {
-        let n = 0;
-        const hash = crypto.createHash('sha256');
-        req.on('data', (c) => { n += c.length; hash.update(c); });
-        req.on('end', () => res.end(JSON.stringify({ length: n, sha: hash.digest('hex') })));
-        req.resume();
-      };
-    };
+    handler = readWhenAsked(false);
     const chunk = crypto.randomBytes(65536);
     const total = 1024; // 64 MiB
     let produced = 0;
@@ -165,16 +168,7 @@ describe('request bodies sent as they are produced', () => {
   });
 
   it('sends a Request\'s body as it is produced when it is large (a Request that passes an upload on), whole with its length when small', async () => {
-    handler = (req, res) => {
-      req.pause();
-      seen.hold = () => {
-        let n = 0;
-        const hash = crypto.createHash('sha256');
-        req.on('data', (c) => { n += c.length; hash.update(c); });
-        req.on('end', () => res.end(JSON.stringify({ length: n, sha: hash.digest('hex'), te: req.headers['transfer-encoding'] })));
-        req.resume();
-      };
-    };
+    handler = readWhenAsked(true);
     const chunk = crypto.randomBytes(65536);
     const total = 512; // 32 MiB
     let produced = 0;

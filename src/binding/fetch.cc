@@ -237,46 +237,35 @@ class Utf8 {
   ~Utf8() {
     if (p_ != buf_) free(p_);
   }
-  bool GetLatin1(napi_env env, napi_value v) {
-    size_t n = 0;
-    if (napi_get_value_string_latin1(env, v, buf_, sizeof(buf_), &n) != napi_ok) return false;
-    if (n + 1 < sizeof(buf_)) {
-      len_ = n;
-      return true;
-    }
-    size_t full = 0;  // Perhaps cut short: ask for the length.
-    napi_get_value_string_latin1(env, v, nullptr, 0, &full);
-    char *p = static_cast<char *>(malloc(full + 1));
-    if (p == nullptr) return false;
-    napi_get_value_string_latin1(env, v, p, full + 1, &n);
-    p_ = p;
-    len_ = n;
-    return true;
-  }
-  bool Get(napi_env env, napi_value v) {
-    size_t n = 0;
-    if (napi_get_value_string_utf8(env, v, buf_, sizeof(buf_), &n) != napi_ok) return false;
-    // Node copies whole characters only: a string it cut short stopped
-    // within 4 bytes (one character) of the end.  Shorter than that, it is
-    // all there.  (At 1,024-1,026 bytes with a multi-byte character across
-    // byte 1,023, "n < size - 1" took a cut string for a whole one.)
-    if (n + 4 < sizeof(buf_)) {
-      len_ = n;
-      return true;
-    }
-    size_t full = 0;  // Perhaps cut short: ask for the length.
-    napi_get_value_string_utf8(env, v, nullptr, 0, &full);
-    char *p = static_cast<char *>(malloc(full + 1));
-    if (p == nullptr) return false;
-    napi_get_value_string_utf8(env, v, p, full + 1, &n);
-    p_ = p;
-    len_ = n;
-    return true;
-  }
+  // Node copies whole characters only: a UTF-8 string it cut short stopped
+  // within 4 bytes (one character) of the end; a Latin-1 one at the last
+  // byte.  Shorter than that, it is all there.  (At 1,024-1,026 bytes with
+  // a multi-byte character across byte 1,023, "n < size - 1" took a cut
+  // string for a whole one.)
+  bool Get(napi_env env, napi_value v) { return Copy(env, v, napi_get_value_string_utf8, 4); }
+  bool GetLatin1(napi_env env, napi_value v) { return Copy(env, v, napi_get_value_string_latin1, 1); }
   char *data() { return p_; }
   size_t size() const { return len_; }
 
  private:
+  using Getter = napi_status (*)(napi_env, napi_value, char *, size_t, size_t *);
+  bool Copy(napi_env env, napi_value v, Getter get, size_t slack) {
+    size_t n = 0;
+    if (get(env, v, buf_, sizeof(buf_), &n) != napi_ok) return false;
+    if (n + slack < sizeof(buf_)) {
+      len_ = n;
+      return true;
+    }
+    size_t full = 0;  // Perhaps cut short: ask for the length.
+    get(env, v, nullptr, 0, &full);
+    char *p = static_cast<char *>(malloc(full + 1));
+    if (p == nullptr) return false;
+    get(env, v, p, full + 1, &n);
+    p_ = p;
+    len_ = n;
+    return true;
+  }
+
   char buf_[1024];
   char *p_ = buf_;
   size_t len_ = 0;
