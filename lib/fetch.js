@@ -135,7 +135,7 @@ function news(req, b, o, objs) {
     res._live = live;
     res._max = req.o.maxBodySize;
     req.live = live;
-    if (req.signal !== undefined) {
+    if (req.signal !== undefined && !res._isNull()) {
       // An abort errors the body until its reader is done, the transfer's end too.
       const late = lateAbort(req);
       late.onAbort = (err) => live.fail(err);
