@@ -320,6 +320,9 @@ uva_fetch_t *uva_fetch_new(uv_loop_t *loop, uva_fetch_done_cb cb, void *data,
   uv_idle_init(loop, &f->nonblock);
   uv_idle_init(loop, &f->resume);
   f->resume.data = f;
+  uv_check_init(loop, &f->turns);
+  uv_unref((uv_handle_t *) &f->turns);  /* resume holds the loop while it runs. */
+  f->turns.data = f;
   uv_timer_init(loop, &f->idle_timer);
   uv_unref((uv_handle_t *) &f->idle_timer);
   f->idle_timer.data = f;
@@ -327,7 +330,7 @@ uva_fetch_t *uva_fetch_new(uv_loop_t *loop, uva_fetch_done_cb cb, void *data,
   f->wake_timer.data = f;
   f->flush.data = f;
   f->nonblock.data = f;
-  f->open_handles = 6;
+  f->open_handles = 7;
   uv_unref((uv_handle_t *) &f->curl_timer);
   *err = 0;
   return f;
@@ -367,6 +370,7 @@ void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb) {
   f->paused = NULL;  /* Its transfers are freed below. */
   f->news = NULL;
   uv_idle_stop(&f->resume);
+  uv_check_stop(&f->turns);
   /* Running transfers leave the multi handle first. */
   for (p = f->pools; p != NULL; p = p->next) {
     uva_freq_t *r;
@@ -400,6 +404,7 @@ void uva_fetch_close(uva_fetch_t *f, uva_fetch_close_cb close_cb) {
   uv_close((uv_handle_t *) &f->flush, on_handle_closed);
   uv_close((uv_handle_t *) &f->nonblock, on_handle_closed);
   uv_close((uv_handle_t *) &f->resume, on_handle_closed);
+  uv_close((uv_handle_t *) &f->turns, on_handle_closed);
   uv_close((uv_handle_t *) &f->idle_timer, on_handle_closed);
 }
 

@@ -83,6 +83,7 @@ struct uva_freq_s {
   CURL *easy;
   size_t turn_bytes;   /* Body bytes taken since the transfer last resumed. */
   int paused;          /* Held until the next loop turn (f->paused). */
+  unsigned held_turn;  /* f->turn when it was held. */
   int streaming;       /* The response is handed over as it arrives. */
   int head_taken;      /* Its head has been (uva_freq_take_head). */
   int head_status;     /* From the last status line. */
@@ -160,6 +161,8 @@ struct uva_fetch_s {
   uv_idle_t nonblock;      /* Keeps the poll phase from blocking meanwhile. */
   uv_timer_t idle_timer;   /* Closes idle connections after a quiet spell. */
   uv_idle_t resume;        /* Resumes the paused transfers, next loop turn. */
+  uv_check_t turns;        /* Counts the loop turns while one is held. */
+  unsigned turn;
   uva_freq_t *paused;      /* Transfers held for the rest of this turn. */
   uva_freq_t *news;        /* Streamed transfers with news this turn. */
   uva_fetch_data_cb data_cb;
