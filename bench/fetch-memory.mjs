@@ -17,9 +17,10 @@
 // and the median (min-max) of each round's ratio to Node's fetch: the
 // contenders of one round run one after the other, so the host's load,
 // which swings by 1.5x on some VMs, weighs on them alike.
-// --drop: only the two res.body contenders, each reading the body and
-// dropping it (no file): the client's own CPU, without the file's writes,
-// whose cost in the kernel swings with the host's memory (bench/RESULTS.md).
+// --drop: the two res.body contenders, each reading the body and dropping it
+// (no file), and `curl -o /dev/null`: the client's own CPU, without the
+// file's writes, whose cost in the kernel swings with the host's memory
+// (bench/RESULTS.md), beside what curl itself costs to receive the body.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -71,7 +72,8 @@ if (argv[0] === '--child') {
 // ---- parent ------------------------------------------------------------------
 // --contenders A,B: only those, and always the two the ratios are to.
 const drop = argv.includes('--drop');
-const names = drop ? ['uvasync res.body', 'fetch res.body']
+const CURL = drop ? 'curl -o /dev/null' : 'curl -o';
+const names = drop ? ['uvasync res.body', 'fetch res.body', CURL]
   : contenders(['uvasync output', 'uvasync res.body', 'fetch res.body', 'curl -o'], ['fetch res.body', 'curl -o']);
 const { nginxPath, startNginx, MISSING } = require('../test/helpers/nginx.js');
 if (nginxPath() === null) {
@@ -95,17 +97,19 @@ const ng = await startNginx({ files: { one: 'x' } });
 const size = mib << 20;
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'uvasync-mem-'));
 
+// `file` null: to /dev/null (the size is curl's count of what it received).
 function curlRun(url, file) {
   // python3's getrusage(RUSAGE_CHILDREN) gives the child's CPU and maxrss.
   const py = 'import resource,subprocess,sys\n' +
-    'subprocess.run(["curl","-s","-o",sys.argv[2],sys.argv[1]],check=True)\n' +
+    'p=subprocess.run(["curl","-s","-o",sys.argv[2],"-w","%{size_download}",sys.argv[1]],check=True,stdout=subprocess.PIPE)\n' +
     'r=resource.getrusage(resource.RUSAGE_CHILDREN)\n' +
-    'print((r.ru_utime+r.ru_stime)*1000, r.ru_maxrss)';
+    'print((r.ru_utime+r.ru_stime)*1000, r.ru_maxrss, p.stdout.decode())';
   const t0 = performance.now();
-  const r = spawnSync('python3', ['-c', py, url, file], { encoding: 'utf8' });
+  const r = spawnSync('python3', ['-c', py, url, file === null ? '/dev/null' : file], { encoding: 'utf8' });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(r.stderr);
-  const [cpuMs, maxKiB] = r.stdout.trim().split(' ').map(Number);
+  const [cpuMs, maxKiB, received] = r.stdout.trim().split(' ').map(Number);
+  if (file === null) return { cpuMs, maxKiB, ms, size: received };
   const got = fs.statSync(file).size;
   fs.rmSync(file);
   return { cpuMs, maxKiB, ms, size: got };
@@ -118,9 +122,9 @@ for (let round = 0; round < rounds; round++) {
   // just after the same other one (and the 1 GiB file it wrote).
   for (const name of names.map((_, i) => names[(i + round) % names.length])) {
     let r;
-    if (name === 'curl -o') {
-      const small = curlRun(`${ng.url}/one`, file);
-      const big = curlRun(`${ng.url}/big`, file);
+    if (name === CURL) {
+      const small = curlRun(`${ng.url}/one`, drop ? null : file);
+      const big = curlRun(`${ng.url}/big`, drop ? null : file);
       r = { cpuMs: big.cpuMs - small.cpuMs, ms: big.ms, peakMiB: (big.maxKiB - small.maxKiB) / 1024, size: big.size };
     } else {
       const c = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', name, `${ng.url}/big`, file, drop ? 'drop' : 'file'],
@@ -142,14 +146,14 @@ const row = (name) => {
   return { cpuPerMiB: median(cpu), lo: Math.min(...cpu), hi: Math.max(...cpu), ms: median(rs.map((r) => r.ms)), peak: median(rs.map((r) => r.peakMiB)) };
 };
 const ref = row('fetch res.body');
-const curl = drop ? null : row('curl -o');
+const curl = row(CURL);
 console.log(`${mib} MiB from nginx on loopback ${drop ? 'read and dropped' : 'into a file'}, median of ${rounds} rounds (${process.version}, libcurl ${require('../lib/fetch.js').FEATURES.curl})`);
 // Each round's CPU over Node's fetch's in that round.
 const perRound = (name) => results[name].map((r, i) => r.cpuMs / results['fetch res.body'][i].cpuMs);
-console.log('| contender | CPU ms/MiB | (min-max) | vs fetch res.body | per round vs fetch (min-max) | vs curl -o | wall ms | peak RSS over baseline (MiB) |');
+console.log(`| contender | CPU ms/MiB | (min-max) | vs fetch res.body | per round vs fetch (min-max) | vs ${CURL} | wall ms | peak RSS over baseline (MiB) |`);
 console.log('|---|---|---|---|---|---|---|---|');
 for (const name of names) {
   const r = row(name);
   const pr = perRound(name);
-  console.log(`| ${name} | ${r.cpuPerMiB.toFixed(3)} | ${r.lo.toFixed(3)}-${r.hi.toFixed(3)} | ${(r.cpuPerMiB / ref.cpuPerMiB).toFixed(2)}× | ${median(pr).toFixed(2)}× (${Math.min(...pr).toFixed(2)}-${Math.max(...pr).toFixed(2)}) | ${curl === null ? '-' : `${(r.cpuPerMiB / curl.cpuPerMiB).toFixed(2)}×`} | ${r.ms.toFixed(0)} | ${r.peak.toFixed(1)} |`);
+  console.log(`| ${name} | ${r.cpuPerMiB.toFixed(3)} | ${r.lo.toFixed(3)}-${r.hi.toFixed(3)} | ${(r.cpuPerMiB / ref.cpuPerMiB).toFixed(2)}× | ${median(pr).toFixed(2)}× (${Math.min(...pr).toFixed(2)}-${Math.max(...pr).toFixed(2)}) | ${(r.cpuPerMiB / curl.cpuPerMiB).toFixed(2)}× | ${r.ms.toFixed(0)} | ${r.peak.toFixed(1)} |`);
 }
