@@ -975,7 +975,9 @@ export interface FetchOptions {
   /**
    * Request headers. A name or value with CR or LF is a TypeError, and so is
    * Content-Length, Transfer-Encoding, Host, Connection or Expect (the
-   * fetcher frames the message itself).
+   * fetcher frames the message itself). Values are ByteStrings, as in fetch:
+   * each character is sent as one byte (Latin-1); one past U+00FF is a
+   * TypeError.
    */
   readonly headers?: HeadersInit;
   /**
@@ -1000,7 +1002,11 @@ export interface FetchOptions {
   readonly timeout?: number;
   /** Limit for connecting in ms (default libcurl's, 300 s). */
   readonly connectTimeout?: number;
-  /** Aborts the request; it rejects with a FetchError `ABORT_ERR`. */
+  /**
+   * Aborts the request; it rejects with a FetchError `ABORT_ERR`. After the
+   * response, as in fetch, an abort errors its body if it has not been read
+   * to its end (a null body excepted).
+   */
   readonly signal?: AbortSignal;
   /**
    * Redirects followed, as the fetch standard says (default 20; 0 is
