@@ -120,18 +120,20 @@ class Fetcher {
   /** fetch(), resolving at the head with the body still arriving (stream) or with the whole body. */
   _fetch(url, options, stream) {
     let o;
+    let local;
     try {
       if (isRequest(url)) return fromRequest(url, options).then(([u, opts]) => this._fetch(u, opts, stream));
-      // data: and blob: as fetch() reads them: no transfer, so no limit.
-      if (stream && isLocalUrl(url)) return localFetch(url, readRequestOptions(options, this._defaults), abortFetchError);
-      url = checkUrl(url);
+      local = stream && isLocalUrl(url);
+      if (!local) url = checkUrl(url);
       o = readRequestOptions(options, this._defaults);
     } catch (err) {
       return Promise.reject(err);
     }
     if (this._closed) {
-      return Promise.reject(new FetchError(`The fetcher is closed; cannot fetch ${url}`, 'ERR_FETCHER_CLOSED', url));
+      return Promise.reject(new FetchError(`The fetcher is closed; cannot fetch ${url}`, 'ERR_FETCHER_CLOSED', String(url)));
     }
+    // data: and blob: as fetch() reads them: no transfer, so no limit.
+    if (local) return localFetch(url, o, abortFetchError);
     return this._submit(url, o, undefined, stream);
   }
 

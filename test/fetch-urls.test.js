@@ -103,6 +103,7 @@ describe('URLs and redirects', () => {
     await assert.rejects(fetch('data:,x', { output: require('node:path').join(dir, 'no', 'such') }), { code: 'EOUTPUT' });
     require('node:fs').rmSync(dir, { recursive: true });
     await f.close();
+    await assert.rejects(f.fetch('data:,x'), { code: 'ERR_FETCHER_CLOSED' });
   });
 
   it('changes the method and drops the body as the fetch standard says, for each redirect status', async () => {
