@@ -103,7 +103,11 @@ async function requestBody(stream) {
   return (async function* rest() {
     let ended = false;
     try {
-      while (first.length > 0) yield first.shift();
+      for (let i = 0; i < first.length; i++) {
+        const c = first[i];
+        first[i] = undefined; // Sent: not kept while the rest streams.
+        yield c;
+      }
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;

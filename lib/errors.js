@@ -76,6 +76,11 @@ function bodyTooLarge(url, max) {
   return new FetchError(`The body of ${url} is larger than maxBodySize (${max} bytes) (EBODYTOOLARGE)`, 'EBODYTOOLARGE', url);
 }
 
+/** The FetchError of a request (`url`) whose signal aborted: `cause` is the signal's reason. */
+function abortFetchError(signal, url) {
+  return new FetchError(`The request to ${url} was aborted`, 'ABORT_ERR', url, { cause: signal.reason });
+}
+
 function abortError(signal) {
   return new AbortError('The operation was aborted', { cause: signal.reason });
 }
@@ -84,4 +89,6 @@ function isAbortError(err) {
   return err !== null && typeof err === 'object' && (err.name === 'AbortError' || err.code === 'ABORT_ERR');
 }
 
-module.exports = { UvasyncError, TimeoutError, AbortError, FetchError, curlError, bodyTooLarge, abortError, isAbortError };
+module.exports = {
+  UvasyncError, TimeoutError, AbortError, FetchError, curlError, bodyTooLarge, abortError, abortFetchError, isAbortError,
+};

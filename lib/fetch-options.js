@@ -17,8 +17,11 @@ const FORBIDDEN = new Set(['CONNECT', 'TRACE', 'TRACK']);
 // Headers that describe the framing of the message: the client's own.
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'host', 'connection', 'expect']);
 const CONTENT_TYPE = /(^|\n)content-type:/i;
-const BAD_VALUE = /[\r\n\0]/;
-const NOT_BYTES = /[^\0-\xff]/;
+// A header value with CR, LF or NUL, or a character past U+00FF (a value
+// is a ByteString, as fetch's and Node's http's are: a character is sent as
+// one byte, Latin-1).  One test on the way; the message says which.
+const BAD_VALUE = /[\r\n\0\u0100-\uffff]/;
+const CR_LF_NUL = /[\r\n\0]/;
 
 /** Request options read into fixed fields, validated, with the defaults. */
 class RequestOptions {
@@ -112,12 +115,8 @@ function headerLines(name, headers) {
       const value = typeof v === 'number' ? String(v) : v;
       if (typeof value !== 'string') throw validate.typeError(`${name}['${key}']`, 'a string', v);
       if (BAD_VALUE.test(value)) {
-        throw validate.typeError(`${name}['${key}']`, 'a value without CR, LF or NUL', value);
-      }
-      // A ByteString, as fetch's and Node's http's header values are: each
-      // character is sent as one byte (Latin-1), so one past U+00FF cannot be.
-      if (NOT_BYTES.test(value)) {
-        throw validate.typeError(`${name}['${key}']`, 'a value of characters U+0000-U+00FF, one byte each (encode other text first, as encodeURIComponent does)', value);
+        throw validate.typeError(`${name}['${key}']`, CR_LF_NUL.test(value) ? 'a value without CR, LF or NUL'
+          : 'a value of characters U+0000-U+00FF, one byte each (encode other text first, as encodeURIComponent does)', value);
       }
       if (key.length === 10 && key.toLowerCase() === 'user-agent') hasAgent = true;
       out += out === '' ? `${key}: ${value}` : `\n${key}: ${value}`;

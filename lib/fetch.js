@@ -6,7 +6,7 @@
 // promise per request when the core hands over a batch of finished ones.
 
 const { binding } = require('./native');
-const { FetchError, abortError, curlError } = require('./errors');
+const { FetchError, abortError, abortFetchError, curlError } = require('./errors');
 const { Blob } = require('node:buffer');
 const { ACCEPT_ENCODING, decodeBody } = require('./decode');
 
@@ -17,7 +17,7 @@ const H2_UPLOAD = 16;
 const FIELDS = 16; // Numbers per result in binding.fetchNums.
 const OBJS = 5; // Values per result: body, headers, url, error code, message.
 const nums = binding.fetchNums;
-const { unlisten, rethrow, LateAbort } = require('./signal');
+const { unlisten, rethrow } = require('./signal');
 
 // ---- Results ------------------------------------------------------------
 
@@ -135,12 +135,11 @@ function news(req, b, o, objs) {
     res._live = live;
     res._max = req.o.maxBodySize;
     req.live = live;
-    if (req.signal !== undefined && !res._isNull()) {
-      // An abort errors the body until its reader is done, the transfer's end too.
-      const late = lateAbort(req);
+    // An abort errors the body until its reader is done, the transfer's end too.
+    const late = res._watchSignal(req.signal, req.url);
+    if (late !== null) {
       late.onAbort = (err) => live.fail(err);
       live.onDone = () => late.done();
-      res._watch(late);
     }
     req.t = t;
     unread.register(res, req);
@@ -276,7 +275,7 @@ function settle(req, b, o, objs) {
   if (req.o.output !== undefined) res.output = req.o.output;
   res._head = req.o.method === 'HEAD';
   // fetch()'s body, whole already: an abort before it is read errors it, as in fetch.
-  if (req.stream && req.signal !== undefined && !req.signal.aborted && !res._isNull()) res._watch(lateAbort(req));
+  if (req.stream) res._watchSignal(req.signal, req.url);
   req.resolve(res);
 }
 
@@ -500,16 +499,6 @@ function submit(pool, owner, url, o, track, stream = false) {
   return promise;
 }
 
-/** The request's signal for its Response's body (lib/signal.js). */
-function lateAbort(req) {
-  const { signal, url } = req;
-  return new LateAbort(signal, () => abortFetchError(signal, url));
-}
-
-function abortFetchError(signal, url) {
-  return new FetchError(`The request to ${url} was aborted`, 'ABORT_ERR', url, { cause: signal.reason });
-}
-
 let defaultPool = null;
 
 /**
@@ -520,7 +509,7 @@ function fetch(url, options) {
   let o;
   try {
     if (isRequest(url)) return fromRequest(url, options).then(([u, opts]) => fetch(u, opts));
-    if (isLocalUrl(url)) return localFetch(url, readRequestOptions(options, null), abortFetchError);
+    if (isLocalUrl(url)) return localFetch(url, readRequestOptions(options, null));
     url = checkUrl(url);
     o = readRequestOptions(options, null);
   } catch (err) {
@@ -531,7 +520,7 @@ function fetch(url, options) {
 }
 
 module.exports = {
-  fetch, Response, submit, cancelTracked, abortFetchError, checkUrl, readRequestOptions, headerLines, readHttp2, readCa,
+  fetch, Response, submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2, readCa,
   FEATURES: {
     http2: (FEATURES & HTTP2) !== 0,
     h2cReuse: (FEATURES & H2C_REUSE) !== 0,

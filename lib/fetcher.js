@@ -7,9 +7,7 @@ const { binding } = require('./native');
 const { FetchError } = require('./errors');
 const validate = require('./validate');
 const { fieldsOf } = require('./response');
-const {
-  submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2, readCa, abortFetchError,
-} = require('./fetch');
+const { submit, cancelTracked, checkUrl, readRequestOptions, headerLines, readHttp2, readCa } = require('./fetch');
 const { isLocalUrl, localFetch } = require('./localfetch');
 const { fromRequest, isRequest } = require('./body');
 const { unlisten } = require('./signal');
@@ -133,7 +131,7 @@ class Fetcher {
       return Promise.reject(new FetchError(`The fetcher is closed; cannot fetch ${url}`, 'ERR_FETCHER_CLOSED', String(url)));
     }
     // data: and blob: as fetch() reads them: no transfer, so no limit.
-    if (local) return localFetch(url, o, abortFetchError);
+    if (local) return localFetch(url, o);
     return this._submit(url, o, undefined, stream);
   }
 

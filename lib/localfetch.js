@@ -6,9 +6,8 @@
 // they mean something (method, signal, maxBodySize, output).
 
 const fsp = require('node:fs/promises');
-const { FetchError } = require('./errors');
+const { FetchError, abortFetchError } = require('./errors');
 const { Response } = require('./response');
-const { LateAbort } = require('./signal');
 
 /** Whether `url` (a string or a URL) is a data: or blob: URL. */
 function isLocalUrl(url) {
@@ -21,8 +20,8 @@ function isLocalUrl(url) {
  * the options.  As the global fetch: a data: URL answers any method, a
  * blob: URL only GET; a body given is not sent anywhere.
  */
-async function localFetch(url, o, abortFetchError) {
-  const href = String(url instanceof URL ? url.href : new URL(url).href).replace(/#.*$/s, '');
+async function localFetch(url, o) {
+  const href = (url instanceof URL ? url : new URL(url)).href.replace(/#.*$/s, '');
   const blob = href.startsWith('blob:');
   const { signal } = o;
   if (signal !== undefined && signal.aborted) throw abortFetchError(signal, href);
@@ -54,7 +53,7 @@ async function localFetch(url, o, abortFetchError) {
     }
     res.output = o.output;
   }
-  if (signal !== undefined && !signal.aborted && !res._isNull()) res._watch(new LateAbort(signal, () => abortFetchError(signal, href)));
+  res._watchSignal(signal, href);
   return res;
 }
 

@@ -8,6 +8,7 @@
 const { Blob } = require('node:buffer');
 const { inspect } = require('node:util');
 const { bodyTooLarge } = require('./errors');
+const { LateAbort } = require('./signal');
 
 /** The header block as [name, value] pairs (names in lower case). */
 function headerPairs(block) {
@@ -100,7 +101,19 @@ class Response {
     return self;
   }
 
-  /** Listens to the request's signal for this body's reader (`late`: a LateAbort). */
+  /**
+   * As in fetch, the request's `signal` (of `url`), aborted before the body
+   * has been read, errors it: the LateAbort that listens, or null (no
+   * signal, an aborted one, a null body).
+   */
+  _watchSignal(signal, url) {
+    if (signal === undefined || signal.aborted || this._isNull()) return null;
+    const late = new LateAbort(signal, url);
+    this._watch(late);
+    return late;
+  }
+
+  /** Listens to the request's signal for this body's reader (`late`: a LateAbort; clones share one). */
   _watch(late) {
     this._late = late;
     lateGone.register(this, late, this);

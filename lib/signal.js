@@ -4,6 +4,8 @@
 // of completions its turn, so its error is reported as uncaught (as Node
 // does for errors in its own callbacks) and the caller goes on.
 
+const { abortFetchError } = require('./errors');
+
 function rethrow(err) {
   throw err;
 }
@@ -21,19 +23,19 @@ function unlisten(signal, fn) {
  * A fetch() request's signal once its Response is out: as in fetch, an
  * abort still errors a body that has not been read (a whole one, or one
  * still arriving: `onAbort(err)` errors its reader).  The listener is its
- * own, holding the error's maker and not the request; it goes at the
- * abort, or once each Response sharing the body (a whole one's clones) has
- * been read or collected (done()).
+ * own, holding the signal and the request's URL, not the request; it goes
+ * at the abort, or once each Response sharing the body (a whole one's
+ * clones) has been read or collected (done()).
  */
 class LateAbort {
-  constructor(signal, makeError) {
+  constructor(signal, url) {
     this.signal = signal;
     this.err = null;
     this.readers = 1;
     this.onAbort = null;
     this.listener = () => {
       this.listener = null;
-      this.err = makeError();
+      this.err = abortFetchError(signal, url);
       if (this.onAbort !== null) this.onAbort(this.err);
     };
     signal.addEventListener('abort', this.listener, { once: true });
